@@ -1,0 +1,2 @@
+//! sso-operator: Salesforce as the SAML identity provider for partner telephony, declaratively.
+#![forbid(unsafe_code)]
