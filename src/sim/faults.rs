@@ -1,0 +1,222 @@
+//! Fault injection (`POST /__sim/faults`) and the per-call latency, applied as a middleware
+//! in front of every API route (never in front of `/__sim/`).
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State as AxState};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use super::org::CallRecord;
+use super::soap;
+
+/// Request bodies above this size are refused with 413.
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SoapFaultSpec {
+    pub code: String,
+    pub message: String,
+}
+
+/// One injected fault: applies to the next `count` requests matching `operation` and/or
+/// `pathPrefix`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultRule {
+    /// Operation name: a SOAP operation (`upsertMetadata`, ...), `token`, `limits`,
+    /// `versions`, `idpMetadata`, or `rest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    #[serde(default = "one")]
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soap_fault: Option<SoapFaultSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<u64>,
+    #[serde(default)]
+    pub reset: bool,
+    #[serde(default)]
+    pub truncate: bool,
+    #[serde(default)]
+    pub html: bool,
+}
+
+fn one() -> u64 {
+    1
+}
+
+impl FaultRule {
+    fn matches(&self, operation: &str, path: &str) -> bool {
+        self.count > 0
+            && self.operation.as_deref().is_none_or(|o| o == operation)
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| path.starts_with(p))
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.reset {
+            "reset"
+        } else if self.soap_fault.is_some() {
+            "soapFault"
+        } else if self.html {
+            "html"
+        } else if self.truncate {
+            "truncate"
+        } else if self.status.is_some() || self.body.is_some() {
+            "status"
+        } else {
+            "latency"
+        }
+    }
+}
+
+/// The operation name used for matching and for the call log.
+pub fn operation_for(path: &str, body: &[u8]) -> String {
+    if path.starts_with("/services/Soap/m/") {
+        soap::operation_of(body).unwrap_or_else(|| "unknown".into())
+    } else if path == "/services/oauth2/token" {
+        "token".into()
+    } else if path == "/services/data" || path == "/services/data/" {
+        "versions".into()
+    } else if path.starts_with("/services/data/") {
+        if path.trim_end_matches('/').ends_with("/limits") {
+            "limits".into()
+        } else {
+            "rest".into()
+        }
+    } else if path.starts_with("/.well-known/samlidp") {
+        "idpMetadata".into()
+    } else {
+        "other".into()
+    }
+}
+
+const MAINTENANCE_HTML: &str = "<!DOCTYPE html>\n<html><head><title>Salesforce - Maintenance</title></head><body><h1>Down for Maintenance</h1><p>This Salesforce instance is currently undergoing maintenance. Please try again later.</p></body></html>\n";
+
+fn reset_response() -> Response {
+    let stream = futures::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))
+    });
+    Response::new(Body::from_stream(stream))
+}
+
+/// Cut the body in half while announcing the full length, then drop the connection.
+async fn truncate(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let half = bytes.slice(..bytes.len() / 2);
+    if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
+        parts.headers.insert(header::CONTENT_LENGTH, v);
+    }
+    let stream = futures::stream::iter(vec![
+        Ok::<Bytes, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected truncation",
+        )),
+    ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/__sim") {
+        return next.run(req).await;
+    }
+    if !sim.latency.is_zero() {
+        tokio::time::sleep(sim.latency).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response();
+    };
+    let operation = operation_for(&path, &bytes);
+    let rule = {
+        let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
+        let found = st
+            .faults
+            .iter_mut()
+            .find(|r| r.matches(&operation, &path))
+            .map(|r| {
+                r.count -= 1;
+                r.clone()
+            });
+        st.faults.retain(|r| r.count > 0);
+        found
+    };
+    let req = Request::from_parts(parts, Body::from(bytes));
+    let Some(rule) = rule else {
+        return next.run(req).await;
+    };
+    if let Some(ms) = rule.latency_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let kind = rule.kind();
+    let resp = if rule.reset {
+        reset_response()
+    } else if let Some(f) = &rule.soap_fault {
+        let mut r = soap::fault(&f.code, &f.message);
+        if let Some(s) = rule.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+            *r.status_mut() = s;
+        }
+        r
+    } else if rule.html {
+        (
+            StatusCode::from_u16(rule.status.unwrap_or(200)).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, "text/html;charset=UTF-8")],
+            MAINTENANCE_HTML,
+        )
+            .into_response()
+    } else if rule.truncate {
+        return truncate(next.run(req).await).await;
+    } else if rule.status.is_some() || rule.body.is_some() {
+        let status = rule
+            .status
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK);
+        let ct = rule
+            .content_type
+            .clone()
+            .unwrap_or_else(|| "text/plain;charset=UTF-8".into());
+        let mut r = (status, rule.body.clone().unwrap_or_default()).into_response();
+        if let Ok(v) = HeaderValue::from_str(&ct) {
+            r.headers_mut().insert(header::CONTENT_TYPE, v);
+        }
+        r
+    } else {
+        // Latency only: then serve normally.
+        return next.run(req).await;
+    };
+    let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
+    st.record(CallRecord {
+        seq: 0,
+        operation,
+        metadata_type: None,
+        full_names: Vec::new(),
+        status: resp.status().as_u16(),
+        fault: Some(kind.to_owned()),
+        injected: Some(true),
+    });
+    resp
+}

@@ -1,0 +1,128 @@
+//! IdP metadata: `GET /.well-known/samlidp.xml` and `GET /.well-known/samlidp/{app}.xml`.
+//!
+//! Shape and element order follow the real Salesforce sample (salesforce-api.md §4.2), with
+//! `SingleLogoutService` placed where the SAML 2.0 metadata schema requires it (before
+//! `NameIDFormat`).
+
+use axum::extract::{Path, State as AxState};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use jiff::SignedDuration;
+
+use super::Shared;
+use super::metadata_types::{self as mt, esc};
+use super::org::{CallRecord, State};
+
+/// `validUntil` is this far ahead of "now" on the simulator clock (about 10 years, like the
+/// real sample).
+const VALID_FOR: SignedDuration = SignedDuration::from_hours(24 * 3652);
+
+pub fn name_id_format_urn(token: &str) -> &'static str {
+    match token {
+        "EmailAddress" => "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        "Persistent" => "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        "Transient" => "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+        _ => "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
+    }
+}
+
+/// Build the metadata document; None → 404.
+pub fn build(st: &State, app: Option<&str>) -> Option<String> {
+    if !st.idp_enabled {
+        return None;
+    }
+    let cert = st.certificates.get(st.idp_certificate.as_deref()?)?;
+    let host = format!("https://{}", st.my_domain);
+    let (entity_id, name_id, slo) = match app {
+        None => (host.clone(), name_id_format_urn("Unspecified"), None),
+        Some(name) => {
+            let stored = st.apps.get(name)?;
+            let saml = mt::child(&stored.fields, "samlConfig")?;
+            let issuer = mt::text(saml, "issuer")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| host.clone());
+            let fmt = name_id_format_urn(mt::text(saml, "samlNameIdFormat").unwrap_or(""));
+            let slo =
+                mt::text(saml, "samlSloUrl")
+                    .filter(|s| !s.is_empty())
+                    .map(|_| match mt::text(saml, "samlIdpSLOBindingEnum") {
+                        Some("PostBinding") => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                        _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                    });
+            (issuer, fmt, slo)
+        }
+    };
+    let valid_until = (st.now() + VALID_FOR)
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    let cert_b64 = base64::engine::general_purpose::STANDARD.encode(&cert.der);
+    let mut out = String::new();
+    out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    out.push('\n');
+    out.push_str(&format!(
+        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="{}" validUntil="{}" xmlns:ds="http://www.w3.org/2000/09/xmldsig#">"#,
+        esc(&entity_id),
+        valid_until
+    ));
+    out.push_str("\n   <md:IDPSSODescriptor WantAuthnRequestsSigned=\"false\" protocolSupportEnumeration=\"urn:oasis:names:tc:SAML:2.0:protocol\">");
+    out.push_str("\n      <md:KeyDescriptor use=\"signing\">\n         <ds:KeyInfo>\n            <ds:X509Data>\n               <ds:X509Certificate>");
+    out.push_str(&cert_b64);
+    out.push_str("</ds:X509Certificate>\n            </ds:X509Data>\n         </ds:KeyInfo>\n      </md:KeyDescriptor>");
+    if let Some(binding) = slo {
+        out.push_str(&format!(
+            "\n      <md:SingleLogoutService Binding=\"{binding}\" Location=\"{host}/services/auth/idp/saml2/logout\"/>"
+        ));
+    }
+    out.push_str(&format!(
+        "\n      <md:NameIDFormat>{name_id}</md:NameIDFormat>"
+    ));
+    out.push_str(&format!(
+        "\n      <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"{host}/idp/endpoint/HttpPost\"/>"
+    ));
+    out.push_str(&format!(
+        "\n      <md:SingleSignOnService Binding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"{host}/idp/endpoint/HttpRedirect\"/>"
+    ));
+    out.push_str("\n   </md:IDPSSODescriptor>\n</md:EntityDescriptor>\n");
+    Some(out)
+}
+
+fn respond(sim: &Shared, app: Option<&str>) -> Response {
+    let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
+    let resp = match build(&st, app) {
+        Some(xml) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/xml;charset=UTF-8")],
+            xml,
+        )
+            .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/html;charset=UTF-8")],
+            "<html><body><h1>404 Not Found</h1></body></html>",
+        )
+            .into_response(),
+    };
+    st.record(CallRecord {
+        seq: 0,
+        operation: "idpMetadata".into(),
+        metadata_type: app.map(|_| "ConnectedApp".to_owned()),
+        full_names: app.map(str::to_owned).into_iter().collect(),
+        status: resp.status().as_u16(),
+        fault: None,
+        injected: None,
+    });
+    resp
+}
+
+pub async fn org_metadata(AxState(sim): AxState<Shared>) -> Response {
+    respond(&sim, None)
+}
+
+pub async fn app_metadata(AxState(sim): AxState<Shared>, Path(file): Path<String>) -> Response {
+    match file.strip_suffix(".xml") {
+        Some(name) if !name.is_empty() => respond(&sim, Some(name)),
+        _ => (StatusCode::NOT_FOUND, "Not Found").into_response(),
+    }
+}
