@@ -129,13 +129,26 @@ async fn truncate(resp: Response) -> Response {
     if let Ok(v) = HeaderValue::from_str(&bytes.len().to_string()) {
         parts.headers.insert(header::CONTENT_LENGTH, v);
     }
-    let stream = futures::stream::iter(vec![
-        Ok::<Bytes, std::io::Error>(half),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "injected truncation",
-        )),
-    ]);
+    // Yield the first half, let hyper flush it (the sleep returns Pending), then fail.
+    let stream = futures::stream::unfold(0u8, move |step| {
+        let half = half.clone();
+        async move {
+            match step {
+                0 => Some((Ok::<Bytes, std::io::Error>(half), 1)),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Some((
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::ConnectionReset,
+                            "injected truncation",
+                        )),
+                        2,
+                    ))
+                }
+                _ => None,
+            }
+        }
+    });
     Response::from_parts(parts, Body::from_stream(stream))
 }
 
