@@ -200,7 +200,7 @@ pub async fn handle(
         metadata_type: None,
         full_names: Vec::new(),
     };
-    let resp = {
+    {
         let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
         let resp = handle_locked(&mut st, &params, &body, &mut ctx);
         let fault_code = if resp.status() == StatusCode::OK {
@@ -218,8 +218,7 @@ pub async fn handle(
             injected: None,
         });
         resp
-    };
-    resp
+    }
 }
 
 fn handle_locked(
@@ -313,7 +312,7 @@ fn handle_locked(
 }
 
 /// Strictly read `<type>` + `<fullNames>*` (readMetadata, deleteMetadata).
-fn type_and_names(op: Node) -> Result<(String, Vec<String>), Response> {
+fn type_and_names(op: Node) -> Result<(String, Vec<String>), Box<Response>> {
     let mut ty = None;
     let mut names = Vec::new();
     for c in op.children().filter(|c| c.is_element()) {
@@ -322,21 +321,21 @@ fn type_and_names(op: Node) -> Result<(String, Vec<String>), Response> {
             (MD_NS, "type") if ty.is_none() => ty = Some(node_text(c)),
             (MD_NS, "fullNames") => names.push(node_text(c)),
             (ns, name) => {
-                return Err(fault(
+                return Err(Box::new(fault(
                     "soapenv:Client",
                     &format!("Element {{{ns}}}{name} invalid at this location"),
-                ));
+                )));
             }
         }
     }
     let Some(ty) = ty else {
-        return Err(fault(
+        return Err(Box::new(fault(
             "soapenv:Client",
             &format!("Element {{{MD_NS}}}type is required"),
-        ));
+        )));
     };
     if names.len() > MAX_COMPONENTS {
-        return Err(too_many());
+        return Err(Box::new(too_many()));
     }
     Ok((ty, names))
 }
@@ -357,7 +356,7 @@ fn fmt_datetime(t: jiff::Timestamp) -> String {
 fn read_metadata(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
     let (ty, names) = match type_and_names(op) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     ctx.metadata_type = Some(ty.clone());
     ctx.full_names = names.clone();
@@ -422,7 +421,7 @@ pub fn record_for(st: &State, ty: &str, name: &str) -> Option<Vec<Elem>> {
 fn delete_metadata(st: &mut State, op: Node, ctx: &mut Ctx, all_or_none: bool) -> Response {
     let (ty, names) = match type_and_names(op) {
         Ok(v) => v,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     ctx.metadata_type = Some(ty.clone());
     ctx.full_names = names.clone();

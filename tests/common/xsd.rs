@@ -147,9 +147,7 @@ pub fn body_payload(envelope: &str) -> String {
         .find(|c| c.is_element())
         .expect("Body payload");
     let frag = &envelope[payload.range()];
-    let name_end = frag
-        .find(|c: char| c == '>' || c == ' ' || c == '/')
-        .expect("tag end");
+    let name_end = frag.find(['>', ' ', '/']).expect("tag end");
     let mut decls = String::new();
     for ns in payload.namespaces() {
         match ns.name() {
