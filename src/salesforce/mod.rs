@@ -61,6 +61,8 @@ pub struct ClientOptions {
     pub token_max_age: Duration,
     /// Org-wide pause after the daily allocation ran out.
     pub quota_backoff: Duration,
+    /// Cap on a SOAP/REST response body (IdP metadata has its own 1 MiB cap).
+    pub max_response_bytes: usize,
     pub observer: Option<Arc<dyn CallObserver>>,
 }
 
@@ -78,6 +80,7 @@ impl Default for ClientOptions {
             // INVALID_SESSION_ID re-mints anyway.
             token_max_age: Duration::from_secs(30 * 60),
             quota_backoff: Duration::from_secs(30 * 60),
+            max_response_bytes: 10 * 1024 * 1024,
             observer: None,
         }
     }
@@ -94,6 +97,7 @@ impl fmt::Debug for ClientOptions {
             .field("coalesce_window", &self.coalesce_window)
             .field("token_max_age", &self.token_max_age)
             .field("quota_backoff", &self.quota_backoff)
+            .field("max_response_bytes", &self.max_response_bytes)
             .field("observer", &self.observer.is_some())
             .finish()
     }

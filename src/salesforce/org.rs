@@ -21,7 +21,7 @@ use super::model::{
 };
 use super::secret::{RsaSigningKey, SecretString, parse_private_key};
 use super::soap::{self, Fault, MAX_COMPONENTS};
-use super::transport::{self, MAX_API_BODY, MAX_METADATA_BODY, Raw};
+use super::transport::{self, MAX_METADATA_BODY, Raw};
 use super::xml;
 use super::{
     ApiUsage, ClientOptions, Credentials, Identity, OrgConnection, ReadPriority, UpsertOutcome,
@@ -403,7 +403,9 @@ impl OrgClient {
                             format!("Bearer {}", tok.expose()),
                         )
                         .header(reqwest::header::ACCEPT, "application/json");
-                    let raw = transport::send(op, &inner.opts, &url, req, MAX_API_BODY).await?;
+                    let raw =
+                        transport::send(op, &inner.opts, &url, req, inner.opts.max_response_bytes)
+                            .await?;
                     inner.note_usage(raw.limit_info);
                     inner.classify_rest(op, &url, raw)
                 }
@@ -734,7 +736,8 @@ impl Inner {
                     .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=UTF-8")
                     .header("SOAPAction", format!("\"{op}\""))
                     .body(envelope);
-                let raw = transport::send(op, &self.opts, &url, req, MAX_API_BODY).await?;
+                let raw = transport::send(op, &self.opts, &url, req, self.opts.max_response_bytes)
+                    .await?;
                 self.note_usage(raw.limit_info);
                 self.classify_soap(op, &url, raw)
             }

@@ -10,8 +10,6 @@ use super::ClientOptions;
 use super::error::SalesforceError;
 use super::url_policy::validate_url;
 
-/// Cap for SOAP and REST responses.
-pub const MAX_API_BODY: usize = 10 * 1024 * 1024;
 /// Cap for IdP metadata documents.
 pub const MAX_METADATA_BODY: usize = 1024 * 1024;
 /// Cap for token responses (a few hundred bytes in practice).
