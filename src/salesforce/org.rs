@@ -319,6 +319,9 @@ impl OrgClient {
 
     /// Fetches IdP metadata from the org's own My Domain (`/.well-known/samlidp.xml`, or
     /// `/.well-known/samlidp/<app>.xml`). Never from a URL taken from a resource.
+    ///
+    /// Unauthenticated and not an API call (it does not count against the daily allocation), so
+    /// it neither takes an in-flight permit nor honours the quota pause.
     pub async fn fetch_idp_metadata(
         &self,
         app: Option<&str>,
