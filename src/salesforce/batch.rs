@@ -1,0 +1,156 @@
+//! The queue behind request coalescing.
+//!
+//! Callers push a request and wait on a oneshot. The first caller to find the queue idle starts a
+//! dispatcher task (owned by the org client, so a cancelled caller cannot strand the queue). The
+//! dispatcher takes an in-flight permit first and only then drains up to 10 requests, so whatever
+//! piles up while earlier calls are in flight rides along in the next call.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use tokio::sync::oneshot;
+
+use super::error::SalesforceError;
+
+pub struct Pending<Req, Resp> {
+    /// The component's fullName.
+    pub name: String,
+    pub req: Req,
+    pub tx: oneshot::Sender<Result<Resp, SalesforceError>>,
+}
+
+struct State<Req, Resp> {
+    queue: VecDeque<Pending<Req, Resp>>,
+    running: bool,
+}
+
+pub struct Batcher<Req, Resp> {
+    state: Mutex<State<Req, Resp>>,
+    /// Whether one call may carry the same fullName twice (reads: yes, deduplicated; writes: no,
+    /// the second write waits for the next call so the order of writes is kept).
+    allow_duplicates: bool,
+}
+
+impl<Req, Resp> Batcher<Req, Resp> {
+    pub fn new(allow_duplicates: bool) -> Self {
+        Batcher {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                running: false,
+            }),
+            allow_duplicates,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<Req, Resp>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a request; returns true when the caller must start a dispatcher.
+    pub fn push(&self, p: Pending<Req, Resp>) -> bool {
+        let mut st = self.lock();
+        st.queue.push_back(p);
+        if st.running {
+            false
+        } else {
+            st.running = true;
+            true
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Takes the next batch of at most `max` requests. An empty result means the dispatcher must
+    /// stop; the running flag is cleared under the same lock, so a concurrent `push` starts a new
+    /// one.
+    pub fn take(&self, max: usize) -> Vec<Pending<Req, Resp>> {
+        let mut st = self.lock();
+        let mut batch: Vec<Pending<Req, Resp>> = Vec::new();
+        let mut distinct = 0usize;
+        let mut deferred = VecDeque::new();
+        while let Some(p) = st.queue.pop_front() {
+            let dup = batch.iter().any(|b| b.name == p.name);
+            if dup && !self.allow_duplicates {
+                deferred.push_back(p);
+                continue;
+            }
+            if !dup {
+                if distinct == max {
+                    st.queue.push_front(p);
+                    break;
+                }
+                distinct += 1;
+            }
+            batch.push(p);
+        }
+        // Deferred duplicates go back to the front, in their original order.
+        while let Some(p) = deferred.pop_back() {
+            st.queue.push_front(p);
+        }
+        if batch.is_empty() {
+            st.running = false;
+        }
+        batch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(
+        name: &str,
+    ) -> (
+        Pending<(), ()>,
+        oneshot::Receiver<Result<(), SalesforceError>>,
+    ) {
+        let (tx, rx) = oneshot::channel();
+        (
+            Pending {
+                name: name.into(),
+                req: (),
+                tx,
+            },
+            rx,
+        )
+    }
+
+    #[test]
+    fn takes_at_most_max_distinct_names() {
+        let b = Batcher::new(true);
+        let mut rxs = Vec::new();
+        for i in 0..25 {
+            let (p, rx) = pending(&format!("A{i}"));
+            rxs.push(rx);
+            let start = b.push(p);
+            assert_eq!(start, i == 0);
+        }
+        assert_eq!(b.take(10).len(), 10);
+        assert_eq!(b.take(10).len(), 10);
+        assert_eq!(b.take(10).len(), 5);
+        assert!(b.take(10).is_empty());
+        // Idle again: the next push must start a dispatcher.
+        let (p, _rx) = pending("X");
+        assert!(b.push(p));
+    }
+
+    #[test]
+    fn reads_share_duplicates_writes_defer_them() {
+        let reads = Batcher::new(true);
+        for n in ["A", "A", "B"] {
+            reads.push(pending(n).0);
+        }
+        assert_eq!(reads.take(1).len(), 2, "both reads of A ride in one call");
+
+        let writes = Batcher::new(false);
+        for n in ["A", "B", "A", "C"] {
+            writes.push(pending(n).0);
+        }
+        let first: Vec<_> = writes.take(10).into_iter().map(|p| p.name).collect();
+        assert_eq!(first, vec!["A", "B", "C"]);
+        let second: Vec<_> = writes.take(10).into_iter().map(|p| p.name).collect();
+        assert_eq!(second, vec!["A"]);
+    }
+}

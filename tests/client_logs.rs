@@ -1,0 +1,158 @@
+//! No secret material in any log line at any level: capture everything (TRACE, all crates,
+//! including reqwest/hyper/rustls) during auth failures and a successful run, then search it for
+//! the private key, the access token and the client secret.
+
+#[path = "common/client_support.rs"]
+mod client_support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use client_support::*;
+use serde_json::json;
+use sso_operator::salesforce::{
+    ConnectedApp, ConnectedAppSamlConfig, Credentials, Salesforce, SamlSubjectType, SecretString,
+};
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+/// Distinctive pieces of a PEM key body (the header line alone proves nothing).
+fn key_fragments(pem: &str) -> Vec<String> {
+    pem.lines()
+        .filter(|l| !l.starts_with("-----") && l.len() >= 40)
+        .map(|l| l[..40].to_string())
+        .collect()
+}
+
+// current_thread runtime: spawned batch tasks run on this thread, under the scoped subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn no_key_token_or_secret_in_logs() {
+    let sim = Sim::start();
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sf = Salesforce::new(sim.options()).unwrap();
+
+    // Auth failures: a key the org does not know, and a wrong client secret.
+    let stranger = rsa_key_pair("stranger");
+    let bad_jwt = sf.org(
+        "ns/bad-jwt",
+        sim.conn(Credentials::JwtBearer {
+            client_id: JWT_CLIENT.into(),
+            username: ADMIN.into(),
+            private_key_pem: SecretString::new(stranger.key_pem.clone()),
+        }),
+    );
+    let e = bad_jwt.authenticate().await.unwrap_err();
+    tracing::error!(error = %e, debug = ?e, "auth failed as expected");
+    tracing::debug!(conn = ?bad_jwt.connection(), "connection");
+    let wrong_secret = "wrong-secret-value-0987";
+    let bad_cc = sf.org(
+        "ns/bad-cc",
+        sim.conn(Credentials::ClientCredentials {
+            client_id: CC_CLIENT.into(),
+            client_secret: SecretString::new(wrong_secret),
+        }),
+    );
+    let e = bad_cc.authenticate().await.unwrap_err();
+    tracing::error!(error = %e, debug = ?e, "auth failed as expected");
+
+    // A successful run on both flows, including a re-auth after INVALID_SESSION_ID.
+    let jwt = sf.org("ns/jwt", sim.conn(sim.jwt()));
+    let cc = sf.org("ns/cc", sim.conn(sim.client_credentials()));
+    tracing::debug!(conn = ?jwt.connection(), "connection");
+    tracing::debug!(conn = ?cc.connection(), "connection");
+    let mut app = ConnectedApp::new("Log_Test", "Log Test", "ops@acme.com");
+    app.saml_config = Some(ConnectedAppSamlConfig::new(
+        "https://sp.example.com/acs",
+        "https://sp.example.com",
+        SamlSubjectType::Username,
+    ));
+    jwt.upsert_connected_app(&app).await.unwrap();
+    sim.fault(json!({"operation": "readMetadata", "count": 1, "status": 500,
+        "soapFault": {"code": "sf:INVALID_SESSION_ID", "message": "INVALID_SESSION_ID: Session expired or invalid"}}))
+        .await;
+    let read = jwt.read_connected_app("Log_Test").await.unwrap();
+    tracing::info!(app = ?read, "read");
+    cc.read_identity_provider().await.unwrap();
+    cc.refresh_limits().await.unwrap();
+    jwt.fetch_idp_metadata(None).await.unwrap();
+    jwt.delete_connected_app("Log_Test").await.unwrap();
+
+    // The tokens the simulator issued, from its own state.
+    let calls = sim.calls().await;
+    let state = sim.state().await;
+    drop(_guard);
+
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("salesforce"),
+        "the capture worked: {} bytes",
+        logs.len()
+    );
+    assert!(logs.contains("ns/jwt"), "structured org field present");
+
+    let mut forbidden: Vec<(String, &str)> = Vec::new();
+    for f in key_fragments(&sim.key.key_pem) {
+        forbidden.push((f, "JWT private key"));
+    }
+    for f in key_fragments(&stranger.key_pem) {
+        forbidden.push((f, "stranger private key"));
+    }
+    forbidden.push((CC_SECRET.to_string(), "client secret"));
+    forbidden.push((wrong_secret.to_string(), "wrong client secret"));
+    // Access tokens look like `<orgId>!<opaque>`; collect any the simulator exposes, and in any
+    // case refuse the org-id-bang prefix followed by token material.
+    let mut tokens: Vec<String> = Vec::new();
+    let mut stack = vec![calls, state];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::String(s) if s.starts_with("00D") && s.contains('!') => {
+                tokens.push(s)
+            }
+            serde_json::Value::Array(a) => stack.extend(a),
+            serde_json::Value::Object(o) => stack.extend(o.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    for t in tokens {
+        forbidden.push((t, "access token"));
+    }
+    for (needle, what) in &forbidden {
+        assert!(!logs.contains(needle.as_str()), "{what} found in logs");
+    }
+    for marker in [
+        "00D5g000000SIMU!",
+        "eyJ0eXAiOiJKV1Qi",
+        "assertion=",
+        "sessionId>",
+        "Bearer 00D",
+        "client_secret=",
+    ] {
+        assert!(!logs.contains(marker), "'{marker}' found in logs");
+    }
+}
