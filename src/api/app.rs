@@ -1,0 +1,484 @@
+//! `SsoConnectedApp`: one SAML service provider (e.g. the partner telephony system) that uses the
+//! org as its identity provider, and the ConfigMap its IdP metadata is published into.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::{CustomResource, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::OrgReference;
+
+/// Desired SAML app, its access and where its IdP metadata is published.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "sso-operator.dev",
+    version = "v1alpha1",
+    kind = "SsoConnectedApp",
+    plural = "ssoconnectedapps",
+    shortname = "sca",
+    category = "sso",
+    namespaced,
+    status = "SsoConnectedAppStatus",
+    derive = "PartialEq",
+    doc = "A SAML service provider that signs users in with Salesforce as its identity provider: the operator enables the org's Identity Provider, keeps a SAML connected app (or External Client App) equal to this spec, grants the listed profiles access, and publishes the IdP metadata into a ConfigMap.",
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(name = "Org", type_ = "string", json_path = ".spec.orgRef.name"),
+    printcolumn(name = "App", type_ = "string", json_path = ".spec.app.apiName"),
+    printcolumn(
+        name = "Cert Expiry",
+        type_ = "date",
+        json_path = ".status.identityProvider.certificate.notAfter"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
+)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoConnectedAppSpec {
+    /// The `SalesforceOrg` (same namespace) whose org hosts the app. Immutable: to move an app to
+    /// another org, create a new resource.
+    #[x_kube(validation = Rule::new("self == oldSelf").message("orgRef is immutable; create a new SsoConnectedApp for another org"))]
+    pub org_ref: OrgReference,
+
+    /// The org-wide Identity Provider this app relies on.
+    pub identity_provider: IdentityProviderSpec,
+
+    /// The app's identity in Salesforce.
+    pub app: AppSpec,
+
+    /// SAML settings of the service provider.
+    pub saml: SamlSpec,
+
+    /// Who may use the app.
+    #[serde(default)]
+    pub access: AccessSpec,
+
+    /// Where and how often the IdP metadata is published.
+    #[serde(default)]
+    pub publish: PublishSpec,
+
+    /// What the operator may do in Salesforce.
+    #[serde(default)]
+    pub policy: PolicySpec,
+
+    /// When true the operator makes no Salesforce call at all for this resource and reports
+    /// `Suspended`; the published ConfigMap stays as it is.
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+/// The Identity Provider settings this app needs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProviderSpec {
+    /// API name (DeveloperName) of the org certificate the Identity Provider signs with, e.g.
+    /// `SelfSignedCert_IdP`. The operator makes sure the org's Identity Provider is enabled with it;
+    /// it never creates the certificate and never disables the Identity Provider.
+    #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    pub certificate: String,
+}
+
+/// Which kind of Salesforce app carries the SAML settings.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum AppType {
+    /// A SAML connected app (Metadata type `ConnectedApp`). Creating new ones needs Salesforce
+    /// Support's approval since Spring '26; existing ones can still be updated.
+    #[default]
+    ConnectedApp,
+    /// An External Client App with the SAML plugin (API 63.0+), the successor to connected apps.
+    ExternalClientApp,
+}
+
+/// The app's identity in Salesforce.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AppSpec {
+    /// `ConnectedApp` (default) or `ExternalClientApp`. Immutable.
+    #[serde(default, rename = "type")]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("app.type is immutable; create a new SsoConnectedApp to migrate"))]
+    pub type_: AppType,
+
+    /// The app's API name (Metadata `fullName`): letters, digits and underscores, starting with a
+    /// letter, no `__`, not ending in `_`, at most 80 characters. Immutable.
+    #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("app.apiName is immutable"))]
+    #[x_kube(validation = Rule::new("!self.contains('__')").message("app.apiName must not contain '__'"))]
+    #[x_kube(validation = Rule::new("!self.endsWith('_')").message("app.apiName must not end with '_'"))]
+    pub api_name: String,
+
+    /// Display name shown in Setup and to users.
+    #[schemars(length(min = 1, max = 80))]
+    pub label: String,
+
+    /// Contact email, required by Salesforce.
+    #[schemars(
+        length(min = 3, max = 254),
+        regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    )]
+    pub contact_email: String,
+
+    /// Description shown in Setup. The operator appends its ownership marker as a last line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 200))]
+    pub description: Option<String>,
+}
+
+/// Subject type: which user field identifies the user in the assertion.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum SubjectType {
+    /// The Salesforce username.
+    #[default]
+    Username,
+    /// The user's Federation ID.
+    FederationId,
+    /// The 18-character user id.
+    UserId,
+    /// A custom attribute; set `subjectCustomAttribute`.
+    CustomAttribute,
+    /// A persistent pairwise identifier.
+    PersistentId,
+}
+
+/// SAML NameID format.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum NameIdFormat {
+    /// `urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified`
+    #[default]
+    Unspecified,
+    /// `urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress`
+    EmailAddress,
+    /// `urn:oasis:names:tc:SAML:2.0:nameid-format:persistent`
+    Persistent,
+    /// `urn:oasis:names:tc:SAML:2.0:nameid-format:transient`
+    Transient,
+}
+
+/// Assertion signing algorithm.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum SigningAlgorithm {
+    /// RSA-SHA256 (default).
+    #[default]
+    SHA256,
+    /// RSA-SHA1, only for service providers that cannot do better.
+    SHA1,
+}
+
+/// Assertion encryption algorithm.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[allow(non_camel_case_types)]
+pub enum EncryptionAlgorithm {
+    /// AES-128.
+    AES_128,
+    /// AES-256 (default).
+    #[default]
+    AES_256,
+}
+
+/// Single logout binding.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum LogoutBinding {
+    /// HTTP-Redirect (default).
+    #[default]
+    Redirect,
+    /// HTTP-POST.
+    Post,
+}
+
+/// SAML settings of the service provider.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = Rule::new("self.subjectType == 'CustomAttribute' ? has(self.subjectCustomAttribute) : !has(self.subjectCustomAttribute)").message("subjectCustomAttribute is required when subjectType is CustomAttribute, and not allowed otherwise"))]
+pub struct SamlSpec {
+    /// The service provider's Assertion Consumer Service URL (https).
+    #[schemars(length(min = 9, max = 1024))]
+    #[x_kube(validation = Rule::new("self.startsWith('https://') && isURL(self)").message("saml.acsUrl must be an https URL"))]
+    pub acs_url: String,
+
+    /// The service provider's entity id (a URI, not necessarily a URL).
+    #[schemars(length(min = 1, max = 1024))]
+    pub entity_id: String,
+
+    /// Which user field identifies the user: `Username` (default), `FederationId`, `UserId`,
+    /// `CustomAttribute` or `PersistentId`.
+    #[serde(default)]
+    pub subject_type: SubjectType,
+
+    /// The custom attribute used as subject; required exactly when `subjectType` is `CustomAttribute`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 255))]
+    pub subject_custom_attribute: Option<String>,
+
+    /// NameID format: `Unspecified` (default), `EmailAddress`, `Persistent` or `Transient`.
+    #[serde(default)]
+    pub name_id_format: NameIdFormat,
+
+    /// IdP issuer the app uses. Default: the org's Identity Provider entity id (its My Domain URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 1024))]
+    pub issuer: Option<String>,
+
+    /// Assertion signing algorithm: `SHA256` (default) or `SHA1`.
+    #[serde(default)]
+    pub signing_algorithm: SigningAlgorithm,
+
+    /// PEM certificate the service provider signs its requests with; when set, Salesforce verifies
+    /// request signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16384))]
+    #[x_kube(validation = Rule::new("self.trim().startsWith('-----BEGIN CERTIFICATE-----')").message("saml.requestSigningCertificate must be a PEM certificate"))]
+    pub request_signing_certificate: Option<String>,
+
+    /// Encrypt assertions to the service provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<EncryptionSpec>,
+
+    /// Single logout at the service provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_logout: Option<SingleLogoutSpec>,
+}
+
+/// Assertion encryption.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct EncryptionSpec {
+    /// The service provider's encryption certificate, PEM.
+    #[schemars(length(min = 1, max = 16384))]
+    #[x_kube(validation = Rule::new("self.trim().startsWith('-----BEGIN CERTIFICATE-----')").message("saml.encryption.certificate must be a PEM certificate"))]
+    pub certificate: String,
+
+    /// `AES_256` (default) or `AES_128`.
+    #[serde(default)]
+    pub algorithm: EncryptionAlgorithm,
+}
+
+/// Single logout settings.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SingleLogoutSpec {
+    /// The service provider's single logout URL (https).
+    #[schemars(length(min = 9, max = 1024))]
+    #[x_kube(validation = Rule::new("self.startsWith('https://') && isURL(self)").message("saml.singleLogout.url must be an https URL"))]
+    pub url: String,
+
+    /// `Redirect` (default) or `Post`.
+    #[serde(default)]
+    pub binding: LogoutBinding,
+}
+
+/// Who may use the app.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessSpec {
+    /// Profile names (e.g. `Contact Center Agent`) whose users may use the app. A set.
+    #[serde(default)]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 255)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub profiles: Vec<String>,
+
+    /// Permission set API names whose users may use the app. A set.
+    #[serde(default)]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 80)))]
+    #[x_kube(merge_strategy = ListMerge::Set)]
+    pub permission_sets: Vec<String>,
+}
+
+/// Publishing of the IdP metadata.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishSpec {
+    /// Name of the ConfigMap (same namespace) the metadata is published into.
+    /// Default: `<metadata.name>-idp-metadata`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub config_map_name: Option<String>,
+
+    /// How often the app and metadata are re-read to catch drift and certificate rotation, as a
+    /// duration such as `30m` or `1h` (default). At least `1m`.
+    #[serde(default = "default_refresh_interval")]
+    #[schemars(
+        length(min = 2, max = 32),
+        regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+    )]
+    #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) >= duration('1m')").message("publish.refreshInterval must be at least 1m"))]
+    pub refresh_interval: String,
+}
+
+fn default_refresh_interval() -> String {
+    "1h".to_string()
+}
+
+impl Default for PublishSpec {
+    fn default() -> Self {
+        Self {
+            config_map_name: None,
+            refresh_interval: default_refresh_interval(),
+        }
+    }
+}
+
+/// What happens in Salesforce when this resource is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Delete the app from Salesforce, if and only if it carries this resource's ownership marker.
+    #[default]
+    Delete,
+    /// Leave the app in Salesforce.
+    Orphan,
+}
+
+/// Whether an existing app with the same API name may be taken over.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum AdoptionPolicy {
+    /// Never take over an app the operator did not create (default): report `Conflict`.
+    #[default]
+    Never,
+    /// Take over an existing app that carries no ownership marker.
+    IfUnowned,
+}
+
+/// How much the operator may change in Salesforce.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+pub enum ManagementPolicy {
+    /// Create, update and correct drift (default).
+    #[default]
+    Full,
+    /// Read and publish metadata, report drift, never write to Salesforce.
+    ObserveOnly,
+}
+
+/// Policies for the app in Salesforce.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicySpec {
+    /// `Delete` (default) or `Orphan`: what happens to the app in Salesforce when this resource is deleted.
+    #[serde(default)]
+    pub deletion: DeletionPolicy,
+    /// `Never` (default) or `IfUnowned`: may an existing app with this API name be taken over.
+    #[serde(default)]
+    pub adoption: AdoptionPolicy,
+    /// `Full` (default) or `ObserveOnly`.
+    #[serde(default)]
+    pub management: ManagementPolicy,
+}
+
+/// Observed state, written only by the operator.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoConnectedAppStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+
+    /// `Ready` (aggregate), `Reconciling`, `Stalled`, and one per stage: `IdentityProviderReady`,
+    /// `AppReady`, `AccessGranted`, `MetadataPublished`, `CertificateValid`.
+    #[serde(default)]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<Condition>,
+
+    /// The app as found in Salesforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppStatus>,
+
+    /// The Identity Provider as published for this app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<IdentityProviderStatus>,
+
+    /// The published metadata.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<MetadataStatus>,
+
+    /// Fields found changed in Salesforce at the last check, and whether they were corrected.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<DriftEntry>,
+}
+
+/// The app in Salesforce.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    /// `ConnectedApp` or `ExternalClientApp`.
+    #[serde(rename = "type")]
+    pub type_: AppType,
+    /// The app's API name.
+    pub api_name: String,
+    /// The Salesforce record id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// The Identity Provider as this app sees it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityProviderStatus {
+    /// The IdP entity id in this app's metadata.
+    pub entity_id: String,
+    /// Single sign-on endpoints per binding.
+    pub sso_urls: SsoUrls,
+    /// The signing certificate.
+    pub certificate: CertificateStatus,
+}
+
+/// Single sign-on endpoints.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoUrls {
+    /// HTTP-POST binding endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post: Option<String>,
+    /// HTTP-Redirect binding endpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<String>,
+}
+
+/// Facts about the IdP signing certificate.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateStatus {
+    /// The certificate's API name in the org.
+    pub name: String,
+    /// End of validity.
+    pub not_after: Time,
+    /// SHA-256 fingerprint, colon-separated hex.
+    pub sha256_fingerprint: String,
+}
+
+/// The published ConfigMap.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MetadataStatus {
+    /// Name of the ConfigMap.
+    pub config_map_name: String,
+    /// SHA-256 of `metadata.xml`, hex.
+    pub sha256: String,
+    /// When this content was first published.
+    pub published_at: Time,
+}
+
+/// One drifted field.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftEntry {
+    /// The field, in Salesforce's terms (e.g. `samlConfig.acsUrl`).
+    pub field: String,
+    /// `Corrected` (written back) or `Reported` (ObserveOnly).
+    pub action: String,
+}
+
+impl SsoConnectedApp {
+    /// The ConfigMap the metadata is published into.
+    pub fn config_map_name(&self) -> String {
+        match &self.spec.publish.config_map_name {
+            Some(n) => n.clone(),
+            None => format!("{}-idp-metadata", kube::ResourceExt::name_any(self)),
+        }
+    }
+}

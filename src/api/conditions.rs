@@ -1,0 +1,182 @@
+//! Condition types and reasons, and the one place conditions are merged so that
+//! `lastTransitionTime` moves only when a condition's status flips.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+/// Condition types.
+pub mod types {
+    /// Aggregate readiness (kstatus).
+    pub const READY: &str = "Ready";
+    /// Work is in progress (kstatus).
+    pub const RECONCILING: &str = "Reconciling";
+    /// Progress is blocked until something outside the operator changes (kstatus).
+    pub const STALLED: &str = "Stalled";
+    /// The org's Identity Provider is enabled with the requested certificate.
+    pub const IDENTITY_PROVIDER_READY: &str = "IdentityProviderReady";
+    /// The SAML app exists in Salesforce and matches the spec.
+    pub const APP_READY: &str = "AppReady";
+    /// The requested profiles and permission sets have access to the app.
+    pub const ACCESS_GRANTED: &str = "AccessGranted";
+    /// The IdP metadata ConfigMap holds the current metadata.
+    pub const METADATA_PUBLISHED: &str = "MetadataPublished";
+    /// The IdP signing certificate is valid for more than 30 days.
+    pub const CERTIFICATE_VALID: &str = "CertificateValid";
+    /// The org's credentials work (SalesforceOrg).
+    pub const AUTHENTICATED: &str = "Authenticated";
+}
+
+/// Condition reasons: CamelCase, bounded, each documented in the README.
+pub mod reasons {
+    pub const SYNCED: &str = "Synced";
+    pub const AUTHENTICATED: &str = "Authenticated";
+    pub const SECRET_NOT_FOUND: &str = "SecretNotFound";
+    pub const KEY_NOT_FOUND: &str = "KeyNotFound";
+    pub const KEY_INVALID: &str = "KeyInvalid";
+    pub const URL_NOT_ALLOWED: &str = "UrlNotAllowed";
+    pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
+    pub const ORG_NOT_FOUND: &str = "OrgNotFound";
+    pub const ORG_NOT_READY: &str = "OrgNotReady";
+    pub const SUSPENDED: &str = "Suspended";
+    pub const PROGRESSING: &str = "Progressing";
+    pub const CERTIFICATE_NOT_FOUND: &str = "CertificateNotFound";
+    pub const CONFLICT: &str = "Conflict";
+    pub const CONNECTED_APP_CREATION_BLOCKED: &str = "ConnectedAppCreationBlocked";
+    pub const REJECTED: &str = "Rejected";
+    pub const SALESFORCE_UNAVAILABLE: &str = "SalesforceUnavailable";
+    pub const API_LIMIT_EXCEEDED: &str = "ApiLimitExceeded";
+    pub const METADATA_INVALID: &str = "MetadataInvalid";
+    pub const EXPIRING_SOON: &str = "ExpiringSoon";
+    pub const EXPIRED: &str = "Expired";
+    pub const VALID: &str = "Valid";
+    pub const OBSERVE_ONLY: &str = "ObserveOnly";
+    pub const DRIFTED: &str = "Drifted";
+    pub const NOT_FOUND: &str = "NotFound";
+    pub const UNSUPPORTED: &str = "Unsupported";
+    pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+}
+
+/// A condition as the reconciler wants it; merged into the stored list by [`merge`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Desired {
+    pub type_: &'static str,
+    pub status: bool,
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Desired {
+    pub fn new(
+        type_: &'static str,
+        status: bool,
+        reason: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            type_,
+            status,
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+fn status_str(b: bool) -> &'static str {
+    if b { "True" } else { "False" }
+}
+
+/// Merges desired conditions into the existing ones. A condition keeps its `lastTransitionTime`
+/// unless its status flips, so a reconcile that finds nothing new produces an identical list
+/// (and therefore no write). Conditions not mentioned in `desired` are kept as they are.
+pub fn merge(
+    existing: &[Condition],
+    desired: &[Desired],
+    generation: Option<i64>,
+    now: Time,
+) -> Vec<Condition> {
+    let mut out: Vec<Condition> = existing.to_vec();
+    for d in desired {
+        let status = status_str(d.status);
+        match out.iter_mut().find(|c| c.type_ == d.type_) {
+            Some(c) => {
+                if c.status != status {
+                    c.last_transition_time = now.clone();
+                }
+                c.status = status.to_string();
+                c.reason = d.reason.to_string();
+                c.message = d.message.clone();
+                c.observed_generation = generation;
+            }
+            None => out.push(Condition {
+                type_: d.type_.to_string(),
+                status: status.to_string(),
+                reason: d.reason.to_string(),
+                message: d.message.clone(),
+                last_transition_time: now.clone(),
+                observed_generation: generation,
+            }),
+        }
+    }
+    out
+}
+
+/// Looks up a condition by type.
+pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Time {
+        Time(s.parse().unwrap())
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_flips() {
+        let first = merge(
+            &[],
+            &[Desired::new(
+                types::READY,
+                false,
+                reasons::PROGRESSING,
+                "working",
+            )],
+            Some(1),
+            t("2026-01-01T00:00:00Z"),
+        );
+        let same_status = merge(
+            &first,
+            &[Desired::new(
+                types::READY,
+                false,
+                reasons::ORG_NOT_FOUND,
+                "no org",
+            )],
+            Some(2),
+            t("2026-01-02T00:00:00Z"),
+        );
+        assert_eq!(
+            same_status[0].last_transition_time,
+            t("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(same_status[0].reason, reasons::ORG_NOT_FOUND);
+        assert_eq!(same_status[0].observed_generation, Some(2));
+        let flipped = merge(
+            &same_status,
+            &[Desired::new(types::READY, true, reasons::SYNCED, "ok")],
+            Some(2),
+            t("2026-01-03T00:00:00Z"),
+        );
+        assert_eq!(flipped[0].last_transition_time, t("2026-01-03T00:00:00Z"));
+        assert_eq!(flipped[0].status, "True");
+    }
+
+    #[test]
+    fn unchanged_desired_state_yields_identical_conditions() {
+        let d = [Desired::new(types::READY, true, reasons::SYNCED, "ok")];
+        let a = merge(&[], &d, Some(1), t("2026-01-01T00:00:00Z"));
+        let b = merge(&a, &d, Some(1), t("2026-02-01T00:00:00Z"));
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,38 @@
+//! The custom resources users write: `SalesforceOrg` (a connection to one org) and `SsoConnectedApp`
+//! (one SAML service provider using that org as its identity provider), group `sso-operator.dev`.
+//!
+//! Every rule the API server can check lives here as schema or CEL, so bad input is refused at
+//! admission with a message a person understands instead of surfacing later as a status condition.
+
+pub mod app;
+pub mod conditions;
+pub mod org;
+
+pub use app::{SsoConnectedApp, SsoConnectedAppSpec, SsoConnectedAppStatus};
+pub use org::{SalesforceOrg, SalesforceOrgSpec, SalesforceOrgStatus};
+
+use kube::CustomResourceExt;
+use serde::{Deserialize, Serialize};
+
+/// The API group of both resources.
+pub const GROUP: &str = "sso-operator.dev";
+
+/// A reference to a `SalesforceOrg` in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgReference {
+    /// Name of the `SalesforceOrg` in this namespace whose connection this app uses.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// Both CRDs as one multi-document YAML stream, as `sso-operator crd` prints and `crds/` holds.
+pub fn crds_yaml() -> String {
+    let mut out = String::new();
+    for crd in [SalesforceOrg::crd(), SsoConnectedApp::crd()] {
+        out.push_str("---\n");
+        // Serialising a CRD built from our own types cannot fail: every value is plain data.
+        out.push_str(&serde_norway::to_string(&crd).expect("CRD serialises to YAML"));
+    }
+    out
+}

@@ -1,0 +1,84 @@
+//! Command line of the `sso-operator` binary, parsed once at start-up and then held in the
+//! controller's context (never re-read from the environment inside a reconcile).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Kubernetes operator that makes Salesforce the SAML identity provider for partner telephony.
+#[derive(Parser, Debug)]
+#[command(name = "sso-operator", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the controller.
+    Run(RunArgs),
+    /// Print both CustomResourceDefinitions as YAML.
+    Crd,
+}
+
+/// Log output format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Watch only this namespace (default: all namespaces).
+    #[arg(long, env = "SSO_OPERATOR_NAMESPACE")]
+    pub namespace: Option<String>,
+
+    /// Address serving /livez, /readyz and /metrics.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Only reconcile while holding the coordination.k8s.io Lease.
+    #[arg(long)]
+    pub leader_election: bool,
+
+    /// Namespace of the leader-election Lease (default: the watched namespace, else the pod's
+    /// namespace from POD_NAMESPACE, else `default`).
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "sso-operator-leader")]
+    pub leader_election_lease: String,
+
+    /// Lease duration in seconds; a standby takes over this long after the leader stops renewing.
+    #[arg(long, default_value_t = 15)]
+    pub leader_election_lease_seconds: u64,
+
+    /// Widen the Salesforce host allow-list by one `host` or `host:port` (repeatable). Meant for
+    /// the simulator in tests and the demo; nothing in a resource can widen the list.
+    #[arg(long = "allow-host")]
+    pub allow_hosts: Vec<String>,
+
+    /// Trust only this CA bundle (PEM) for Salesforce connections, e.g. the simulator's CA.
+    #[arg(long)]
+    pub salesforce_ca_file: Option<PathBuf>,
+
+    /// Reconciles running at once per controller.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: u16,
+
+    /// Batch concurrent Salesforce reads and writes into calls of up to 10 components. Turned off
+    /// only to measure the gain in benchmarks.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub coalescing: bool,
+
+    /// How often each SalesforceOrg's credentials and API usage are re-checked, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub org_refresh_seconds: u64,
+}
