@@ -6,4 +6,11 @@
 pub mod api;
 pub mod config;
 pub mod controller;
+pub mod error;
+pub mod http;
+pub mod leader;
+pub mod metadata_configmap;
+pub mod metrics;
+pub mod ownership;
 pub mod salesforce;
+pub mod telemetry;

@@ -1,6 +1,9 @@
 //! `SsoConnectedApp`: one SAML service provider (e.g. the partner telephony system) that uses the
 //! org as its identity provider, and the ConfigMap its IdP metadata is published into.
 
+// kube-derive's repeated `printcolumn(...)` arguments look like duplicated attributes to clippy.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

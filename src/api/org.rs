@@ -1,6 +1,9 @@
 //! `SalesforceOrg`: one connection to one Salesforce org, shared by every `SsoConnectedApp` in its
 //! namespace (one token, one API budget, one request queue per org).
 
+// kube-derive's repeated `printcolumn(...)` arguments look like duplicated attributes to clippy.
+#![allow(clippy::duplicated_attributes)]
+
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;

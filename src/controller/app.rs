@@ -1,0 +1,1005 @@
+//! `SsoConnectedApp` reconcile: a pipeline of small stages (org → identity provider → app → access
+//! → metadata → status), each comparing before it writes, wrapped in the kube finalizer helper.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use tracing::{info, instrument, warn};
+
+use super::backoff::jittered;
+use super::idp::{IdpSnapshot, pem_fingerprint};
+use super::{Context, FINALIZER, MANAGER, RELEASE_ANNOTATION, desired, org_key, status};
+use crate::api::SsoConnectedApp;
+use crate::api::app::{
+    AdoptionPolicy, AppStatus, AppType, CertificateStatus, DeletionPolicy, DriftEntry,
+    IdentityProviderStatus, ManagementPolicy, MetadataStatus, SsoConnectedAppStatus, SsoUrls,
+};
+use crate::api::conditions::{self, Desired, reasons, types};
+use crate::error::Error;
+use crate::metadata_configmap;
+use crate::ownership::{self, Owner};
+use crate::salesforce::{ErrorKind, OrgClient, ReadPriority, SalesforceError};
+
+/// A certificate this close to expiry makes `CertificateValid=False` (reason `ExpiringSoon`).
+const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What the last reconcile that talked to Salesforce left behind: until `quiet_until`, reconciles
+/// of the same generation (triggered by the operator's own status or ConfigMap writes, or by org
+/// status updates) make no Salesforce call; they only re-assert the ConfigMap.
+pub struct Memo {
+    generation: Option<i64>,
+    org: (String, Option<i64>),
+    quiet_until: Instant,
+    config_map: Option<ConfigMap>,
+}
+
+fn key_of(app: &SsoConnectedApp) -> String {
+    format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any())
+}
+
+fn refresh_interval(app: &SsoConnectedApp) -> Duration {
+    humantime::parse_duration(&app.spec.publish.refresh_interval)
+        .unwrap_or(Duration::from_secs(3600))
+        .max(Duration::from_secs(60))
+}
+
+#[instrument(skip_all, fields(namespace = %app.namespace().unwrap_or_default(), name = %app.name_any()))]
+pub async fn reconcile(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let labels = crate::metrics::ControllerLabels {
+        controller: "ssoconnectedapp",
+    };
+    ctx.metrics.reconciles.get_or_create(&labels).inc();
+    let ns = app.namespace().unwrap_or_default();
+    let api: Api<SsoConnectedApp> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer::finalizer(&api, FINALIZER, app, |event| async {
+        match event {
+            Finalizer::Apply(app) => apply(app, ctx.clone()).await,
+            Finalizer::Cleanup(app) => cleanup(app, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e,
+        other => Error::Finalizer(other.to_string()),
+    });
+    ctx.metrics
+        .reconcile_duration
+        .get_or_create(&labels)
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics
+        .reconcile_errors
+        .get_or_create(&crate::metrics::ErrorLabels {
+            controller: "ssoconnectedapp",
+            category: err.category(),
+        })
+        .inc();
+    let key = key_of(&app);
+    // The reconcile that failed on a Salesforce call already chose the delay (and told the memo).
+    let planned = ctx
+        .memos
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+        .map(|m| m.quiet_until.saturating_duration_since(Instant::now()))
+        .filter(|d| !d.is_zero());
+    let delay = planned.unwrap_or_else(|| ctx.backoff.failed(&key));
+    warn!(error = %err, category = err.category(), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Conditions, status fields and events gathered by the stages.
+#[derive(Default)]
+struct Run {
+    conditions: Vec<Desired>,
+    app: Option<AppStatus>,
+    identity_provider: Option<IdentityProviderStatus>,
+    metadata: Option<MetadataStatus>,
+    drift: Vec<DriftEntry>,
+    events: Vec<(bool, &'static str, &'static str, String)>,
+    config_map: Option<ConfigMap>,
+    /// A transient failure: retried with exponential backoff.
+    transient: Option<Error>,
+    /// A problem that needs a person (content refused, conflict, blocked creation): slow retry.
+    stalled: bool,
+}
+
+impl Run {
+    fn cond(&mut self, t: &'static str, ok: bool, reason: &'static str, msg: impl Into<String>) {
+        self.conditions.push(Desired::new(t, ok, reason, msg));
+    }
+    fn event(
+        &mut self,
+        warning: bool,
+        reason: &'static str,
+        action: &'static str,
+        note: impl Into<String>,
+    ) {
+        self.events.push((warning, reason, action, note.into()));
+    }
+    fn ok(&self, t: &str) -> Option<bool> {
+        self.conditions
+            .iter()
+            .rev()
+            .find(|c| c.type_ == t)
+            .map(|c| c.status)
+    }
+    /// Records a failed Salesforce call against `stage`; the pipeline stops after it.
+    fn failed(&mut self, stage: &'static str, err: Error) {
+        let (reason, transient) = match err.salesforce().map(SalesforceError::kind) {
+            Some(ErrorKind::Quota) => (reasons::API_LIMIT_EXCEEDED, false),
+            Some(ErrorKind::Auth) | Some(ErrorKind::Invalid) => (reasons::ORG_NOT_READY, false),
+            Some(ErrorKind::Rejected) => (reasons::REJECTED, false),
+            Some(ErrorKind::CreationBlocked) => (reasons::CONNECTED_APP_CREATION_BLOCKED, false),
+            Some(ErrorKind::Protocol) if stage == types::METADATA_PUBLISHED => {
+                (reasons::METADATA_INVALID, true)
+            }
+            Some(ErrorKind::NotFound) => (reasons::NOT_FOUND, true),
+            _ => (reasons::SALESFORCE_UNAVAILABLE, true),
+        };
+        self.cond(stage, false, reason, err.to_string());
+        if transient || reason == reasons::API_LIMIT_EXCEEDED {
+            self.transient = Some(err);
+        } else {
+            self.stalled = true;
+        }
+    }
+}
+
+/// The resource's org, reduced to what identifies the real org (its My Domain), so two
+/// `SalesforceOrg`s pointing at one org still see each other's apps.
+fn org_identity(ctx: &Context, app: &SsoConnectedApp) -> String {
+    match ctx.org_of(app) {
+        Some(org) => org
+            .spec
+            .instance_url
+            .trim_end_matches('/')
+            .to_ascii_lowercase(),
+        None => format!(
+            "{}/{}",
+            app.namespace().unwrap_or_default(),
+            app.spec.org_ref.name
+        ),
+    }
+}
+
+/// Another live resource that claims the same app and was there first.
+fn earlier_claimant(ctx: &Context, app: &SsoConnectedApp) -> Option<String> {
+    let me = org_identity(ctx, app);
+    let rank = |a: &SsoConnectedApp| (a.creation_timestamp().map(|t| t.0), key_of(a));
+    ctx.apps
+        .state()
+        .into_iter()
+        .filter(|o| o.uid() != app.uid() && o.metadata.deletion_timestamp.is_none())
+        .filter(|o| {
+            o.spec.app.api_name == app.spec.app.api_name && o.spec.app.type_ == app.spec.app.type_
+        })
+        .filter(|o| org_identity(ctx, o) == me)
+        .filter(|o| rank(o) < rank(app))
+        .map(|o| key_of(&o))
+        .min()
+}
+
+/// Resources of the same org asking for a different IdP certificate.
+fn idp_disagreement(ctx: &Context, app: &SsoConnectedApp) -> Vec<String> {
+    let me = org_identity(ctx, app);
+    let mut v: Vec<String> = ctx
+        .apps
+        .state()
+        .into_iter()
+        .filter(|o| {
+            o.uid() != app.uid() && o.metadata.deletion_timestamp.is_none() && !o.spec.suspend
+        })
+        .filter(|o| o.spec.policy.management == ManagementPolicy::Full)
+        .filter(|o| o.spec.identity_provider.certificate != app.spec.identity_provider.certificate)
+        .filter(|o| org_identity(ctx, o) == me)
+        .map(|o| {
+            format!(
+                "{} wants {}",
+                key_of(&o),
+                o.spec.identity_provider.certificate
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = key_of(&app);
+    let refresh = refresh_interval(&app);
+    let mut run = Run::default();
+
+    if app.spec.suspend {
+        run.cond(
+            types::READY,
+            false,
+            reasons::SUSPENDED,
+            "spec.suspend is true: no Salesforce calls are made",
+        );
+        finish(&app, &ctx, run).await?;
+        return Ok(Action::await_change());
+    }
+    if app.spec.app.type_ == AppType::ExternalClientApp {
+        let msg = "app.type ExternalClientApp is not supported by this version of the operator yet";
+        run.cond(types::APP_READY, false, reasons::UNSUPPORTED, msg);
+        run.stalled = true;
+        finish(&app, &ctx, run).await?;
+        return Ok(Action::await_change());
+    }
+    let Some(org) = ctx.org_of(&app) else {
+        let msg = format!(
+            "SalesforceOrg {} does not exist in this namespace",
+            app.spec.org_ref.name
+        );
+        run.cond(types::READY, false, reasons::ORG_NOT_FOUND, msg);
+        finish(&app, &ctx, run).await?;
+        // The org watch re-triggers this resource when the org appears.
+        return Ok(Action::await_change());
+    };
+    let client = match ctx.org_client(&org).await {
+        Ok(c) => c,
+        Err(p) => {
+            let msg = format!(
+                "SalesforceOrg {}: {}: {}",
+                org.name_any(),
+                p.reason,
+                p.message
+            );
+            run.cond(types::READY, false, reasons::ORG_NOT_READY, msg);
+            finish(&app, &ctx, run).await?;
+            return Ok(Action::requeue(
+                ctx.backoff.failed(&key).min(Duration::from_secs(10)),
+            ));
+        }
+    };
+    let org_version = (org.uid().unwrap_or_default(), org.metadata.generation);
+
+    if let Some(action) = memo_hit(&app, &ctx, &key, &org_version).await? {
+        return Ok(action);
+    }
+
+    if let Some(first) = earlier_claimant(&ctx, &app) {
+        let msg = format!(
+            "{first} already manages app {} in this org",
+            app.spec.app.api_name
+        );
+        run.cond(types::APP_READY, false, reasons::CONFLICT, msg);
+        run.stalled = true;
+        finish(&app, &ctx, run).await?;
+        return Ok(Action::requeue(jittered(Duration::from_secs(60))));
+    }
+    let disagree = idp_disagreement(&ctx, &app);
+    if !disagree.is_empty() {
+        let msg = format!(
+            "this resource wants IdP certificate {} but {}; the org has one Identity Provider certificate, so nothing is changed until they agree",
+            app.spec.identity_provider.certificate,
+            disagree.join(", ")
+        );
+        run.cond(
+            types::IDENTITY_PROVIDER_READY,
+            false,
+            reasons::CONFLICT,
+            msg,
+        );
+        run.stalled = true;
+        finish(&app, &ctx, run).await?;
+        return Ok(Action::requeue(jittered(Duration::from_secs(60))));
+    }
+
+    let okey = org_key(&org);
+    pipeline(&app, &ctx, &client, &okey, refresh, &mut run).await;
+
+    // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
+    let transient = run.transient.take();
+    let (delay, outcome) = if let Some(e) = transient {
+        let d = e
+            .salesforce()
+            .and_then(SalesforceError::retry_after)
+            .unwrap_or_else(|| ctx.backoff.failed(&key));
+        (d, Err(e))
+    } else if run.stalled {
+        ctx.backoff.reset(&key);
+        (ctx.slow_backoff.failed(&key), Ok(()))
+    } else {
+        ctx.backoff.reset(&key);
+        ctx.slow_backoff.reset(&key);
+        (jittered(refresh), Ok(()))
+    };
+    let config_map = run
+        .config_map
+        .clone()
+        .or_else(|| last_config_map(&ctx, &key));
+    ctx.memos.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        key.clone(),
+        Memo {
+            generation: app.metadata.generation,
+            org: org_version,
+            quiet_until: Instant::now() + delay,
+            config_map,
+        },
+    );
+    finish(&app, &ctx, run).await?;
+    outcome.map(|()| Action::requeue(delay))
+}
+
+fn last_config_map(ctx: &Context, key: &str) -> Option<ConfigMap> {
+    ctx.memos
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .and_then(|m| m.config_map.clone())
+}
+
+/// Within the quiet period of the same generation: re-assert the ConfigMap (someone may have
+/// edited or deleted it) and wait, without calling Salesforce.
+async fn memo_hit(
+    app: &SsoConnectedApp,
+    ctx: &Context,
+    key: &str,
+    org_version: &(String, Option<i64>),
+) -> Result<Option<Action>, Error> {
+    let (remaining, cm) = {
+        let memos = ctx.memos.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(m) = memos.get(key) else {
+            return Ok(None);
+        };
+        let remaining = m.quiet_until.saturating_duration_since(Instant::now());
+        if m.generation != app.metadata.generation || &m.org != org_version || remaining.is_zero() {
+            return Ok(None);
+        }
+        (remaining, m.config_map.clone())
+    };
+    if let Some(cm) = cm {
+        ensure_config_map(ctx, &cm).await?;
+    }
+    Ok(Some(Action::requeue(remaining)))
+}
+
+/// Applies the ConfigMap unless the watch cache shows it already up to date.
+async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<bool, Error> {
+    let ns = cm.namespace().unwrap_or_default();
+    let name = cm.name_any();
+    if let Some(existing) = ctx.config_maps.get(&ObjectRef::new(&name).within(&ns))
+        && metadata_configmap::up_to_date(&existing, cm)
+    {
+        return Ok(false);
+    }
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(cm),
+    )
+    .await
+    .map_err(|source| Error::ApplyConfigMap {
+        namespace: ns,
+        name,
+        source,
+    })?;
+    ctx.metrics.count_write("configmap");
+    Ok(true)
+}
+
+async fn pipeline(
+    app: &SsoConnectedApp,
+    ctx: &Context,
+    client: &OrgClient,
+    okey: &str,
+    refresh: Duration,
+    run: &mut Run,
+) {
+    let ns = app.namespace().unwrap_or_default();
+    let name = app.name_any();
+    let spec = &app.spec;
+    let old = app.status.clone().unwrap_or_default();
+    let observe_only = spec.policy.management == ManagementPolicy::ObserveOnly;
+    // Once this generation has been applied, re-reads are drift checks: optional reads that the
+    // budget may hold back when the org's allocation runs low.
+    let applied = old.observed_generation == app.metadata.generation
+        && conditions::find(&old.conditions, types::APP_READY).is_some_and(|c| c.status == "True");
+    let priority = if applied {
+        ReadPriority::Optional
+    } else {
+        ReadPriority::Required
+    };
+
+    // --- Identity provider -------------------------------------------------------------------
+    let want = &spec.identity_provider.certificate;
+    let mut snap = match ctx.idp.get(okey, client, refresh, priority).await {
+        Ok(s) => s,
+        Err(e) => {
+            return run.failed(
+                types::IDENTITY_PROVIDER_READY,
+                Error::ConfigureIdentityProvider(e),
+            );
+        }
+    };
+    if snap.enabled && snap.certificate.as_deref() == Some(want.as_str()) {
+        run.cond(
+            types::IDENTITY_PROVIDER_READY,
+            true,
+            reasons::SYNCED,
+            format!("Identity Provider enabled with certificate {want}"),
+        );
+    } else if observe_only {
+        let state = match (&snap.enabled, &snap.certificate) {
+            (true, Some(c)) => format!("enabled with certificate {c}"),
+            _ => "disabled".to_string(),
+        };
+        run.cond(
+            types::IDENTITY_PROVIDER_READY,
+            false,
+            reasons::OBSERVE_ONLY,
+            format!(
+                "Identity Provider is {state}, not enabled with {want}; ObserveOnly makes no change"
+            ),
+        );
+    } else {
+        match client.read_certificate(want).await {
+            Ok(None) => {
+                run.cond(types::IDENTITY_PROVIDER_READY, false, reasons::CERTIFICATE_NOT_FOUND, format!("certificate {want} does not exist in the org; create it in Setup > Certificate and Key Management (the operator never creates certificates)"));
+                run.stalled = true;
+                return;
+            }
+            Err(e) => {
+                return run.failed(
+                    types::IDENTITY_PROVIDER_READY,
+                    Error::ConfigureIdentityProvider(e),
+                );
+            }
+            Ok(Some(cert)) => {
+                let settings = crate::salesforce::IdentityProviderSettings {
+                    certificate_name: want.clone(),
+                    enable_identity_provider: true,
+                };
+                if let Err(e) = client.upsert_identity_provider(&settings).await {
+                    return run.failed(
+                        types::IDENTITY_PROVIDER_READY,
+                        Error::ConfigureIdentityProvider(e),
+                    );
+                }
+                snap = IdpSnapshot {
+                    enabled: true,
+                    certificate: Some(want.clone()),
+                    fingerprint: cert.content.as_deref().and_then(pem_fingerprint),
+                    fetched: Instant::now(),
+                };
+                ctx.idp.set(okey, snap.clone()).await;
+                let msg = format!("enabled the org's Identity Provider with certificate {want}");
+                run.event(
+                    false,
+                    "IdentityProviderEnabled",
+                    "ConfigureIdentityProvider",
+                    msg.clone(),
+                );
+                run.cond(types::IDENTITY_PROVIDER_READY, true, reasons::SYNCED, msg);
+            }
+        }
+    }
+
+    // --- App ----------------------------------------------------------------------------------
+    let api_name = &spec.app.api_name;
+    let existing = match client.read_connected_app_with(api_name, priority).await {
+        Ok(a) => a,
+        Err(e) => return run.failed(types::APP_READY, Error::ReadApp(e)),
+    };
+    let marker = ownership::marker(&ns, &name, &app.uid().unwrap_or_default());
+    let app_status = AppStatus {
+        type_: AppType::ConnectedApp,
+        api_name: api_name.clone(),
+        id: old.app.as_ref().and_then(|a| a.id.clone()),
+    };
+    match existing {
+        None if observe_only => {
+            run.cond(types::APP_READY, false, reasons::NOT_FOUND, format!("connected app {api_name} does not exist in the org; ObserveOnly does not create it"));
+            run.cond(
+                types::ACCESS_GRANTED,
+                false,
+                reasons::DEPENDENCY_NOT_READY,
+                "the app does not exist",
+            );
+            run.stalled = true;
+            return;
+        }
+        None => {
+            let want_app = desired::connected_app(spec, &marker, None);
+            match client.upsert_connected_app(&want_app).await {
+                Ok(_) => {
+                    run.event(
+                        false,
+                        "Created",
+                        "CreateApp",
+                        format!("created connected app {api_name}"),
+                    );
+                    run.cond(
+                        types::APP_READY,
+                        true,
+                        reasons::SYNCED,
+                        format!("connected app {api_name} created"),
+                    );
+                }
+                Err(e) => {
+                    let blocked = e.kind() == ErrorKind::CreationBlocked;
+                    run.failed(types::APP_READY, Error::WriteApp(e));
+                    if blocked {
+                        let msg = run
+                            .conditions
+                            .last()
+                            .map(|c| c.message.clone())
+                            .unwrap_or_default();
+                        run.event(
+                            true,
+                            reasons::CONNECTED_APP_CREATION_BLOCKED,
+                            "CreateApp",
+                            msg,
+                        );
+                    }
+                    run.cond(
+                        types::ACCESS_GRANTED,
+                        false,
+                        reasons::DEPENDENCY_NOT_READY,
+                        "the app does not exist",
+                    );
+                    run.app = Some(app_status);
+                    return;
+                }
+            }
+        }
+        Some(actual) => {
+            let owner = ownership::owner_of(actual.description.as_deref());
+            let mut adopting = false;
+            if !owner.is(&ns, &name) {
+                match owner {
+                    Owner::Resource {
+                        namespace,
+                        name: other,
+                        ..
+                    } => {
+                        run.cond(types::APP_READY, false, reasons::CONFLICT, format!("connected app {api_name} is managed by {namespace}/{other}, not by this resource"));
+                        run.stalled = true;
+                        return;
+                    }
+                    Owner::Unowned
+                        if spec.policy.adoption == AdoptionPolicy::Never && !observe_only =>
+                    {
+                        run.cond(types::APP_READY, false, reasons::CONFLICT, format!("connected app {api_name} already exists in the org and carries no sso-operator ownership marker; set spec.policy.adoption: IfUnowned to take it over"));
+                        run.stalled = true;
+                        return;
+                    }
+                    Owner::Unowned => adopting = !observe_only,
+                }
+            }
+            let want_app = desired::connected_app(spec, &marker, Some(&actual));
+            let diffs = desired::differences(&want_app, &actual);
+            // Differences in a generation already applied were made in Salesforce, not in the spec.
+            let drift = applied && !adopting;
+            if diffs.is_empty() {
+                run.cond(
+                    types::APP_READY,
+                    true,
+                    reasons::SYNCED,
+                    format!("connected app {api_name} matches the spec"),
+                );
+            } else if observe_only {
+                if drift {
+                    run.drift = diffs
+                        .iter()
+                        .map(|f| DriftEntry {
+                            field: f.clone(),
+                            action: "Reported".into(),
+                        })
+                        .collect();
+                }
+                run.cond(types::APP_READY, true, reasons::OBSERVE_ONLY, format!("connected app {api_name} differs from the spec in {}; ObserveOnly makes no change", diffs.join(", ")));
+            } else {
+                match client.upsert_connected_app(&want_app).await {
+                    Ok(_) => {
+                        if adopting {
+                            run.event(
+                                false,
+                                "Adopted",
+                                "AdoptApp",
+                                format!("took over existing connected app {api_name}"),
+                            );
+                        }
+                        if drift {
+                            run.drift = diffs
+                                .iter()
+                                .map(|f| DriftEntry {
+                                    field: f.clone(),
+                                    action: "Corrected".into(),
+                                })
+                                .collect();
+                            run.event(true, reasons::DRIFTED, "CorrectDrift", format!("connected app {api_name} was changed in Salesforce ({}); restored the spec", diffs.join(", ")));
+                        } else if !adopting {
+                            run.event(
+                                false,
+                                "Updated",
+                                "UpdateApp",
+                                format!("updated connected app {api_name}: {}", diffs.join(", ")),
+                            );
+                        }
+                        run.cond(
+                            types::APP_READY,
+                            true,
+                            reasons::SYNCED,
+                            format!("connected app {api_name} matches the spec"),
+                        );
+                    }
+                    Err(e) => {
+                        run.failed(types::APP_READY, Error::WriteApp(e));
+                        run.app = Some(app_status);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+    run.app = Some(app_status);
+    let access = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let access_drift = run
+        .drift
+        .iter()
+        .any(|d| d.field == "profileName" || d.field == "permissionSetName");
+    if observe_only && access_drift {
+        run.cond(
+            types::ACCESS_GRANTED,
+            false,
+            reasons::DRIFTED,
+            "profile or permission set access differs from the spec; ObserveOnly makes no change",
+        );
+    } else {
+        run.cond(
+            types::ACCESS_GRANTED,
+            true,
+            reasons::SYNCED,
+            format!(
+                "profiles: {}; permission sets: {}",
+                access(&spec.access.profiles),
+                access(&spec.access.permission_sets)
+            ),
+        );
+    }
+
+    // --- Metadata -----------------------------------------------------------------------------
+    let md = match client.fetch_idp_metadata(Some(api_name)).await {
+        Ok(md) => md,
+        Err(e) => return run.failed(types::METADATA_PUBLISHED, Error::FetchIdpMetadata(e)),
+    };
+    if let Some(issuer) = &spec.saml.issuer
+        && &md.entity_id != issuer
+    {
+        run.cond(
+            types::METADATA_PUBLISHED,
+            false,
+            reasons::METADATA_INVALID,
+            format!(
+                "metadata entityID {} is not the issuer {issuer} the spec asks for",
+                md.entity_id
+            ),
+        );
+        run.stalled = true;
+        return;
+    }
+    let pick = |snap: &IdpSnapshot| match &snap.fingerprint {
+        Some(fp) => md
+            .signing_certificates
+            .iter()
+            .find(|c| &c.sha256_fingerprint == fp)
+            .cloned(),
+        None => md.signing_certificates.first().cloned(),
+    };
+    let mut cert = pick(&snap);
+    if cert.is_none() && snap.fingerprint.is_some() {
+        // The certificate may have been rotated since the snapshot was taken: look again once.
+        ctx.idp.invalidate(okey).await;
+        match ctx
+            .idp
+            .get(okey, client, refresh, ReadPriority::Required)
+            .await
+        {
+            Ok(s) => {
+                snap = s;
+                cert = pick(&snap);
+            }
+            Err(e) => {
+                return run.failed(
+                    types::METADATA_PUBLISHED,
+                    Error::ConfigureIdentityProvider(e),
+                );
+            }
+        }
+    }
+    let Some(cert) = cert else {
+        let msg = format!(
+            "the app's IdP metadata is not signed with the Identity Provider certificate {} (fingerprint {})",
+            snap.certificate.as_deref().unwrap_or("?"),
+            snap.fingerprint.as_deref().unwrap_or("?")
+        );
+        run.cond(
+            types::METADATA_PUBLISHED,
+            false,
+            reasons::METADATA_INVALID,
+            msg,
+        );
+        run.transient = Some(Error::OrgNotReady(
+            "IdP metadata certificate mismatch".into(),
+        ));
+        return;
+    };
+    let cm = metadata_configmap::build(app, &md, &cert);
+    let sha = metadata_configmap::sha256_hex(md.xml.as_bytes());
+    match ensure_config_map(ctx, &cm).await {
+        Ok(_) => {}
+        Err(e) => {
+            run.cond(
+                types::METADATA_PUBLISHED,
+                false,
+                reasons::SALESFORCE_UNAVAILABLE,
+                e.to_string(),
+            );
+            run.transient = Some(e);
+            return;
+        }
+    }
+    let cm_name = app.config_map_name();
+    let published_at = match &old.metadata {
+        Some(m) if m.sha256 == sha && m.config_map_name == cm_name => m.published_at.clone(),
+        _ => {
+            run.event(
+                false,
+                "MetadataPublished",
+                "PublishMetadata",
+                format!(
+                    "published IdP metadata (sha256 {}) to ConfigMap {cm_name}",
+                    &sha[..12]
+                ),
+            );
+            status::now()
+        }
+    };
+    run.config_map = Some(cm);
+    run.metadata = Some(MetadataStatus {
+        config_map_name: cm_name.clone(),
+        sha256: sha,
+        published_at,
+    });
+    run.cond(
+        types::METADATA_PUBLISHED,
+        true,
+        reasons::SYNCED,
+        format!("IdP metadata published to ConfigMap {cm_name}"),
+    );
+    run.identity_provider = Some(IdentityProviderStatus {
+        entity_id: md.entity_id.clone(),
+        sso_urls: SsoUrls {
+            post: md.sso_post.clone(),
+            redirect: md.sso_redirect.clone(),
+        },
+        certificate: CertificateStatus {
+            name: snap.certificate.clone().unwrap_or_else(|| want.clone()),
+            not_after: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(cert.not_after),
+            sha256_fingerprint: cert.sha256_fingerprint.clone(),
+        },
+    });
+
+    // --- Certificate validity -----------------------------------------------------------------
+    let now = jiff::Timestamp::now();
+    let left = cert.not_after.duration_since(now);
+    if left.is_negative() {
+        run.cond(types::CERTIFICATE_VALID, false, reasons::EXPIRED, format!("IdP certificate expired at {}; sign-in fails until the org's Identity Provider uses a valid certificate", cert.not_after));
+    } else if left.unsigned_abs() < EXPIRY_WARNING {
+        let days = left.as_secs() / 86_400;
+        run.cond(types::CERTIFICATE_VALID, false, reasons::EXPIRING_SOON, format!("IdP certificate expires at {} (in {days} days); rotate it and give the service provider the new metadata", cert.not_after));
+    } else {
+        run.cond(
+            types::CERTIFICATE_VALID,
+            true,
+            reasons::VALID,
+            format!("IdP certificate valid until {}", cert.not_after),
+        );
+    }
+}
+
+/// Derives the aggregate conditions, writes status if it changed, and publishes Events for what
+/// changed.
+async fn finish(app: &SsoConnectedApp, ctx: &Context, mut run: Run) -> Result<(), Error> {
+    let old = app.status.clone().unwrap_or_default();
+    let stages = [
+        types::IDENTITY_PROVIDER_READY,
+        types::APP_READY,
+        types::ACCESS_GRANTED,
+        types::METADATA_PUBLISHED,
+    ];
+    if run.ok(types::READY).is_none() {
+        let first_bad = run
+            .conditions
+            .iter()
+            .find(|c| {
+                !c.status
+                    && (stages.contains(&c.type_)
+                        || (c.type_ == types::CERTIFICATE_VALID && c.reason == reasons::EXPIRED))
+            })
+            .cloned();
+        let all_ok = stages.iter().all(|t| run.ok(t) == Some(true));
+        match first_bad {
+            Some(c) => run.cond(types::READY, false, c.reason, c.message),
+            None if all_ok => {
+                let msg = match run.ok(types::CERTIFICATE_VALID) {
+                    Some(false) => {
+                        "in sync with Salesforce; the IdP certificate needs attention (see CertificateValid)"
+                    }
+                    _ => "in sync with Salesforce; IdP metadata published",
+                };
+                run.cond(types::READY, true, reasons::SYNCED, msg)
+            }
+            None => run.cond(types::READY, false, reasons::PROGRESSING, "reconciling"),
+        }
+    }
+    let ready = run.ok(types::READY) == Some(true);
+    let ready_reason = run
+        .conditions
+        .iter()
+        .rev()
+        .find(|c| c.type_ == types::READY)
+        .map(|c| c.reason)
+        .unwrap_or(reasons::PROGRESSING);
+    let waiting = matches!(ready_reason, reasons::SUSPENDED | reasons::ORG_NOT_FOUND);
+    let stalled = !ready && (run.stalled || waiting);
+    run.cond(
+        types::STALLED,
+        stalled,
+        if stalled {
+            ready_reason
+        } else {
+            reasons::SYNCED
+        },
+        if stalled {
+            "waiting for a change to the spec or in Salesforce"
+        } else {
+            ""
+        },
+    );
+    let reconciling = !ready && !stalled;
+    run.cond(
+        types::RECONCILING,
+        reconciling,
+        if reconciling {
+            ready_reason
+        } else {
+            reasons::SYNCED
+        },
+        if reconciling { "retrying" } else { "" },
+    );
+
+    let mut new = SsoConnectedAppStatus {
+        observed_generation: app.metadata.generation,
+        conditions: conditions::merge(
+            &old.conditions,
+            &run.conditions,
+            app.metadata.generation,
+            status::now(),
+        ),
+        app: run.app.take().or(old.app.clone()),
+        identity_provider: run
+            .identity_provider
+            .take()
+            .or(old.identity_provider.clone()),
+        metadata: run.metadata.take().or(old.metadata.clone()),
+        drift: std::mem::take(&mut run.drift),
+    };
+    // Keep the drift report of the last check until a later full check replaces it.
+    if new.drift.is_empty() && !ready {
+        new.drift = old.drift.clone();
+    }
+    let was_ready = conditions::find(&old.conditions, types::READY).map(|c| c.status == "True");
+    let wrote = status::write_if_changed(ctx, app, app.status.as_ref(), &new).await?;
+    for (warning, reason, action, note) in run.events {
+        ctx.publish_event(app, warning, reason, action, note).await;
+    }
+    if wrote
+        && was_ready != Some(ready)
+        && let Some(c) = conditions::find(&new.conditions, types::READY).cloned()
+    {
+        info!(ready, reason = %c.reason, "readiness changed");
+        ctx.publish_event(app, !ready, &c.reason, "Reconcile", c.message)
+            .await;
+    }
+    Ok(())
+}
+
+async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = key_of(&app);
+    let api_name = &app.spec.app.api_name;
+    let spec = &app.spec;
+    let forget = || {
+        ctx.memos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        ctx.backoff.reset(&key);
+        ctx.slow_backoff.reset(&key);
+    };
+    if app
+        .annotations()
+        .get(RELEASE_ANNOTATION)
+        .map(String::as_str)
+        == Some("true")
+    {
+        ctx.publish_event(&*app, true, "Released", "Delete", format!("{RELEASE_ANNOTATION}=true: removed without touching Salesforce; app {api_name} was left as it is")).await;
+        forget();
+        return Ok(Action::await_change());
+    }
+    let keep = spec.policy.deletion == DeletionPolicy::Orphan
+        || spec.policy.management == ManagementPolicy::ObserveOnly
+        || spec.suspend
+        || spec.app.type_ == AppType::ExternalClientApp;
+    if keep {
+        ctx.publish_event(&*app, false, "Orphaned", "Delete", format!("left connected app {api_name} in Salesforce (deletion policy, ObserveOnly or suspend)")).await;
+        forget();
+        return Ok(Action::await_change());
+    }
+    let hint = format!(
+        "set annotation {RELEASE_ANNOTATION}=true to remove this resource without deleting the app"
+    );
+    let Some(org) = ctx.org_of(&app) else {
+        return Err(Error::OrgNotReady(format!(
+            "SalesforceOrg {} does not exist, so app {api_name} cannot be deleted; {hint}",
+            spec.org_ref.name
+        )));
+    };
+    let client = ctx.org_client(&org).await.map_err(|p| {
+        Error::OrgNotReady(format!(
+            "SalesforceOrg {}: {}: {}; {hint}",
+            org.name_any(),
+            p.reason,
+            p.message
+        ))
+    })?;
+    let ns = app.namespace().unwrap_or_default();
+    match client
+        .read_connected_app(api_name)
+        .await
+        .map_err(Error::ReadApp)?
+    {
+        None => {}
+        Some(actual)
+            if ownership::owner_of(actual.description.as_deref()).is(&ns, &app.name_any()) =>
+        {
+            client
+                .delete_connected_app(api_name)
+                .await
+                .map_err(Error::DeleteApp)?;
+            ctx.publish_event(
+                &*app,
+                false,
+                "Deleted",
+                "Delete",
+                format!("deleted connected app {api_name} from Salesforce"),
+            )
+            .await;
+        }
+        Some(_) => {
+            ctx.publish_event(&*app, false, "NotDeleted", "Delete", format!("connected app {api_name} is not marked as this resource's, so it was left in Salesforce")).await;
+        }
+    }
+    forget();
+    Ok(Action::await_change())
+}

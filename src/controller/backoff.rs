@@ -1,0 +1,93 @@
+//! Per-object exponential backoff with jitter. kube-runtime's `error_policy` is stateless, so the
+//! failure count per object lives here; it counts attempts that ran (not triggers) and is reset by
+//! the first success.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rand::Rng;
+
+pub struct Backoff {
+    base: Duration,
+    cap: Duration,
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Backoff {
+    pub fn new(base: Duration, cap: Duration) -> Self {
+        Self {
+            base,
+            cap,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Records a failed attempt for `key` and returns how long to wait before the next one:
+    /// `base * 2^(n-1)`, capped, with ±20% jitter so objects failing together spread out.
+    pub fn failed(&self, key: &str) -> Duration {
+        let n = {
+            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let n = f.entry(key.to_string()).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        self.delay(n)
+    }
+
+    /// The delay after `n` consecutive failures, with jitter.
+    pub fn delay(&self, n: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(2u32.saturating_pow(n.saturating_sub(1).min(20)));
+        let d = exp.min(self.cap);
+        let jitter = rand::rng().random_range(0.8..1.2);
+        d.mul_f64(jitter)
+    }
+
+    /// Consecutive failures recorded for `key`.
+    pub fn failures(&self, key: &str) -> u32 {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn reset(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
+    }
+}
+
+/// `d` with ±10% jitter, for periodic refreshes so that resources created together do not all
+/// refresh in the same second forever.
+pub fn jittered(d: Duration) -> Duration {
+    d.mul_f64(rand::rng().random_range(0.9..1.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_exponentially_up_to_the_cap_and_resets_on_success() {
+        let b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60));
+        let d1 = b.failed("x");
+        let d2 = b.failed("x");
+        let d3 = b.failed("x");
+        assert!(d1 >= Duration::from_millis(800) && d1 <= Duration::from_millis(1200));
+        assert!(d2 >= Duration::from_millis(1600) && d2 <= Duration::from_millis(2400));
+        assert!(d3 >= Duration::from_millis(3200) && d3 <= Duration::from_millis(4800));
+        for _ in 0..20 {
+            b.failed("x");
+        }
+        assert!(b.failed("x") <= Duration::from_secs(72));
+        b.reset("x");
+        assert_eq!(b.failures("x"), 0);
+        assert!(b.failed("x") <= Duration::from_millis(1200));
+    }
+}
