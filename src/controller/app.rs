@@ -237,6 +237,10 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         finish(&app, &ctx, run).await?;
         return Ok(Action::await_change());
     }
+    // Until the org watch has listed, "no such org" would be a guess: wait instead of saying so.
+    if futures::FutureExt::now_or_never(ctx.orgs.wait_until_ready()).is_none() {
+        return Ok(Action::requeue(Duration::from_millis(500)));
+    }
     let Some(org) = ctx.org_of(&app) else {
         let msg = format!(
             "SalesforceOrg {} does not exist in this namespace",

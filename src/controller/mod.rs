@@ -505,13 +505,20 @@ async fn run_controllers(
             cm_reader.clone(),
             ready.clone(),
         );
+        // Polled rather than awaited: a store's readiness wakes only its last waiter, and the
+        // controllers themselves wait on the same stores.
         tokio::spawn(async move {
-            if o.wait_until_ready().await.is_ok()
-                && a.wait_until_ready().await.is_ok()
-                && c.wait_until_ready().await.is_ok()
-            {
-                tracing::info!("watches synced; ready");
-                ready.store(true, Ordering::Relaxed);
+            use futures::FutureExt;
+            loop {
+                let synced = o.wait_until_ready().now_or_never().is_some()
+                    && a.wait_until_ready().now_or_never().is_some()
+                    && c.wait_until_ready().now_or_never().is_some();
+                if synced {
+                    tracing::info!("watches synced; ready");
+                    ready.store(true, Ordering::Relaxed);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         });
     }

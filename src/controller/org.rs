@@ -57,7 +57,12 @@ pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Act
                 new.org_id = Some(identity.org_id.clone());
                 // Usage comes with every REST response; /limits is an optional read held back below
                 // the reserve, so a failure here is not a failure of the org.
-                if let Err(e) = client.refresh_limits().await {
+                // Only when the last figure is stale: /limits is itself a counted call, and the
+                // status write it causes re-triggers this reconcile.
+                let stale = client.api_usage().is_none_or(|u| {
+                    jiff::Timestamp::now().duration_since(u.observed_at).unsigned_abs() >= ctx.org_refresh
+                });
+                if stale && let Err(e) = client.refresh_limits().await {
                     info!(error = %e, "could not refresh API usage");
                 }
                 if let Some(u) = client.api_usage() {
