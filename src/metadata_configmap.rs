@@ -22,6 +22,27 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The metadata with its `validUntil` attributes removed. Salesforce stamps `validUntil` at download
+/// time, so two downloads of unchanged metadata can differ only there; republishing (and rolling
+/// every telephony pod) for that would be churn.
+pub fn without_valid_until(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find(" validUntil=\"") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " validUntil=\"".len()..];
+        match after.find('"') {
+            Some(j) => rest = &after[j + 1..],
+            None => {
+                rest = after;
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The ConfigMap for `app`, publishing `metadata` and the signing certificate `cert`.
 pub fn build(app: &SsoConnectedApp, metadata: &IdpMetadata, cert: &CertInfo) -> ConfigMap {
     let mut data = BTreeMap::new();
@@ -81,4 +102,22 @@ pub fn up_to_date(existing: &ConfigMap, desired: &ConfigMap) -> bool {
                 .flatten()
                 .any(|e| e.uid == o.uid)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_until_is_the_only_thing_ignored() {
+        let a = r#"<md:EntityDescriptor entityID="x" validUntil="2036-01-01T00:00:00.000Z"><a/></md:EntityDescriptor>"#;
+        let b = r#"<md:EntityDescriptor entityID="x" validUntil="2036-01-02T00:00:00.000Z"><a/></md:EntityDescriptor>"#;
+        let c = r#"<md:EntityDescriptor entityID="y" validUntil="2036-01-01T00:00:00.000Z"><a/></md:EntityDescriptor>"#;
+        assert_eq!(without_valid_until(a), without_valid_until(b));
+        assert_ne!(without_valid_until(a), without_valid_until(c));
+        assert_eq!(
+            without_valid_until(a),
+            r#"<md:EntityDescriptor entityID="x"><a/></md:EntityDescriptor>"#
+        );
+    }
 }

@@ -37,6 +37,13 @@ pub struct Memo {
     org: (String, Option<i64>),
     quiet_until: Instant,
     config_map: Option<ConfigMap>,
+    /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
+    /// value asks for a full check now.
+    sync_token: Option<String>,
+}
+
+fn sync_token(app: &SsoConnectedApp) -> Option<String> {
+    app.annotations().get(super::SYNC_ANNOTATION).cloned()
 }
 
 fn key_of(app: &SsoConnectedApp) -> String {
@@ -331,6 +338,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             org: org_version,
             quiet_until: Instant::now() + delay,
             config_map,
+            sync_token: sync_token(&app),
         },
     );
     finish(&app, &ctx, run).await?;
@@ -359,7 +367,11 @@ async fn memo_hit(
             return Ok(None);
         };
         let remaining = m.quiet_until.saturating_duration_since(Instant::now());
-        if m.generation != app.metadata.generation || &m.org != org_version || remaining.is_zero() {
+        if m.generation != app.metadata.generation
+            || &m.org != org_version
+            || m.sync_token != sync_token(app)
+            || remaining.is_zero()
+        {
             return Ok(None);
         }
         (remaining, m.config_map.clone())
@@ -748,6 +760,19 @@ async fn pipeline(
         ));
         return;
     };
+    // Keep the published bytes when only Salesforce's download-time validUntil moved.
+    let mut md = md;
+    let cm_name = app.config_map_name();
+    if let Some(prev) = ctx
+        .config_maps
+        .get(&ObjectRef::new(&cm_name).within(&ns))
+        .and_then(|c| c.data.as_ref().and_then(|d| d.get("metadata.xml").cloned()))
+        && prev != md.xml
+        && metadata_configmap::without_valid_until(&prev)
+            == metadata_configmap::without_valid_until(&md.xml)
+    {
+        md.xml = prev;
+    }
     let cm = metadata_configmap::build(app, &md, &cert);
     let sha = metadata_configmap::sha256_hex(md.xml.as_bytes());
     match ensure_config_map(ctx, &cm).await {
@@ -763,7 +788,6 @@ async fn pipeline(
             return;
         }
     }
-    let cm_name = app.config_map_name();
     let published_at = match &old.metadata {
         Some(m) if m.sha256 == sha && m.config_map_name == cm_name => m.published_at.clone(),
         _ => {

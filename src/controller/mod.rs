@@ -40,6 +40,9 @@ pub use backoff::Backoff;
 pub const MANAGER: &str = "sso-operator";
 /// Finalizer on `SsoConnectedApp`s: the app in Salesforce is dealt with before the resource goes.
 pub const FINALIZER: &str = "sso-operator.dev/cleanup";
+/// Changing this annotation's value (e.g. to the current time) asks for an immediate full check
+/// of an `SsoConnectedApp` against Salesforce instead of waiting for the refresh interval.
+pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
 /// Set to "true" on an `SsoConnectedApp` being deleted whose org is gone for good: the finalizer is
 /// removed without touching Salesforce.
 pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";

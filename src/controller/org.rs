@@ -60,7 +60,10 @@ pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Act
                 // Only when the last figure is stale: /limits is itself a counted call, and the
                 // status write it causes re-triggers this reconcile.
                 let stale = client.api_usage().is_none_or(|u| {
-                    jiff::Timestamp::now().duration_since(u.observed_at).unsigned_abs() >= ctx.org_refresh
+                    jiff::Timestamp::now()
+                        .duration_since(u.observed_at)
+                        .unsigned_abs()
+                        >= ctx.org_refresh
                 });
                 if stale && let Err(e) = client.refresh_limits().await {
                     info!(error = %e, "could not refresh API usage");

@@ -54,7 +54,11 @@ pub fn build(st: &State, app: Option<&str>) -> Option<String> {
             (issuer, fmt, slo)
         }
     };
-    let valid_until = (st.now() + VALID_FOR)
+    // Whole days, so that repeated downloads on one day are byte-identical (consumers that
+    // compare bytes do not see a change every fetch).
+    let until = (st.now() + VALID_FOR).as_second();
+    let valid_until = jiff::Timestamp::from_second(until - until.rem_euclid(86_400))
+        .unwrap_or(jiff::Timestamp::MAX)
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
     let cert_b64 = base64::engine::general_purpose::STANDARD.encode(&cert.der);
