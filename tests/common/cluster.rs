@@ -1,0 +1,403 @@
+//! Test harness for integration tests against a real kube-apiserver (see docs/testing.md).
+//!
+//! Include it from a test file with
+//! ```ignore
+//! #[path = "common/cluster.rs"]
+//! mod cluster;
+//! ```
+//! Which cluster, decided once per test binary:
+//! 1. `KUBECONFIG`, if it is set, reachable, and names a loopback server (set
+//!    `SSO_TEST_ANY_CLUSTER=1` to allow another server: the tests create namespaces and CRDs);
+//! 2. else `<repo>/.local/kubeconfig` if a cluster from `make cluster-up` is running;
+//! 3. else a private cluster started with `hack/cluster-up.sh` in a temporary directory. A
+//!    watchdog started by that script stops it and removes the directory when this test binary
+//!    exits, however it exits.
+//!
+//! Name tests that need a cluster `k8s_*`: `make test-unit` skips them. Each test works in its own
+//! [`fresh_namespace`]: namespaces never finish deleting here (no controller-manager).
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ObjectMeta, PostParams};
+
+/// Names of the two CRDs this crate defines.
+pub const CRD_NAMES: [&str; 2] = [
+    "salesforceorgs.sso-operator.dev",
+    "ssoconnectedapps.sso-operator.dev",
+];
+
+/// The cluster the tests of this binary use.
+#[derive(Debug)]
+pub struct Cluster {
+    /// Admin kubeconfig (a single file).
+    pub kubeconfig: PathBuf,
+    /// Kubeconfig of the user `system:serviceaccount:sso-operator-system:sso-operator`
+    /// (static token; no RBAC granted by default), when the cluster came from `cluster-up.sh`.
+    pub operator_kubeconfig: Option<PathBuf>,
+    /// The `kubectl` binary or wrapper (v1.34.5).
+    pub kubectl: PathBuf,
+    /// True when this binary started the cluster itself.
+    pub private: bool,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cluster for this test binary, found or started on first use.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(find_or_start)
+}
+
+fn reachable(kubectl: &Path, kubeconfig: &Path) -> bool {
+    Command::new(kubectl)
+        .env("KUBECONFIG", kubeconfig)
+        .args(["--request-timeout=5s", "get", "--raw", "/readyz"])
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn cached_kubectl() -> PathBuf {
+    let out = Command::new(repo_root().join("hack/k8s-bins.sh"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hack/k8s-bins.sh");
+    assert!(
+        out.status.success(),
+        "hack/k8s-bins.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubectl")
+}
+
+fn is_loopback_server(kubectl: &Path, kubeconfig: &Path) -> bool {
+    let out = Command::new(kubectl)
+        .env("KUBECONFIG", kubeconfig)
+        .args([
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ])
+        .output();
+    let Ok(out) = out else { return false };
+    let server = String::from_utf8_lossy(&out.stdout).to_string();
+    let host = url::Url::parse(&server)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    host == "localhost" || host == "[::1]" || host.starts_with("127.")
+}
+
+fn find_or_start() -> Cluster {
+    let repo = repo_root();
+    let repo_local = repo.join(".local");
+    let repo_kubectl = repo_local.join("bin/kubectl");
+
+    // 1. KUBECONFIG
+    if let Some(kc) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let kubectl = if repo_kubectl.exists() {
+            repo_kubectl.clone()
+        } else {
+            cached_kubectl()
+        };
+        let kc = PathBuf::from(kc);
+        let allowed = std::env::var("SSO_TEST_ANY_CLUSTER").is_ok_and(|v| v == "1")
+            || is_loopback_server(&kubectl, &kc);
+        if !allowed {
+            eprintln!(
+                "cluster harness: KUBECONFIG={} is not a loopback cluster; ignoring it \
+                 (SSO_TEST_ANY_CLUSTER=1 to use it anyway)",
+                kc.display()
+            );
+        } else if reachable(&kubectl, &kc) {
+            // A single file is expected (what cluster-up writes); flatten anything else.
+            let kubeconfig = if kc.is_file() {
+                kc.clone()
+            } else {
+                flatten_kubeconfig(&kubectl, &kc)
+            };
+            let sibling = kc.with_file_name("operator-sa.kubeconfig");
+            return Cluster {
+                kubeconfig,
+                operator_kubeconfig: sibling.is_file().then_some(sibling),
+                kubectl,
+                private: false,
+            };
+        } else {
+            eprintln!(
+                "cluster harness: KUBECONFIG={} is not reachable; starting a private cluster",
+                kc.display()
+            );
+        }
+    }
+
+    // 2. A running `make cluster-up`.
+    let kc = repo_local.join("kubeconfig");
+    if kc.is_file() && repo_kubectl.exists() && reachable(&repo_kubectl, &kc) {
+        let sa = repo_local.join("operator-sa.kubeconfig");
+        return Cluster {
+            kubeconfig: kc,
+            operator_kubeconfig: sa.is_file().then_some(sa),
+            kubectl: repo_kubectl,
+            private: false,
+        };
+    }
+
+    // 3. A private cluster, stopped by cluster-up's watchdog when this process exits.
+    let dir = std::env::temp_dir().join(format!(
+        "sso-operator-test-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    eprintln!(
+        "cluster harness: starting a private cluster in {}",
+        dir.display()
+    );
+    let started = Instant::now();
+    let out = Command::new(repo.join("hack/cluster-up.sh"))
+        .env("SSO_LOCAL_DIR", &dir)
+        .env("SSO_CLUSTER_WATCH_PID", std::process::id().to_string())
+        .env("SSO_CLUSTER_EPHEMERAL", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run hack/cluster-up.sh");
+    assert!(
+        out.status.success(),
+        "hack/cluster-up.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "cluster harness: private cluster ready in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Cluster {
+        kubeconfig: dir.join("kubeconfig"),
+        operator_kubeconfig: Some(dir.join("operator-sa.kubeconfig")),
+        kubectl: dir.join("bin/kubectl"),
+        private: true,
+    }
+}
+
+fn flatten_kubeconfig(kubectl: &Path, kc: &Path) -> PathBuf {
+    let out = Command::new(kubectl)
+        .env("KUBECONFIG", kc)
+        .args(["config", "view", "--minify", "--flatten", "--raw"])
+        .output()
+        .expect("kubectl config view");
+    assert!(out.status.success(), "kubectl config view failed");
+    let path = std::env::temp_dir().join(format!(
+        "sso-operator-test-kubeconfig-{}",
+        std::process::id()
+    ));
+    std::fs::write(&path, &out.stdout).expect("write flattened kubeconfig");
+    path
+}
+
+/// Path of the admin kubeconfig, e.g. for `KUBECONFIG` of an operator process.
+pub fn kubeconfig() -> &'static Path {
+    &cluster().kubeconfig
+}
+
+/// A new admin client. Build one per test (a client is bound to the tokio runtime it first
+/// runs on, and each `#[tokio::test]` has its own runtime).
+pub async fn client() -> kube::Client {
+    client_for(kubeconfig()).await
+}
+
+/// A client for any kubeconfig file, e.g. [`Cluster::operator_kubeconfig`].
+pub async fn client_for(kubeconfig: &Path) -> kube::Client {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)
+        .unwrap_or_else(|e| panic!("read {}: {e}", kubeconfig.display()));
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .expect("kubeconfig to client config");
+    kube::Client::try_from(config).expect("kube client")
+}
+
+/// Runs `kubectl` (the repo's pinned one) against the test cluster as admin.
+pub fn kubectl(args: &[&str]) -> Output {
+    kubectl_with_stdin(args, None)
+}
+
+/// Runs `kubectl` with `stdin` piped in.
+pub fn kubectl_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
+    let c = cluster();
+    let mut cmd = Command::new(&c.kubectl);
+    cmd.env("KUBECONFIG", &c.kubeconfig)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", c.kubectl.display()));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        pipe.write_all(input.as_bytes())
+            .expect("write kubectl stdin");
+    }
+    child.wait_with_output().expect("kubectl output")
+}
+
+/// Applies YAML (one or more documents) in `ns` with server-side apply. `Ok(stdout)` on success,
+/// `Err(stderr)` with the API server's message when refused.
+pub fn apply_yaml(ns: &str, yaml: &str) -> Result<String, String> {
+    let out = kubectl_with_stdin(
+        &[
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--field-manager=sso-operator-tests",
+            "-n",
+            ns,
+            "-f",
+            "-",
+        ],
+        Some(yaml),
+    );
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// Creates a namespace `<prefix>-<random>` and returns its name. Never reuse one: they cannot be
+/// deleted here.
+pub async fn fresh_namespace(prefix: &str) -> String {
+    let prefix: String = prefix
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(50)
+        .collect();
+    let name = format!("{}-{:08x}", prefix.trim_matches('-'), rand::random::<u32>());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            labels: Some([("sso-operator.dev/test".to_owned(), "true".to_owned())].into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client().await)
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap_or_else(|e| panic!("create namespace {name}: {e}"));
+    name
+}
+
+/// Polls `pred` every 200 ms until it returns true; panics with `what` after `timeout`.
+pub async fn wait_for<F, Fut>(timeout: Duration, what: &str, mut pred: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    wait_for_value(timeout, what, || {
+        let fut = pred();
+        async move { fut.await.then_some(()) }
+    })
+    .await
+}
+
+/// Polls `f` every 200 ms until it returns `Some`; panics with `what` after `timeout`.
+pub async fn wait_for_value<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The `sso-operator crd` output (the binary built for this test run).
+pub fn crd_yaml() -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
+        .arg("crd")
+        .output()
+        .expect("run sso-operator crd");
+    assert!(
+        out.status.success(),
+        "sso-operator crd failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 CRD YAML")
+}
+
+static CRDS_INSTALLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// Server-side applies `sso-operator crd` and waits (up to 60 s) until both CRDs are Established.
+/// Done once per test binary; later calls return at once.
+pub async fn install_crds() {
+    CRDS_INSTALLED
+        .get_or_init(|| async {
+            let yaml = crd_yaml();
+            let out = kubectl_with_stdin(
+                &[
+                    "apply",
+                    "--server-side",
+                    "--force-conflicts",
+                    "--field-manager=sso-operator-tests",
+                    "-f",
+                    "-",
+                ],
+                Some(&yaml),
+            );
+            assert!(
+                out.status.success(),
+                "installing the CRDs failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let crds = Api::<CustomResourceDefinition>::all(client().await);
+            for name in CRD_NAMES {
+                wait_for(
+                    Duration::from_secs(60),
+                    &format!("CRD {name} Established"),
+                    || {
+                        let crds = crds.clone();
+                        async move { crd_established(&crds, name).await }
+                    },
+                )
+                .await;
+            }
+        })
+        .await;
+}
+
+/// Whether the CRD has condition `Established=True`.
+pub async fn crd_established(crds: &Api<CustomResourceDefinition>, name: &str) -> bool {
+    let Ok(crd) = crds.get(name).await else {
+        return false;
+    };
+    crd.status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .iter()
+        .any(|c| c.type_ == "Established" && c.status == "True")
+}
