@@ -86,7 +86,7 @@ impl Default for Metrics {
         );
         registry.register(
             "kubernetes_writes",
-            "Writes to the Kubernetes API by kind (status, configmap, finalizer)",
+            "Writes to the Kubernetes API by kind (salesforceorg_status, ssoconnectedapp_status, configmap)",
             kubernetes_writes.clone(),
         );
         registry.register(

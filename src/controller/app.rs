@@ -499,7 +499,12 @@ async fn pipeline(
                     "ConfigureIdentityProvider",
                     msg.clone(),
                 );
-                run.cond(types::IDENTITY_PROVIDER_READY, true, reasons::SYNCED, msg);
+                run.cond(
+                    types::IDENTITY_PROVIDER_READY,
+                    true,
+                    reasons::SYNCED,
+                    format!("Identity Provider enabled with certificate {want}"),
+                );
             }
         }
     }
@@ -542,7 +547,7 @@ async fn pipeline(
                         types::APP_READY,
                         true,
                         reasons::SYNCED,
-                        format!("connected app {api_name} created"),
+                        format!("connected app {api_name} matches the spec"),
                     );
                 }
                 Err(e) => {

@@ -46,7 +46,10 @@ where
         name,
         source,
     })?;
-    ctx.metrics.count_write("status");
+    ctx.metrics.count_write(match kind_name::<K>() {
+        "SalesforceOrg" => "salesforceorg_status",
+        _ => "ssoconnectedapp_status",
+    });
     Ok(true)
 }
 

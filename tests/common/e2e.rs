@@ -1,0 +1,626 @@
+//! End-to-end fixture: a fresh namespace on the real kube-apiserver, a `salesforce-sim` process for
+//! one org, the JWT Secret and `SalesforceOrg`, and the `sso-operator` binary run as a process
+//! watching only that namespace (so tests running in parallel never see each other's resources).
+//!
+//! Include after the cluster harness:
+//! ```ignore
+//! #[path = "common/cluster.rs"] mod cluster;
+//! #[path = "common/e2e.rs"] mod e2e;
+//! ```
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use serde_json::{Value, json};
+use sso_operator::api::{SalesforceOrg, SsoConnectedApp};
+
+use super::cluster;
+
+pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
+pub const USERNAME: &str = "integration@acme.com";
+
+/// How the simulated org starts.
+#[derive(Clone)]
+pub struct OrgSeed {
+    pub creation_allowed: bool,
+    pub idp_enabled: bool,
+    /// Extra YAML list items for `connectedApps:` (each starting with `  - `).
+    pub connected_apps: String,
+    pub cert_expires_at: Option<String>,
+    pub latency_ms: u64,
+}
+
+impl Default for OrgSeed {
+    fn default() -> Self {
+        Self {
+            creation_allowed: true,
+            idp_enabled: false,
+            connected_apps: String::new(),
+            cert_expires_at: None,
+            latency_ms: 0,
+        }
+    }
+}
+
+pub fn rsa_key_pair(cn: &str) -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("rsa key");
+    let cert = rcgen::CertificateParams::new(vec![cn.to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    (cert.pem(), key.serialize_pem())
+}
+
+fn org_yaml(seed: &OrgSeed) -> String {
+    let expires = seed
+        .cert_expires_at
+        .as_ref()
+        .map(|e| format!(", expiresAt: \"{e}\""))
+        .unwrap_or_default();
+    let apps = if seed.connected_apps.is_empty() {
+        " []".to_string()
+    } else {
+        format!("\n{}", seed.connected_apps)
+    };
+    format!(
+        r#"orgId: 00D5g000000SIMUEAA
+myDomain: acme.my.salesforce.com
+users:
+  - {{username: {USERNAME}, profile: System Administrator}}
+profiles: [System Administrator, Contact Center Agent]
+permissionSets: [Voice_Agent]
+certificates:
+  - {{name: SelfSignedCert_IdP, masterLabel: SelfSignedCert IdP, keySize: 2048{expires}}}
+  - {{name: SelfSignedCert_Other, keySize: 2048}}
+identityProvider: {{enabled: {idp}, certificate: {idp_cert}}}
+oauthClients:
+  - consumerKey: {JWT_CLIENT}
+    certificateFile: client.pem
+    preAuthorizedProfiles: [System Administrator]
+connectedApps:{apps}
+limits: {{dailyApiRequests: 100000, concurrentLongRequests: 5}}
+policy: {{connectedAppCreationAllowed: {creation}}}
+tokenTtl: 2h
+audience: https://login.salesforce.com
+"#,
+        idp = seed.idp_enabled,
+        idp_cert = if seed.idp_enabled {
+            "SelfSignedCert_IdP"
+        } else {
+            "null"
+        },
+        creation = seed.creation_allowed,
+    )
+}
+
+/// A running simulator.
+pub struct Sim {
+    child: Child,
+    pub base: String,
+    pub port: u16,
+    pub ca_file: PathBuf,
+    pub key_pem: String,
+    pub dir: tempfile::TempDir,
+    http: reqwest::Client,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sim {
+    pub fn start(seed: &OrgSeed) -> Sim {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (cert, key_pem) = rsa_key_pair("sso-operator-jwt");
+        std::fs::write(dir.path().join("client.pem"), cert).expect("write cert");
+        std::fs::write(dir.path().join("org.yaml"), org_yaml(seed)).expect("write org");
+        let ca_file = dir.path().join("ca.pem");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_salesforce-sim"))
+            .arg("--org-file")
+            .arg(dir.path().join("org.yaml"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--control",
+                "--latency-ms",
+                &seed.latency_ms.to_string(),
+            ])
+            .arg("--self-signed-ca-out")
+            .arg(&ca_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start salesforce-sim");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("sim said {line:?}"))
+            .to_string();
+        let port = base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        let ca = std::fs::read(&ca_file).expect("ca");
+        let http = reqwest::Client::builder()
+            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca).expect("ca pem"))
+            .no_proxy()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        Sim {
+            child,
+            base,
+            port,
+            ca_file,
+            key_pem,
+            dir,
+            http,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("sim get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("sim control");
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{path}: HTTP {status}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    pub async fn state(&self) -> Value {
+        serde_json::from_str(&self.get("/__sim/state").await.1).expect("state json")
+    }
+
+    pub async fn calls(&self) -> Value {
+        serde_json::from_str(&self.get("/__sim/calls").await.1).expect("calls json")
+    }
+
+    pub async fn count(&self, op: &str) -> u64 {
+        self.calls().await["counts"][op].as_u64().unwrap_or(0)
+    }
+
+    /// Calls that change the org (create, update, upsert, delete; deploy).
+    pub async fn writes(&self) -> u64 {
+        let c = self.calls().await;
+        [
+            "createMetadata",
+            "updateMetadata",
+            "upsertMetadata",
+            "deleteMetadata",
+            "deploy",
+        ]
+        .iter()
+        .map(|op| c["counts"][op].as_u64().unwrap_or(0))
+        .sum()
+    }
+
+    /// Writes whose component list names `full_name`.
+    pub async fn writes_of(&self, full_name: &str) -> Vec<Value> {
+        let c = self.calls().await;
+        c["log"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| {
+                let op = e["operation"].as_str().unwrap_or("");
+                matches!(
+                    op,
+                    "createMetadata" | "updateMetadata" | "upsertMetadata" | "deleteMetadata"
+                ) && e["fullNames"]
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|x| x == full_name))
+            })
+            .collect()
+    }
+
+    pub async fn app(&self, full_name: &str) -> Option<Value> {
+        self.state().await["connectedApps"].get(full_name).cloned()
+    }
+
+    pub async fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running operator process.
+pub struct Operator {
+    child: Option<Child>,
+    pub log: PathBuf,
+    pub metrics_port: u16,
+}
+
+impl Operator {
+    pub fn start(ns: &str, sim: &Sim, dir: &std::path::Path, extra: &[&str]) -> Operator {
+        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join(format!("operator-{metrics_port}.log"));
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
+            .arg("run")
+            .args(["--namespace", ns])
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+            .args(["--allow-host", &format!("localhost:{}", sim.port)])
+            .arg("--salesforce-ca-file")
+            .arg(&sim.ca_file)
+            .args(extra)
+            .env("KUBECONFIG", cluster::kubeconfig())
+            .env("RUST_LOG", "info,sso_operator=debug")
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()
+            .expect("start sso-operator");
+        Operator {
+            child: Some(child),
+            log,
+            metrics_port,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(Some(s)) = child.try_wait() {
+                return Some(s);
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                return child.wait().ok();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Namespace + simulator + org + operator.
+pub struct Env {
+    pub ns: String,
+    pub sim: Sim,
+    pub operator: Operator,
+    pub client: kube::Client,
+}
+
+pub const ORG: &str = "acme";
+
+impl Env {
+    pub async fn start(prefix: &str, seed: OrgSeed) -> Env {
+        Self::start_with(prefix, seed, &[]).await
+    }
+
+    pub async fn start_with(prefix: &str, seed: OrgSeed, operator_args: &[&str]) -> Env {
+        cluster::install_crds().await;
+        let ns = cluster::fresh_namespace(prefix).await;
+        let sim = Sim::start(&seed);
+        let key = sim.dir.path().join("jwt.key");
+        std::fs::write(&key, &sim.key_pem).expect("key");
+        let out = cluster::kubectl(&[
+            "-n",
+            &ns,
+            "create",
+            "secret",
+            "generic",
+            "acme-jwt",
+            &format!("--from-file=tls.key={}", key.display()),
+        ]);
+        assert!(
+            out.status.success(),
+            "create secret: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::remove_file(&key).ok();
+        cluster::apply_yaml(&ns, &org_manifest(&sim.base)).expect("apply org");
+        let operator = Operator::start(&ns, &sim, sim.dir.path(), operator_args);
+        let client = cluster::client().await;
+        Env {
+            ns,
+            sim,
+            operator,
+            client,
+        }
+    }
+
+    pub fn apps(&self) -> Api<SsoConnectedApp> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    pub fn orgs(&self) -> Api<SalesforceOrg> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    pub fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.client.clone(), &self.ns)
+    }
+
+    pub fn apply(&self, yaml: &str) {
+        cluster::apply_yaml(&self.ns, yaml).unwrap_or_else(|e| panic!("apply: {e}"));
+    }
+
+    /// The status of condition `type_` on app `name`: (status, reason, message).
+    pub async fn condition(&self, name: &str, type_: &str) -> Option<(String, String, String)> {
+        let app = self.apps().get_opt(name).await.ok()??;
+        let st = app.status?;
+        st.conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+    }
+
+    /// Waits until condition `type_` of `name` has `status` (and `reason`, if given).
+    pub async fn wait_condition(
+        &self,
+        name: &str,
+        type_: &str,
+        status: &str,
+        reason: Option<&str>,
+        timeout: Duration,
+    ) -> (String, String, String) {
+        let what = format!("{name} {type_}={status} {reason:?}");
+        let r = cluster::wait_for_value(timeout, &what, || async {
+            let c = self.condition(name, type_).await?;
+            (c.0 == status && reason.is_none_or(|r| c.1 == r)).then_some(c)
+        })
+        .await;
+        r
+    }
+
+    pub async fn wait_ready(&self, name: &str, timeout: Duration) {
+        let ok = tokio::time::timeout(timeout, async {
+            loop {
+                if self
+                    .condition(name, "Ready")
+                    .await
+                    .is_some_and(|c| c.0 == "True")
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+        if ok.is_err() {
+            panic!(
+                "{name} not Ready within {timeout:?}; conditions: {:?}\noperator log tail:\n{}",
+                self.apps()
+                    .get_opt(name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.status)
+                    .map(|s| s.conditions),
+                tail(&self.operator.logs(), 30)
+            );
+        }
+    }
+
+    pub async fn resource_version(&self, name: &str) -> String {
+        self.apps()
+            .get(name)
+            .await
+            .expect("get app")
+            .metadata
+            .resource_version
+            .unwrap_or_default()
+    }
+
+    pub fn annotate_sync(&self, name: &str, token: &str) {
+        let out = cluster::kubectl(&[
+            "-n",
+            &self.ns,
+            "annotate",
+            "--overwrite",
+            "sca",
+            name,
+            &format!("sso-operator.dev/sync-requested={token}"),
+        ]);
+        assert!(
+            out.status.success(),
+            "annotate: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> std::process::Output {
+        let mut a = vec!["-n", self.ns.as_str()];
+        a.extend_from_slice(args);
+        cluster::kubectl(&a)
+    }
+}
+
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+pub fn org_manifest(base: &str) -> String {
+    format!(
+        r#"apiVersion: sso-operator.dev/v1alpha1
+kind: SalesforceOrg
+metadata: {{name: {ORG}}}
+spec:
+  instanceUrl: {base}
+  login: {{url: {base}}}
+  auth:
+    jwtBearer: {{clientId: {JWT_CLIENT}, username: {USERNAME}, privateKeySecretRef: {{name: acme-jwt}}}}
+"#
+    )
+}
+
+/// Knobs for [`app_manifest`].
+pub struct AppOpts<'a> {
+    pub name: &'a str,
+    pub api_name: &'a str,
+    pub acs_url: &'a str,
+    pub deletion: &'a str,
+    pub adoption: &'a str,
+    pub management: &'a str,
+    pub refresh: &'a str,
+    pub certificate: &'a str,
+    pub app_type: &'a str,
+}
+
+impl Default for AppOpts<'_> {
+    fn default() -> Self {
+        Self {
+            name: "telephony",
+            api_name: "Telephony_SSO",
+            acs_url: "https://sso.vendor.example/saml/acs",
+            deletion: "Delete",
+            adoption: "Never",
+            management: "Full",
+            refresh: "1h",
+            certificate: "SelfSignedCert_IdP",
+            app_type: "ConnectedApp",
+        }
+    }
+}
+
+pub fn app_manifest(o: &AppOpts) -> String {
+    format!(
+        r#"apiVersion: sso-operator.dev/v1alpha1
+kind: SsoConnectedApp
+metadata: {{name: {name}}}
+spec:
+  orgRef: {{name: {ORG}}}
+  identityProvider: {{certificate: {cert}}}
+  app:
+    type: {ty}
+    apiName: {api}
+    label: Telephony SSO
+    contactEmail: voice-admins@acme.example
+    description: SSO for the partner telephony system
+  saml:
+    acsUrl: {acs}
+    entityId: https://sso.vendor.example/sp
+    subjectType: FederationId
+    nameIdFormat: EmailAddress
+    singleLogout: {{url: https://sso.vendor.example/saml/slo, binding: Post}}
+  access:
+    profiles: [Contact Center Agent]
+    permissionSets: [Voice_Agent]
+  publish: {{refreshInterval: {refresh}}}
+  policy: {{deletion: {del}, adoption: {adopt}, management: {mgmt}}}
+"#,
+        name = o.name,
+        cert = o.certificate,
+        ty = o.app_type,
+        api = o.api_name,
+        acs = o.acs_url,
+        refresh = o.refresh,
+        del = o.deletion,
+        adopt = o.adoption,
+        mgmt = o.management,
+    )
+}
+
+/// An app already in the org, without the ownership marker (for adoption tests).
+pub fn unowned_app_yaml(full_name: &str) -> String {
+    format!(
+        r#"  - fullName: {full_name}
+    label: Hand Made
+    contactEmail: admin@acme.example
+    description: created by hand in Setup
+    profileName: [System Administrator]
+    samlConfig:
+      acsUrl: https://old.vendor.example/acs
+      entityUrl: https://old.vendor.example/sp
+      samlSubjectType: Username
+"#
+    )
+}
+
+pub fn json_str(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_str().unwrap_or_default().to_string()
+}
+
+pub fn no_json() -> Value {
+    json!({})
+}
+
+fn metric(text: &str, name: &str, controller: &str) -> Option<f64> {
+    let prefix = format!("{name}{{controller=\"{controller}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// True once the operator has finished every reconcile of `controller` it started (and started
+/// at least one): reconciles counted at start equal reconciles timed at the end.
+pub async fn operator_idle(port: u16, controller: &str) -> bool {
+    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
+        return false;
+    };
+    let text = r.text().await.unwrap_or_default();
+    match (
+        metric(&text, "sso_operator_reconciles_total", controller),
+        metric(
+            &text,
+            "sso_operator_reconcile_duration_seconds_count",
+            controller,
+        ),
+    ) {
+        (Some(started), Some(done)) => started > 0.0 && started == done,
+        _ => false,
+    }
+}

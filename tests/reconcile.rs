@@ -1,0 +1,575 @@
+//! The Setup procedure end to end, against the real kube-apiserver and `salesforce-sim`, with the
+//! operator run as a process: IdP, app, access, metadata ConfigMap, no-op reconciles, updates,
+//! drift, ObserveOnly, deletion, adoption, conflicts, blocked creation, certificate rotation and
+//! expiry, and Salesforce being unreachable.
+
+#[path = "common/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+
+use std::time::Duration;
+
+use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app_yaml};
+use kube::api::DeleteParams;
+use serde_json::json;
+
+const SHORT: Duration = Duration::from_secs(30);
+
+async fn config_map_data(env: &Env, name: &str) -> std::collections::BTreeMap<String, String> {
+    env.config_maps()
+        .get(name)
+        .await
+        .expect("configmap")
+        .data
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn k8s_setup_procedure_end_to_end() {
+    let env = Env::start("e2e-setup", OrgSeed::default()).await;
+    assert_eq!(env.sim.state().await["identityProvider"]["enabled"], false);
+    let started = std::time::Instant::now();
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", Duration::from_secs(10)).await;
+    eprintln!("Ready after {:?}", started.elapsed());
+
+    // The org's IdP is on with the named certificate.
+    let state = env.sim.state().await;
+    assert_eq!(state["identityProvider"]["enabled"], true);
+    assert_eq!(
+        state["identityProvider"]["certificate"],
+        "SelfSignedCert_IdP"
+    );
+
+    // The app equals the spec, field by field.
+    let app = env.sim.app("Telephony_SSO").await.expect("app created");
+    let saml = &app["samlConfig"];
+    assert_eq!(app["label"], "Telephony SSO");
+    assert_eq!(app["contactEmail"], "voice-admins@acme.example");
+    assert_eq!(saml["acsUrl"], "https://sso.vendor.example/saml/acs");
+    assert_eq!(saml["entityUrl"], "https://sso.vendor.example/sp");
+    assert_eq!(saml["samlSubjectType"], "FederationId");
+    assert_eq!(saml["samlNameIdFormat"], "EmailAddress");
+    assert_eq!(saml["samlSigningAlgoType"], "SHA256");
+    assert_eq!(saml["samlSloUrl"], "https://sso.vendor.example/saml/slo");
+    assert_eq!(saml["samlIdpSLOBindingEnum"], "PostBinding");
+    assert_eq!(app["profileName"], json!(["Contact Center Agent"]));
+    assert_eq!(app["permissionSetName"], json!(["Voice_Agent"]));
+    let description = app["description"].as_str().unwrap_or_default();
+    assert!(
+        description.starts_with("SSO for the partner telephony system\n"),
+        "{description}"
+    );
+    assert!(
+        description.contains(&format!(
+            "Managed by sso-operator: {}/telephony (uid ",
+            env.ns
+        )),
+        "{description}"
+    );
+
+    // The ConfigMap carries exactly what Salesforce serves for the app.
+    let (code, served) = env.sim.get("/.well-known/samlidp/Telephony_SSO.xml").await;
+    assert_eq!(code, 200);
+    let data = config_map_data(&env, "telephony-idp-metadata").await;
+    assert_eq!(
+        data["metadata.xml"], served,
+        "metadata.xml must be byte-for-byte what the org serves"
+    );
+    assert_eq!(data["entity-id"], "https://acme.my.salesforce.com");
+    assert_eq!(
+        data["sso-url-post"],
+        "https://acme.my.salesforce.com/idp/endpoint/HttpPost"
+    );
+    assert_eq!(
+        data["sso-url-redirect"],
+        "https://acme.my.salesforce.com/idp/endpoint/HttpRedirect"
+    );
+    let sim_cert = state["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "SelfSignedCert_IdP")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        data["certificate.pem"].trim(),
+        sim_cert["pem"].as_str().unwrap().trim()
+    );
+    let cm = env
+        .config_maps()
+        .get("telephony-idp-metadata")
+        .await
+        .unwrap();
+    let owner = &cm.metadata.owner_references.as_ref().unwrap()[0];
+    assert_eq!(owner.kind, "SsoConnectedApp");
+    assert_eq!(
+        cm.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+        "sso-operator"
+    );
+
+    // Status carries the facts.
+    let st = env.apps().get("telephony").await.unwrap().status.unwrap();
+    assert_eq!(st.observed_generation, Some(1));
+    let idp = st.identity_provider.unwrap();
+    assert_eq!(
+        idp.certificate.sha256_fingerprint,
+        sim_cert["sha256Fingerprint"].as_str().unwrap()
+    );
+    assert_eq!(
+        st.metadata.unwrap().sha256,
+        sso_operator::metadata_configmap::sha256_hex(served.as_bytes())
+    );
+
+    // A second full reconcile (a fresh operator has no memory of the first) writes nothing.
+    let writes = env.sim.writes().await;
+    let reads = env.sim.count("readMetadata").await;
+    let app_rv = env.resource_version("telephony").await;
+    let cm_rv = cm.metadata.resource_version.clone();
+    let mut env = env;
+    env.operator.kill();
+    env.operator = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &[]);
+    cluster::wait_for(SHORT, "the new operator re-reads the app", || async {
+        env.sim.count("readMetadata").await > reads && env.sim.count("idpMetadata").await >= 2
+    })
+    .await;
+    // Then wait until every reconcile the new operator started has finished.
+    let port = env.operator.metrics_port;
+    cluster::wait_for(SHORT, "operator idle", || {
+        e2e::operator_idle(port, "ssoconnectedapp")
+    })
+    .await;
+    assert_eq!(
+        env.sim.writes().await,
+        writes,
+        "no Salesforce write on a no-op reconcile"
+    );
+    assert_eq!(
+        env.resource_version("telephony").await,
+        app_rv,
+        "no status write on a no-op reconcile"
+    );
+    let cm2 = env
+        .config_maps()
+        .get("telephony-idp-metadata")
+        .await
+        .unwrap();
+    assert_eq!(
+        cm2.metadata.resource_version, cm_rv,
+        "no ConfigMap write on a no-op reconcile"
+    );
+    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !metrics.contains("sso_operator_kubernetes_writes_total{kind=\"ssoconnectedapp_status\"}"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn k8s_changing_acs_url_updates_the_app_and_nothing_else() {
+    let env = Env::start("e2e-update", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    let before = env.sim.writes_of("Telephony_SSO").await.len();
+    let idp_writes = env.sim.writes_of("IdentityProvider").await.len();
+    env.apply(&app_manifest(&AppOpts {
+        acs_url: "https://sso.vendor.example/saml/acs2",
+        ..Default::default()
+    }));
+    cluster::wait_for(SHORT, "acsUrl updated in Salesforce", || async {
+        env.sim
+            .app("Telephony_SSO")
+            .await
+            .is_some_and(|a| a["samlConfig"]["acsUrl"] == "https://sso.vendor.example/saml/acs2")
+    })
+    .await;
+    cluster::wait_for(SHORT, "observedGeneration 2 and Ready", || async {
+        env.apps()
+            .get("telephony")
+            .await
+            .ok()
+            .and_then(|a| a.status)
+            .is_some_and(|s| {
+                s.observed_generation == Some(2)
+                    && s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+            })
+    })
+    .await;
+    assert_eq!(
+        env.sim.writes_of("Telephony_SSO").await.len(),
+        before + 1,
+        "exactly one app write"
+    );
+    assert_eq!(
+        env.sim.writes_of("IdentityProvider").await.len(),
+        idp_writes,
+        "the IdP is left alone"
+    );
+    let app = env.sim.app("Telephony_SSO").await.unwrap();
+    assert_eq!(
+        app["samlConfig"]["entityUrl"],
+        "https://sso.vendor.example/sp"
+    );
+    assert_eq!(app["profileName"], json!(["Contact Center Agent"]));
+}
+
+#[tokio::test]
+async fn k8s_drift_is_reverted_within_one_refresh_interval() {
+    let env = Env::start("e2e-drift", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts {
+        refresh: "1m",
+        ..Default::default()
+    }));
+    env.wait_ready("telephony", SHORT).await;
+    env.sim
+        .control("/__sim/mutate", json!({"type": "ConnectedApp", "fullName": "Telephony_SSO", "set": {"samlConfig.acsUrl": "https://admin-edit.example/acs"}}))
+        .await;
+    // Waits on the operator's own timer (1m, ±10% jitter), not on a nudge.
+    cluster::wait_for(Duration::from_secs(100), "drift corrected", || async {
+        env.sim
+            .app("Telephony_SSO")
+            .await
+            .is_some_and(|a| a["samlConfig"]["acsUrl"] == "https://sso.vendor.example/saml/acs")
+    })
+    .await;
+    cluster::wait_for(SHORT, "drift reported in status", || async {
+        env.apps()
+            .get("telephony")
+            .await
+            .ok()
+            .and_then(|a| a.status)
+            .is_some_and(|s| {
+                s.drift
+                    .iter()
+                    .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Corrected")
+            })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn k8s_observe_only_reports_drift_and_never_writes() {
+    let env = Env::start("e2e-observe", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    env.apply(&app_manifest(&AppOpts {
+        management: "ObserveOnly",
+        ..Default::default()
+    }));
+    cluster::wait_for(SHORT, "generation 2 observed", || async {
+        env.apps()
+            .get("telephony")
+            .await
+            .ok()
+            .and_then(|a| a.status)
+            .is_some_and(|s| s.observed_generation == Some(2))
+    })
+    .await;
+    let writes = env.sim.writes().await;
+    env.sim
+        .control("/__sim/mutate", json!({"type": "ConnectedApp", "fullName": "Telephony_SSO", "set": {"samlConfig.acsUrl": "https://admin-edit.example/acs"}}))
+        .await;
+    env.annotate_sync("telephony", "1");
+    cluster::wait_for(SHORT, "drift reported", || async {
+        env.apps()
+            .get("telephony")
+            .await
+            .ok()
+            .and_then(|a| a.status)
+            .is_some_and(|s| {
+                s.drift
+                    .iter()
+                    .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Reported")
+            })
+    })
+    .await;
+    assert_eq!(env.sim.writes().await, writes, "ObserveOnly never writes");
+    assert_eq!(
+        env.sim.app("Telephony_SSO").await.unwrap()["samlConfig"]["acsUrl"],
+        "https://admin-edit.example/acs"
+    );
+    let (_, reason, _) = env.condition("telephony", "AppReady").await.unwrap();
+    assert_eq!(reason, "ObserveOnly");
+}
+
+#[tokio::test]
+async fn k8s_deletion_policies_delete_and_orphan() {
+    let env = Env::start("e2e-delete", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.apply(&app_manifest(&AppOpts {
+        name: "kept",
+        api_name: "Kept_SSO",
+        deletion: "Orphan",
+        ..Default::default()
+    }));
+    env.wait_ready("telephony", SHORT).await;
+    env.wait_ready("kept", SHORT).await;
+    env.apps()
+        .delete("telephony", &DeleteParams::default())
+        .await
+        .unwrap();
+    env.apps()
+        .delete("kept", &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster::wait_for(SHORT, "both resources gone", || async {
+        env.apps().get_opt("telephony").await.unwrap().is_none()
+            && env.apps().get_opt("kept").await.unwrap().is_none()
+    })
+    .await;
+    assert!(
+        env.sim.app("Telephony_SSO").await.is_none(),
+        "Delete removes the app"
+    );
+    assert!(
+        env.sim.app("Kept_SSO").await.is_some(),
+        "Orphan leaves the app"
+    );
+}
+
+#[tokio::test]
+async fn k8s_unowned_app_is_never_touched_without_adoption() {
+    let seed = OrgSeed {
+        connected_apps: unowned_app_yaml("Telephony_SSO"),
+        ..Default::default()
+    };
+    let env = Env::start("e2e-adopt", seed).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    let (_, _, msg) = env
+        .wait_condition("telephony", "AppReady", "False", Some("Conflict"), SHORT)
+        .await;
+    assert!(msg.contains("IfUnowned"), "{msg}");
+    assert!(env.sim.writes_of("Telephony_SSO").await.is_empty());
+    // Deleting the resource (policy Delete) still leaves the app that was never ours.
+    env.apps()
+        .delete("telephony", &DeleteParams::default())
+        .await
+        .unwrap();
+    cluster::wait_for(SHORT, "resource gone", || async {
+        env.apps().get_opt("telephony").await.unwrap().is_none()
+    })
+    .await;
+    assert!(env.sim.app("Telephony_SSO").await.is_some());
+    assert!(env.sim.writes_of("Telephony_SSO").await.is_empty());
+
+    // With IfUnowned it is taken over and carries the marker afterwards.
+    env.apply(&app_manifest(&AppOpts {
+        name: "adopter",
+        adoption: "IfUnowned",
+        ..Default::default()
+    }));
+    env.wait_ready("adopter", SHORT).await;
+    let app = env.sim.app("Telephony_SSO").await.unwrap();
+    assert!(
+        app["description"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{}/adopter", env.ns))
+    );
+    assert_eq!(
+        app["samlConfig"]["acsUrl"],
+        "https://sso.vendor.example/saml/acs"
+    );
+}
+
+#[tokio::test]
+async fn k8s_two_resources_naming_one_app_the_second_gets_conflict() {
+    let env = Env::start("e2e-dup", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    env.apply(&app_manifest(&AppOpts {
+        name: "second",
+        acs_url: "https://other.example/acs",
+        ..Default::default()
+    }));
+    let (_, _, msg) = env
+        .wait_condition("second", "Ready", "False", Some("Conflict"), SHORT)
+        .await;
+    assert!(msg.contains("telephony"), "{msg}");
+    assert_eq!(
+        env.sim.app("Telephony_SSO").await.unwrap()["samlConfig"]["acsUrl"],
+        "https://sso.vendor.example/saml/acs"
+    );
+    // Two resources asking for different IdP certificates: Conflict on both, the org is not flipped.
+    env.apply(&app_manifest(&AppOpts {
+        name: "other-cert",
+        api_name: "Other_SSO",
+        certificate: "SelfSignedCert_Other",
+        ..Default::default()
+    }));
+    env.wait_condition(
+        "other-cert",
+        "IdentityProviderReady",
+        "False",
+        Some("Conflict"),
+        SHORT,
+    )
+    .await;
+    env.annotate_sync("telephony", "after-other-cert");
+    env.wait_condition(
+        "telephony",
+        "IdentityProviderReady",
+        "False",
+        Some("Conflict"),
+        SHORT,
+    )
+    .await;
+    assert_eq!(
+        env.sim.state().await["identityProvider"]["certificate"],
+        "SelfSignedCert_IdP"
+    );
+}
+
+#[tokio::test]
+async fn k8s_creation_blocked_is_reported_and_retried_slowly() {
+    let seed = OrgSeed {
+        creation_allowed: false,
+        connected_apps: unowned_app_yaml("Existing_SSO"),
+        ..Default::default()
+    };
+    let env = Env::start("e2e-blocked", seed).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    let (_, _, msg) = env
+        .wait_condition(
+            "telephony",
+            "AppReady",
+            "False",
+            Some("ConnectedAppCreationBlocked"),
+            SHORT,
+        )
+        .await;
+    assert!(msg.contains("Salesforce Support"), "{msg}");
+    assert!(msg.contains("External Client App"), "{msg}");
+    // An existing app in the same org is still updated.
+    env.apply(&app_manifest(&AppOpts {
+        name: "existing",
+        api_name: "Existing_SSO",
+        adoption: "IfUnowned",
+        ..Default::default()
+    }));
+    env.wait_ready("existing", SHORT).await;
+    assert_eq!(
+        env.sim.app("Existing_SSO").await.unwrap()["samlConfig"]["acsUrl"],
+        "https://sso.vendor.example/saml/acs"
+    );
+    // Only one create attempt for the blocked app, although its own status writes and the org's
+    // re-trigger it: the next attempt waits for the slow backoff (minutes).
+    let attempts = env.sim.writes_of("Telephony_SSO").await.len();
+    assert_eq!(attempts, 1, "one create attempt per backoff period");
+    assert!(env.sim.app("Telephony_SSO").await.is_none());
+}
+
+#[tokio::test]
+async fn k8s_rotated_certificate_reaches_the_configmap_within_one_refresh() {
+    let env = Env::start("e2e-rotate", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts {
+        refresh: "1m",
+        ..Default::default()
+    }));
+    env.wait_ready("telephony", SHORT).await;
+    let old_pem = config_map_data(&env, "telephony-idp-metadata").await["certificate.pem"].clone();
+    env.sim
+        .control("/__sim/certificates", json!({"name": "SelfSignedCert_IdP"}))
+        .await;
+    let state = env.sim.state().await;
+    let new_pem = state["certificates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "SelfSignedCert_IdP")
+        .unwrap()["pem"]
+        .as_str()
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_ne!(old_pem.trim(), new_pem);
+    cluster::wait_for(
+        Duration::from_secs(100),
+        "new certificate published",
+        || async {
+            env.config_maps()
+                .get("telephony-idp-metadata")
+                .await
+                .ok()
+                .and_then(|c| c.data)
+                .is_some_and(|d| d["certificate.pem"].trim() == new_pem)
+        },
+    )
+    .await;
+    env.wait_ready("telephony", SHORT).await;
+}
+
+#[tokio::test]
+async fn k8s_expiring_certificate_is_flagged() {
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 10))
+        .strftime("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let env = Env::start(
+        "e2e-expiry",
+        OrgSeed {
+            cert_expires_at: Some(soon),
+            ..Default::default()
+        },
+    )
+    .await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    let (_, _, msg) = env
+        .wait_condition(
+            "telephony",
+            "CertificateValid",
+            "False",
+            Some("ExpiringSoon"),
+            SHORT,
+        )
+        .await;
+    assert!(msg.contains("expires"), "{msg}");
+    // Still usable: Ready stays True while the certificate is valid.
+    env.wait_ready("telephony", SHORT).await;
+}
+
+#[tokio::test]
+async fn k8s_salesforce_unreachable_keeps_the_configmap_and_recovers() {
+    let env = Env::start("e2e-outage", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    let before = config_map_data(&env, "telephony-idp-metadata").await;
+    env.sim.control("/__sim/faults", json!({"pathPrefix": "/", "count": 100000, "status": 503, "body": "down for maintenance"})).await;
+    env.annotate_sync("telephony", "outage");
+    let (_, reason, _) = env
+        .wait_condition("telephony", "Ready", "False", None, SHORT)
+        .await;
+    assert_eq!(reason, "SalesforceUnavailable");
+    assert_eq!(
+        config_map_data(&env, "telephony-idp-metadata").await,
+        before,
+        "last good ConfigMap kept"
+    );
+    let (code, _) = {
+        let r = reqwest::Client::builder()
+            .tls_certs_only(
+                reqwest::Certificate::from_pem_bundle(&std::fs::read(&env.sim.ca_file).unwrap())
+                    .unwrap(),
+            )
+            .build()
+            .unwrap()
+            .delete(format!("{}/__sim/faults", env.sim.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), ())
+    };
+    assert!(code < 300);
+    env.wait_ready("telephony", Duration::from_secs(60)).await;
+    assert_eq!(
+        config_map_data(&env, "telephony-idp-metadata").await,
+        before
+    );
+}
