@@ -12,6 +12,8 @@ TEST_THREADS ?= 4
 
 .PHONY: help build crds cluster-up cluster-down lint test test-unit deps
 
+include hack/manifests.mk
+
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
@@ -41,7 +43,7 @@ test: lint ## lint, then every test against a local control plane (brought up an
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
-	    KUBECONFIG="$(SSO_LOCAL_DIR)/kubeconfig" $(CARGO) test --all-targets -- --test-threads=$(TEST_THREADS) \
+	    SSO_REQUIRE_HELM=1 KUBECONFIG="$(SSO_LOCAL_DIR)/kubeconfig" $(CARGO) test --all-targets -- --test-threads=$(TEST_THREADS) \
 	      || status=$$?; \
 	  fi; \
 	  $(MAKE) --no-print-directory cluster-down || true; \
