@@ -60,7 +60,9 @@ started=0
 fail() {
   log "FAILED: $*"
   if [ -s "$CL/apiserver.port" ] && [ -s "$PKI/admin.token" ]; then
-    echo "--- /readyz?verbose" >&2; readyz '/readyz?verbose' >&2 2>&1 || true
+    echo "--- /readyz?verbose" >&2
+    curl -sS --max-time 5 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $(cat "$PKI/admin.token")" \
+      "https://127.0.0.1:$(cat "$CL/apiserver.port")/readyz?verbose" >&2 || true
   fi
   for f in etcd apiserver; do
     [ -f "$CL/$f.log" ] && { echo "--- tail $CL/$f.log" >&2; tail -n 40 "$CL/$f.log" >&2; }
