@@ -47,7 +47,7 @@ pub struct SalesforceOrgSpec {
     #[schemars(length(min = 9, max = 255))]
     #[x_kube(validation = Rule::new("self.startsWith('https://')").message("instanceUrl must start with https://"))]
     #[x_kube(validation = Rule::new("isURL(self) && url(self).getHost() != '' && (url(self).getEscapedPath() == '' || url(self).getEscapedPath() == '/') && !self.contains('?') && !self.contains('#')").message("instanceUrl must be a bare https URL (scheme and host only), e.g. https://acme.my.salesforce.com"))]
-    #[x_kube(validation = Rule::new("!self.split('://', 2)[1].split('/', 2)[0].contains('@')").message("instanceUrl must not contain user information"))]
+    #[x_kube(validation = Rule::new("!self.contains('://') || !self.split('://', 2)[1].split('/', 2)[0].contains('@')").message("instanceUrl must not contain user information"))]
     pub instance_url: String,
 
     /// Where the operator requests OAuth tokens. Defaults suit production and Developer Edition orgs.

@@ -59,16 +59,23 @@ pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Act
                 // the reserve, so a failure here is not a failure of the org.
                 // Only when the last figure is stale: /limits is itself a counted call, and the
                 // status write it causes re-triggers this reconcile.
-                let stale = client.api_usage().is_none_or(|u| {
-                    jiff::Timestamp::now()
-                        .duration_since(u.observed_at)
-                        .unsigned_abs()
-                        >= ctx.org_refresh
-                });
+                let fresh = |at: jiff::Timestamp| {
+                    jiff::Timestamp::now().duration_since(at).unsigned_abs() < ctx.org_refresh
+                };
+                let stale = !client.api_usage().is_some_and(|u| fresh(u.observed_at))
+                    && !old
+                        .api_usage
+                        .as_ref()
+                        .is_some_and(|u| fresh(u.observed_at.0));
                 if stale && let Err(e) = client.refresh_limits().await {
                     info!(error = %e, "could not refresh API usage");
                 }
-                if let Some(u) = client.api_usage() {
+                // A figure older than the one in status (e.g. right after a restart) changes nothing.
+                if let Some(u) = client.api_usage().filter(|u| {
+                    old.api_usage
+                        .as_ref()
+                        .is_none_or(|o| u.observed_at > o.observed_at.0)
+                }) {
                     new.api_usage = Some(ApiUsage {
                         used: u.used,
                         limit: u.limit,
