@@ -10,7 +10,7 @@ export SSO_LOCAL_DIR ?= $(CURDIR)/.local
 # off even on 2 cores. Override with `make test TEST_THREADS=1`.
 TEST_THREADS ?= 4
 
-.PHONY: help build crds cluster-up cluster-down lint test test-unit deps
+.PHONY: help build crds cluster-up cluster-down lint test test-unit deps demo demo-down
 
 include hack/manifests.mk
 
@@ -29,8 +29,15 @@ crds: ## regenerate crds/ from `sso-operator crd`
 cluster-up: ## start etcd + kube-apiserver on loopback; kubeconfig in $(SSO_LOCAL_DIR)/kubeconfig
 	@hack/cluster-up.sh
 
-cluster-down: ## stop the local control plane and remove its data
+cluster-down: ## stop the local control plane (and the demo's processes) and remove its data
+	@hack/demo.sh down
 	@hack/cluster-down.sh
+
+demo: ## the whole job locally: control plane + simulator + operator, a Ready app and its ConfigMap
+	@hack/demo.sh
+
+demo-down: ## stop the demo's operator and simulator, and the control plane
+	@$(MAKE) --no-print-directory cluster-down
 
 lint: ## rustfmt check and clippy with warnings as errors
 	$(CARGO) fmt --all --check

@@ -33,7 +33,7 @@ use super::OrgReference;
     printcolumn(name = "App", type_ = "string", json_path = ".spec.app.apiName"),
     printcolumn(
         name = "Cert Expiry",
-        type_ = "date",
+        type_ = "string",
         json_path = ".status.identityProvider.certificate.notAfter"
     ),
     printcolumn(
