@@ -261,6 +261,17 @@ pub struct Operator {
 
 impl Operator {
     pub fn start(ns: &str, sim: &Sim, dir: &std::path::Path, extra: &[&str]) -> Operator {
+        Self::start_as(ns, sim, dir, extra, cluster::kubeconfig())
+    }
+
+    /// Like [`Operator::start`], with another identity's kubeconfig.
+    pub fn start_as(
+        ns: &str,
+        sim: &Sim,
+        dir: &std::path::Path,
+        extra: &[&str],
+        kubeconfig: &std::path::Path,
+    ) -> Operator {
         let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -276,7 +287,7 @@ impl Operator {
             .arg("--salesforce-ca-file")
             .arg(&sim.ca_file)
             .args(extra)
-            .env("KUBECONFIG", cluster::kubeconfig())
+            .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,sso_operator=debug")
             .stdout(Stdio::null())
             .stderr(out)
@@ -622,5 +633,13 @@ pub async fn operator_idle(port: u16, controller: &str) -> bool {
     ) {
         (Some(started), Some(done)) => started > 0.0 && started == done,
         _ => false,
+    }
+}
+
+/// The operator's `/metrics` text.
+pub async fn metrics(port: u16) -> String {
+    match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
     }
 }

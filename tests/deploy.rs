@@ -1,0 +1,242 @@
+//! The chart against the real kube-apiserver: its manifests are accepted (default and
+//! namespace-scoped), the operator reconciles to Ready with nothing but the chart's ServiceAccount
+//! RBAC, and two replicas with leader election fail over without duplicate Salesforce writes.
+
+#[path = "common/cluster.rs"]
+mod cluster;
+#[path = "common/e2e.rs"]
+mod e2e;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use e2e::{AppOpts, Env, OrgSeed, app_manifest};
+
+const SA: &str = "system:serviceaccount:sso-operator-system:sso-operator";
+const SHORT: Duration = Duration::from_secs(30);
+
+fn helm() -> PathBuf {
+    let h = cluster::cluster().kubectl.with_file_name("helm");
+    assert!(h.exists(), "no helm next to kubectl at {}", h.display());
+    h
+}
+
+fn render(extra: &[&str]) -> String {
+    let chart = cluster::repo_root().join("charts/sso-operator");
+    let mut args = vec![
+        "template",
+        "sso-operator",
+        chart.to_str().unwrap(),
+        "-n",
+        "sso-operator-system",
+        "--include-crds",
+    ];
+    args.extend_from_slice(extra);
+    let out = Command::new(helm())
+        .args(&args)
+        .output()
+        .expect("helm template");
+    assert!(
+        out.status.success(),
+        "helm template: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
+    let out = cluster::kubectl_with_stdin(args, stdin);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ensure_system_namespace() {
+    kubectl_ok(
+        &["apply", "-f", "-"],
+        Some("apiVersion: v1\nkind: Namespace\nmetadata: {name: sso-operator-system}\n"),
+    );
+}
+
+#[tokio::test]
+async fn k8s_chart_renders_are_accepted_by_the_api_server() {
+    cluster::install_crds().await;
+    ensure_system_namespace();
+    let watch_ns = cluster::fresh_namespace("chart-ns").await;
+    for extra in [
+        vec![],
+        vec!["--set".to_string(), format!("watchNamespace={watch_ns}")],
+    ] {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let rendered = render(&extra);
+        kubectl_ok(&["apply", "--dry-run=server", "-f", "-"], Some(&rendered));
+    }
+}
+
+#[tokio::test]
+async fn k8s_operator_reaches_ready_with_only_the_charts_rbac() {
+    let Some(sa_kubeconfig) = cluster::cluster().operator_kubeconfig.clone() else {
+        panic!("the cluster has no ServiceAccount kubeconfig (start it with hack/cluster-up.sh)");
+    };
+    cluster::install_crds().await;
+    ensure_system_namespace();
+    // The chart's RBAC (and everything else it renders) as an administrator would install it.
+    kubectl_ok(
+        &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+        Some(&render(&[])),
+    );
+
+    // The org, its Secret and an app, created by the admin; the operator runs as the chart's SA.
+    let mut env = Env::start("rbac", OrgSeed::default()).await;
+    env.operator.kill();
+    env.operator = e2e::Operator::start_as(
+        &env.ns,
+        &env.sim,
+        env.sim.dir.path(),
+        // The chart's Role allows only the Lease named `sso-operator-leader`.
+        &[
+            "--leader-election",
+            "--leader-election-namespace",
+            "sso-operator-system",
+        ],
+        &sa_kubeconfig,
+    );
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", Duration::from_secs(60)).await;
+    let cm = env
+        .config_maps()
+        .get("telephony-idp-metadata")
+        .await
+        .expect("ConfigMap written by the SA");
+    assert!(cm.data.unwrap().contains_key("metadata.xml"));
+    // Events were emitted under the SA too.
+    let events = env.kubectl(&["get", "events", "-o", "name"]);
+    assert!(
+        !String::from_utf8_lossy(&events.stdout).trim().is_empty(),
+        "no Events recorded"
+    );
+    // Deletion (finalizer removal) works with the chart's RBAC.
+    env.apps()
+        .delete("telephony", &Default::default())
+        .await
+        .unwrap();
+    cluster::wait_for(SHORT, "deleted", || async {
+        env.apps().get_opt("telephony").await.unwrap().is_none()
+    })
+    .await;
+
+    let logs = env.operator.logs();
+    let lower = logs.to_lowercase();
+    assert!(
+        !lower.contains("forbidden") && !lower.contains(" 403"),
+        "forbidden in the operator log:\n{}",
+        e2e::tail(&logs, 40)
+    );
+
+    // What the SA cannot do.
+    let can = |args: &[&str]| {
+        let mut a = vec!["auth", "can-i"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["--as", SA]);
+        String::from_utf8_lossy(&cluster::kubectl(&a).stdout)
+            .trim()
+            .to_string()
+    };
+    assert_eq!(can(&["list", "secrets", "--all-namespaces"]), "no");
+    assert_eq!(can(&["watch", "secrets", "-n", &env.ns]), "no");
+    assert_eq!(can(&["get", "secrets", "-n", &env.ns]), "yes");
+    assert_eq!(can(&["create", "deployments", "-n", &env.ns]), "no");
+    assert_eq!(
+        can(&["delete", "salesforceorgs.sso-operator.dev", "-n", &env.ns]),
+        "no"
+    );
+    assert_eq!(can(&["update", "leases", "-n", "kube-system"]), "no");
+    assert_eq!(can(&["*", "*"]), "no");
+}
+
+async fn is_leader(port: u16) -> bool {
+    e2e::metrics(port)
+        .await
+        .lines()
+        .any(|l| l.trim() == "sso_operator_leader 1")
+}
+
+#[tokio::test]
+async fn k8s_standby_takes_over_when_the_leader_dies() {
+    let mut env = Env::start("failover", OrgSeed::default()).await;
+    env.operator.kill();
+    let lease = [
+        "--leader-election",
+        "--leader-election-namespace",
+        &env.ns,
+        "--leader-election-lease-seconds",
+        "6",
+    ];
+    let mut a = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &lease);
+    let mut b = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &lease);
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+
+    // Exactly one leads, and only the leader reconciles.
+    let (pa, pb) = (a.metrics_port, b.metrics_port);
+    let (la, lb) = (is_leader(pa).await, is_leader(pb).await);
+    assert!(la ^ lb, "exactly one leader (a: {la}, b: {lb})");
+    let (leader, standby) = if la {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
+    assert!(
+        !e2e::metrics(standby.metrics_port)
+            .await
+            .contains("sso_operator_reconciles_total"),
+        "the standby reconciled"
+    );
+
+    // The leader dies; work arrives meanwhile; the standby takes over and finishes it.
+    let killed = Instant::now();
+    leader.kill();
+    env.apply(&app_manifest(&AppOpts {
+        name: "second",
+        api_name: "Second_SSO",
+        ..Default::default()
+    }));
+    let sp = standby.metrics_port;
+    cluster::wait_for(
+        Duration::from_secs(11),
+        "the standby leads within lease + 5 s",
+        || is_leader(sp),
+    )
+    .await;
+    eprintln!("new leader after {:?}", killed.elapsed());
+    env.wait_ready("second", SHORT).await;
+
+    // No duplicate writes across the handover.
+    assert_eq!(
+        env.sim.writes_of("Telephony_SSO").await.len(),
+        1,
+        "{:?}",
+        env.sim.writes_of("Telephony_SSO").await
+    );
+    assert_eq!(env.sim.writes_of("Second_SSO").await.len(), 1);
+    assert_eq!(env.sim.writes_of("IdentityProvider").await.len(), 1);
+
+    // A clean shutdown releases the Lease at once.
+    let status = standby.terminate().expect("exit status");
+    assert!(status.success(), "{status:?}");
+    let holder = env.kubectl(&[
+        "get",
+        "lease",
+        "sso-operator-leader",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&holder.stdout).trim().is_empty(),
+        "Lease still held after shutdown"
+    );
+}
