@@ -424,12 +424,11 @@ impl Env {
         timeout: Duration,
     ) -> (String, String, String) {
         let what = format!("{name} {type_}={status} {reason:?}");
-        let r = cluster::wait_for_value(timeout, &what, || async {
+        cluster::wait_for_value(timeout, &what, || async {
             let c = self.condition(name, type_).await?;
             (c.0 == status && reason.is_none_or(|r| c.1 == r)).then_some(c)
         })
-        .await;
-        r
+        .await
     }
 
     pub async fn wait_ready(&self, name: &str, timeout: Duration) {
