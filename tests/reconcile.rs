@@ -182,25 +182,18 @@ async fn k8s_changing_acs_url_updates_the_app_and_nothing_else() {
         acs_url: "https://sso.vendor.example/saml/acs2",
         ..Default::default()
     }));
-    cluster::wait_for(SHORT, "acsUrl updated in Salesforce", || async {
-        env.sim
-            .app("Telephony_SSO")
-            .await
-            .is_some_and(|a| a["samlConfig"]["acsUrl"] == "https://sso.vendor.example/saml/acs2")
-    })
+    env.wait_sim_app(
+        "Telephony_SSO",
+        "/samlConfig/acsUrl",
+        "https://sso.vendor.example/saml/acs2",
+        SHORT,
+    )
     .await;
-    cluster::wait_for(SHORT, "observedGeneration 2 and Ready", || async {
-        env.apps()
-            .get("telephony")
-            .await
-            .ok()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.observed_generation == Some(2)
-                    && s.conditions
-                        .iter()
-                        .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
+    env.wait_status("telephony", "observedGeneration 2 and Ready", SHORT, |s| {
+        s.observed_generation == Some(2)
+            && s.conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True")
     })
     .await;
     assert_eq!(
@@ -233,24 +226,17 @@ async fn k8s_drift_is_reverted_within_one_refresh_interval() {
         .control("/__sim/mutate", json!({"type": "ConnectedApp", "fullName": "Telephony_SSO", "set": {"samlConfig.acsUrl": "https://admin-edit.example/acs"}}))
         .await;
     // Waits on the operator's own timer (1m, ±10% jitter), not on a nudge.
-    cluster::wait_for(Duration::from_secs(100), "drift corrected", || async {
-        env.sim
-            .app("Telephony_SSO")
-            .await
-            .is_some_and(|a| a["samlConfig"]["acsUrl"] == "https://sso.vendor.example/saml/acs")
-    })
+    env.wait_sim_app(
+        "Telephony_SSO",
+        "/samlConfig/acsUrl",
+        "https://sso.vendor.example/saml/acs",
+        Duration::from_secs(100),
+    )
     .await;
-    cluster::wait_for(SHORT, "drift reported in status", || async {
-        env.apps()
-            .get("telephony")
-            .await
-            .ok()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.drift
-                    .iter()
-                    .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Corrected")
-            })
+    env.wait_status("telephony", "drift reported in status", SHORT, |s| {
+        s.drift
+            .iter()
+            .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Corrected")
     })
     .await;
 }
@@ -264,13 +250,8 @@ async fn k8s_observe_only_reports_drift_and_never_writes() {
         management: "ObserveOnly",
         ..Default::default()
     }));
-    cluster::wait_for(SHORT, "generation 2 observed", || async {
-        env.apps()
-            .get("telephony")
-            .await
-            .ok()
-            .and_then(|a| a.status)
-            .is_some_and(|s| s.observed_generation == Some(2))
+    env.wait_status("telephony", "generation 2 observed", SHORT, |s| {
+        s.observed_generation == Some(2)
     })
     .await;
     let writes = env.sim.writes().await;
@@ -278,17 +259,10 @@ async fn k8s_observe_only_reports_drift_and_never_writes() {
         .control("/__sim/mutate", json!({"type": "ConnectedApp", "fullName": "Telephony_SSO", "set": {"samlConfig.acsUrl": "https://admin-edit.example/acs"}}))
         .await;
     env.annotate_sync("telephony", "1");
-    cluster::wait_for(SHORT, "drift reported", || async {
-        env.apps()
-            .get("telephony")
-            .await
-            .ok()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.drift
-                    .iter()
-                    .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Reported")
-            })
+    env.wait_status("telephony", "drift reported", SHORT, |s| {
+        s.drift
+            .iter()
+            .any(|d| d.field == "samlConfig.acsUrl" && d.action == "Reported")
     })
     .await;
     assert_eq!(env.sim.writes().await, writes, "ObserveOnly never writes");

@@ -460,6 +460,46 @@ impl Env {
         }
     }
 
+    /// Waits until the status of app `name` satisfies `pred`.
+    pub async fn wait_status(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&sso_operator::api::SsoConnectedAppStatus) -> bool,
+    ) {
+        let pred = &pred;
+        cluster::wait_for(timeout, what, || async move {
+            self.apps()
+                .get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|a| a.status)
+                .is_some_and(|s| pred(&s))
+        })
+        .await
+    }
+
+    /// Waits until the simulator's app `full_name` has `value` at JSON pointer `pointer`
+    /// (e.g. `/samlConfig/acsUrl`).
+    pub async fn wait_sim_app(
+        &self,
+        full_name: &str,
+        pointer: &str,
+        value: &str,
+        timeout: Duration,
+    ) {
+        let what = format!("{full_name}{pointer} == {value}");
+        cluster::wait_for(timeout, &what, || async {
+            self.sim
+                .app(full_name)
+                .await
+                .is_some_and(|a| a.pointer(pointer).and_then(Value::as_str) == Some(value))
+        })
+        .await
+    }
+
     pub async fn resource_version(&self, name: &str) -> String {
         self.apps()
             .get(name)
