@@ -547,3 +547,41 @@ async fn k8s_salesforce_unreachable_keeps_the_configmap_and_recovers() {
         before
     );
 }
+
+#[tokio::test]
+async fn k8s_renamed_configmap_replaces_the_old_one() {
+    let env = Env::start("e2e-rename", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    let renamed = app_manifest(&AppOpts::default()).replace(
+        "publish: {refreshInterval: 1h}",
+        "publish: {refreshInterval: 1h, configMapName: renamed-idp}",
+    );
+    env.apply(&renamed);
+    cluster::wait_for(
+        SHORT,
+        "new ConfigMap published, old one removed",
+        || async {
+            env.config_maps()
+                .get_opt("renamed-idp")
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+                && env
+                    .config_maps()
+                    .get_opt("telephony-idp-metadata")
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_none()
+        },
+    )
+    .await;
+    env.wait_status("telephony", "status names the new ConfigMap", SHORT, |s| {
+        s.metadata
+            .as_ref()
+            .is_some_and(|m| m.config_map_name == "renamed-idp")
+    })
+    .await;
+}

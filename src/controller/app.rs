@@ -407,6 +407,35 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<bool, Error>
     Ok(true)
 }
 
+/// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.
+async fn remove_stale_config_maps(
+    ctx: &Context,
+    app: &SsoConnectedApp,
+    current: &str,
+) -> Result<(), kube::Error> {
+    let ns = app.namespace().unwrap_or_default();
+    let uid = app.uid().unwrap_or_default();
+    let stale: Vec<String> = ctx
+        .config_maps
+        .state()
+        .into_iter()
+        .filter(|c| c.namespace().as_deref() == Some(ns.as_str()) && c.name_any() != current)
+        .filter(|c| {
+            c.owner_references()
+                .iter()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .map(|c| c.name_any())
+        .collect();
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
+    for name in stale {
+        api.delete(&name, &Default::default()).await?;
+        ctx.metrics.count_write("configmap");
+        info!(configmap = %name, "removed ConfigMap published under a previous name");
+    }
+    Ok(())
+}
+
 async fn pipeline(
     app: &SsoConnectedApp,
     ctx: &Context,
@@ -808,6 +837,9 @@ async fn pipeline(
             status::now()
         }
     };
+    if let Err(e) = remove_stale_config_maps(ctx, app, &cm_name).await {
+        warn!(error = %e, "could not remove a ConfigMap published under a previous name");
+    }
     run.config_map = Some(cm);
     run.metadata = Some(MetadataStatus {
         config_map_name: cm_name.clone(),
@@ -946,6 +978,15 @@ async fn finish(app: &SsoConnectedApp, ctx: &Context, mut run: Run) -> Result<()
     let wrote = status::write_if_changed(ctx, app, app.status.as_ref(), &new).await?;
     for (warning, reason, action, note) in run.events {
         ctx.publish_event(app, warning, reason, action, note).await;
+    }
+    // Certificate trouble is worth a Warning Event when it starts, not only a condition.
+    if let Some(c) = conditions::find(&new.conditions, types::CERTIFICATE_VALID)
+        && c.status == "False"
+        && conditions::find(&old.conditions, types::CERTIFICATE_VALID)
+            .is_none_or(|o| o.reason != c.reason)
+    {
+        ctx.publish_event(app, true, &c.reason, "CheckCertificate", c.message.clone())
+            .await;
     }
     if wrote
         && was_ready != Some(ready)
