@@ -34,7 +34,9 @@ const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
 /// status updates) make no Salesforce call; they only re-assert the ConfigMap.
 pub struct Memo {
     generation: Option<i64>,
-    org: (String, Option<i64>),
+    /// The org's uid, generation and the last flip of its Ready condition: a changed or newly
+    /// healthy org ends the quiet period.
+    org: (String, Option<i64>, Option<String>),
     quiet_until: Instant,
     config_map: Option<ConfigMap>,
     /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
@@ -274,7 +276,14 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             ));
         }
     };
-    let org_version = (org.uid().unwrap_or_default(), org.metadata.generation);
+    let org_version = (
+        org.uid().unwrap_or_default(),
+        org.metadata.generation,
+        org.status
+            .as_ref()
+            .and_then(|s| conditions::find(&s.conditions, types::READY))
+            .map(|c| format!("{}@{}", c.status, c.last_transition_time.0)),
+    );
 
     if let Some(action) = memo_hit(&app, &ctx, &key, &org_version).await? {
         return Ok(action);
@@ -359,7 +368,7 @@ async fn memo_hit(
     app: &SsoConnectedApp,
     ctx: &Context,
     key: &str,
-    org_version: &(String, Option<i64>),
+    org_version: &(String, Option<i64>, Option<String>),
 ) -> Result<Option<Action>, Error> {
     let (remaining, cm) = {
         let memos = ctx.memos.lock().unwrap_or_else(|e| e.into_inner());
