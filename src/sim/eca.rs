@@ -554,7 +554,10 @@ pub fn read_zip(bytes: &[u8], version: u32) -> Result<Package, String> {
     Ok(pkg)
 }
 
-fn parse_manifest(text: &str, version: u32) -> Result<(Vec<(Kind, String)>, Vec<String>), String> {
+/// Members of a manifest, and per-type problems (unknown type names, wildcards).
+type Manifest = (Vec<(Kind, String)>, Vec<String>);
+
+fn parse_manifest(text: &str, version: u32) -> Result<Manifest, String> {
     let doc = super::soap::parse_xml(text).map_err(|e| format!("Error parsing file: {e}"))?;
     let root = doc.root_element();
     if root.tag_name().name() != "Package" || root.tag_name().namespace() != Some(MD_NS) {
