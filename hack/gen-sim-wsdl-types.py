@@ -13,7 +13,9 @@ import sys
 import xml.etree.ElementTree as ET
 
 XSD = "{http://www.w3.org/2001/XMLSchema}"
-ROOTS = ["ConnectedApp", "IdentityProviderSettings", "Certificate"]
+ROOTS = ["ConnectedApp", "IdentityProviderSettings", "Certificate",
+         "ExternalClientApplication", "ExtlClntAppConfigurablePolicies",
+         "ExtlClntAppSamlConfigurablePolicies", "DeployOptions"]
 PRIMS = {"xsd:string": "Str", "xsd:boolean": "Bool", "xsd:int": "Int", "xsd:double": "Double",
          "xsd:base64Binary": "Base64", "xsd:dateTime": "DateTime", "xsd:long": "Int"}
 

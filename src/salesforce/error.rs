@@ -61,6 +61,44 @@ impl std::fmt::Display for ComponentError {
     }
 }
 
+/// One failed component of a `deploy()` (a `DeployMessage` from `componentFailures`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployProblem {
+    /// Metadata type, e.g. `ExtlClntAppSamlConfigurablePolicies`; empty for `package.xml` problems.
+    pub component_type: String,
+    pub full_name: String,
+    pub file_name: String,
+    /// Salesforce's text, verbatim.
+    pub problem: String,
+    /// `Error`, `Warning` or `Info`.
+    pub problem_type: String,
+}
+
+impl std::fmt::Display for DeployProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.component_type.is_empty() {
+            write!(f, "{}: {}", self.full_name, self.problem)
+        } else {
+            write!(
+                f,
+                "{} '{}': {}",
+                self.component_type, self.full_name, self.problem
+            )
+        }
+    }
+}
+
+fn join_problems(problems: &[DeployProblem], message: &Option<String>) -> String {
+    let mut parts: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if let Some(m) = message {
+        parts.push(m.clone());
+    }
+    if parts.is_empty() {
+        return "no error detail returned".to_string();
+    }
+    parts.join("; ")
+}
+
 fn join_errors(errors: &[ComponentError]) -> String {
     if errors.is_empty() {
         return "no error detail returned".to_string();
@@ -153,6 +191,29 @@ pub enum SalesforceError {
         errors: Vec<ComponentError>,
     },
 
+    /// A `deploy()` finished without success; `problems` names each failing component with
+    /// Salesforce's `problem` text.
+    #[error(
+        "salesforce deploy {id} {status}: {}",
+        join_problems(problems, message)
+    )]
+    DeployFailed {
+        id: String,
+        /// `Failed`, `Canceled`, ...
+        status: String,
+        problems: Vec<DeployProblem>,
+        /// `DeployResult.errorMessage`, when the deploy failed as a whole.
+        message: Option<String>,
+    },
+
+    /// A `deploy()` was still running when the client stopped polling.
+    #[error("salesforce deploy {id} not finished after {}s (last status {status}); it may still complete", waited.as_secs())]
+    DeployTimeout {
+        id: String,
+        status: String,
+        waited: Duration,
+    },
+
     /// Connected-app creation is blocked in this org.
     #[error(
         "salesforce cannot create ConnectedApp '{full_name}': {status_code}: {message}. Creating connected apps is blocked in this org (Salesforce Spring '26); ask Salesforce Support to re-enable connected-app creation, or create the app by hand / use an External Client App; existing apps can still be updated and deleted"
@@ -223,6 +284,8 @@ impl SalesforceError {
             SalesforceError::ConcurrentLimit { .. } => ErrorKind::Transient,
             SalesforceError::Fault { kind, .. } => *kind,
             SalesforceError::Component { .. } => ErrorKind::Rejected,
+            SalesforceError::DeployFailed { .. } => ErrorKind::Rejected,
+            SalesforceError::DeployTimeout { .. } => ErrorKind::Transient,
             SalesforceError::CreationBlocked { .. } => ErrorKind::CreationBlocked,
             SalesforceError::NotFound { .. } => ErrorKind::NotFound,
             SalesforceError::Network { .. } => ErrorKind::Transient,

@@ -9,6 +9,7 @@
 
 mod auth;
 mod batch;
+mod eca;
 mod error;
 mod idp;
 mod model;
@@ -24,7 +25,14 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use error::{ComponentError, ErrorKind, SalesforceError};
+pub use eca::{
+    DeployMessage, DeployOutcome, DeployStatus, ECA_MIN_API_VERSION, ExternalClientAppBundle,
+    ExternalClientApplication, ExtlClntAppConfigurablePolicies, ExtlClntAppDistState,
+    ExtlClntAppManagedType, ExtlClntAppNameIdFormatType, ExtlClntAppSamlAttribute,
+    ExtlClntAppSamlBindingType, ExtlClntAppSamlConfigurablePolicies, ExtlClntAppSamlEncryptType,
+    ExtlClntAppSamlSignAlgoType, ExtlClntAppSamlSubjectType, ExtlClntAppStartPage,
+};
+pub use error::{ComponentError, DeployProblem, ErrorKind, SalesforceError};
 pub use idp::{BINDING_POST, BINDING_REDIRECT, CertInfo, IdpMetadata, parse_idp_metadata};
 pub use model::{
     CONNECTED_APP_ORDER, CertificateMetadata, ConnectedApp, ConnectedAppSamlConfig, FileProperties,
@@ -63,6 +71,11 @@ pub struct ClientOptions {
     pub quota_backoff: Duration,
     /// Cap on a SOAP/REST response body (IdP metadata has its own 1 MiB cap).
     pub max_response_bytes: usize,
+    /// First wait before `checkDeployStatus`; grows by half each poll up to `deploy_poll_max`.
+    pub deploy_poll_initial: Duration,
+    pub deploy_poll_max: Duration,
+    /// How long a deploy may run before the client gives up polling (`DeployTimeout`).
+    pub deploy_timeout: Duration,
     pub observer: Option<Arc<dyn CallObserver>>,
 }
 
@@ -81,6 +94,9 @@ impl Default for ClientOptions {
             token_max_age: Duration::from_secs(30 * 60),
             quota_backoff: Duration::from_secs(30 * 60),
             max_response_bytes: 10 * 1024 * 1024,
+            deploy_poll_initial: Duration::from_millis(500),
+            deploy_poll_max: Duration::from_secs(5),
+            deploy_timeout: Duration::from_secs(300),
             observer: None,
         }
     }
@@ -98,6 +114,9 @@ impl fmt::Debug for ClientOptions {
             .field("token_max_age", &self.token_max_age)
             .field("quota_backoff", &self.quota_backoff)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("deploy_poll_initial", &self.deploy_poll_initial)
+            .field("deploy_poll_max", &self.deploy_poll_max)
+            .field("deploy_timeout", &self.deploy_timeout)
             .field("observer", &self.observer.is_some())
             .finish()
     }

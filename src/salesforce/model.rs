@@ -34,13 +34,15 @@ macro_rules! wsdl_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_token())
             }
         }
     };
 }
+
+pub(crate) use wsdl_enum;
 
 wsdl_enum!(
     /// `SamlSubjectType`.

@@ -13,6 +13,12 @@ use url::Url;
 
 use super::auth;
 use super::batch::{Batcher, Pending};
+use super::eca::{
+    self, DeployFlags, DeployOutcome, DeployResult, DeployStatus, ECA_MIN_API_VERSION,
+    EXTERNAL_CLIENT_APPLICATION, EXTL_CLNT_APP_CONFIGURABLE_POLICIES,
+    EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES, ExternalClientAppBundle, ExternalClientApplication,
+    ExtlClntAppConfigurablePolicies, ExtlClntAppSamlConfigurablePolicies,
+};
 use super::error::{ComponentError, ErrorKind, SalesforceError};
 use super::idp::{IdpMetadata, parse_idp_metadata};
 use super::model::{
@@ -317,6 +323,209 @@ impl OrgClient {
         Ok(None)
     }
 
+    // === External Client Apps ===
+
+    /// Refuses ECA calls below API 63.0 before anything is sent (kind `Invalid`).
+    fn require_eca_version(&self) -> Result<(), SalesforceError> {
+        let v = &self.inner.conn.api_version;
+        let major = v
+            .split_once('.')
+            .and_then(|(a, _)| a.parse::<u32>().ok())
+            .unwrap_or(0);
+        if major >= 63 {
+            return Ok(());
+        }
+        Err(SalesforceError::Config {
+            reason: format!(
+                "External Client Apps with SAML need Metadata API version {ECA_MIN_API_VERSION} or later (ExtlClntAppSamlConfigurablePolicies); this org is configured for API version {v}: raise SalesforceOrg spec.apiVersion or use a connected app"
+            ),
+        })
+    }
+
+    /// Reads one External Client App: `ExternalClientApplication` `name`, then its
+    /// `ExtlClntAppConfigurablePolicies` `<name>_plcy` and `ExtlClntAppSamlConfigurablePolicies`
+    /// `<name>_samlPlcy` (three `readMetadata` calls; one when the app is absent). `None` when
+    /// the app does not exist; absent policies are `None` inside the bundle.
+    pub async fn read_external_client_app(
+        &self,
+        name: &str,
+        priority: ReadPriority,
+    ) -> Result<Option<ExternalClientAppBundle>, SalesforceError> {
+        self.require_eca_version()?;
+        check_api_names(&[name])?;
+        let Some(app) = self
+            .read_single(
+                EXTERNAL_CLIENT_APPLICATION,
+                name,
+                priority,
+                ExternalClientApplication::parse,
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let policies = self
+            .read_single(
+                EXTL_CLNT_APP_CONFIGURABLE_POLICIES,
+                &ExternalClientAppBundle::policies_name(name),
+                priority,
+                ExtlClntAppConfigurablePolicies::parse,
+            )
+            .await?;
+        let saml_policies = self
+            .read_single(
+                EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES,
+                &ExternalClientAppBundle::saml_policies_name(name),
+                priority,
+                ExtlClntAppSamlConfigurablePolicies::parse,
+            )
+            .await?;
+        Ok(Some(ExternalClientAppBundle {
+            app,
+            policies,
+            saml_policies,
+        }))
+    }
+
+    /// Creates or updates the bundle's components with one `deploy()` (rollbackOnError, no
+    /// tests) and polls `checkDeployStatus` with backoff until it is done, at most
+    /// `ClientOptions::deploy_timeout`. A deploy that does not succeed is
+    /// [`SalesforceError::DeployFailed`] (kind `Rejected`) naming each failing component with
+    /// Salesforce's `problem`.
+    pub async fn deploy_external_client_app(
+        &self,
+        bundle: &ExternalClientAppBundle,
+    ) -> Result<DeployOutcome, SalesforceError> {
+        self.require_eca_version()?;
+        let components = bundle.components();
+        let names: Vec<&str> = components.iter().map(|(_, n)| *n).collect();
+        check_api_names(&names)?;
+        let app = bundle.name();
+        let parents = [
+            bundle
+                .policies
+                .as_ref()
+                .map(|p| p.external_client_application.as_str()),
+            bundle
+                .saml_policies
+                .as_ref()
+                .map(|p| p.external_client_application.as_str()),
+        ];
+        if let Some(other) = parents.into_iter().flatten().find(|p| *p != app) {
+            return Err(SalesforceError::Config {
+                reason: format!(
+                    "policies of External Client App '{app}' name '{other}' as their externalClientApplication"
+                ),
+            });
+        }
+        let zip = eca::build_zip(&bundle.files(&self.inner.conn.api_version))?;
+        self.run_deploy(
+            zip,
+            DeployFlags {
+                check_only: false,
+                ignore_warnings: false,
+                rollback_on_error: true,
+            },
+            components.len(),
+        )
+        .await
+    }
+
+    /// Deletes an External Client App and the policies the operator names (`<name>_plcy`,
+    /// `<name>_samlPlcy`) with a destructive deploy (`destructiveChanges.xml`,
+    /// ignoreWarnings). A missing app is only a warning, so it counts as deleted.
+    pub async fn delete_external_client_app(&self, name: &str) -> Result<(), SalesforceError> {
+        self.require_eca_version()?;
+        check_api_names(&[name])?;
+        let v = &self.inner.conn.api_version;
+        let saml = ExternalClientAppBundle::saml_policies_name(name);
+        let plcy = ExternalClientAppBundle::policies_name(name);
+        let members = [
+            (EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES, saml.as_str()),
+            (EXTL_CLNT_APP_CONFIGURABLE_POLICIES, plcy.as_str()),
+            (EXTERNAL_CLIENT_APPLICATION, name),
+        ];
+        let zip = eca::build_zip(&[
+            ("package.xml".to_string(), eca::package_xml(&[], v)),
+            (
+                "destructiveChanges.xml".to_string(),
+                eca::package_xml(&members, v),
+            ),
+        ])?;
+        self.run_deploy(
+            zip,
+            DeployFlags {
+                check_only: false,
+                ignore_warnings: true,
+                rollback_on_error: true,
+            },
+            members.len(),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `deploy()` then `checkDeployStatus` until done. The in-flight permit is held per call,
+    /// not while waiting.
+    async fn run_deploy(
+        &self,
+        zip: Vec<u8>,
+        flags: DeployFlags,
+        count: usize,
+    ) -> Result<DeployOutcome, SalesforceError> {
+        let inner = &self.inner;
+        let op = "deploy";
+        inner.check_paused(op)?;
+        let body = eca::deploy_body(&zip, flags);
+        let id = {
+            let _permit = inner.permit().await?;
+            let text = inner
+                .soap_call(op, EXTERNAL_CLIENT_APPLICATION, count, &body)
+                .await?;
+            let doc = xml::parse(op, &text)?;
+            let resp = response_node(op, &doc)?;
+            xml::child(resp, "result")
+                .and_then(|r| xml::child_text(r, "id"))
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| SalesforceError::protocol(op, "deployResponse without an id"))?
+        };
+        let op = "checkDeployStatus";
+        let started = Instant::now();
+        let mut wait = inner.opts.deploy_poll_initial;
+        loop {
+            tokio::time::sleep(wait).await;
+            inner.check_paused(op)?;
+            let result = {
+                let _permit = inner.permit().await?;
+                let text = inner
+                    .soap_call(
+                        op,
+                        EXTERNAL_CLIENT_APPLICATION,
+                        1,
+                        &eca::check_status_body(&id),
+                    )
+                    .await?;
+                let doc = xml::parse(op, &text)?;
+                let resp = response_node(op, &doc)?;
+                let r = xml::child(resp, "result")
+                    .ok_or_else(|| SalesforceError::protocol(op, "no <result>"))?;
+                DeployResult::parse(r).map_err(|e| SalesforceError::protocol(op, e))?
+            };
+            if result.done {
+                return deploy_outcome(result);
+            }
+            if started.elapsed() >= inner.opts.deploy_timeout {
+                return Err(SalesforceError::DeployTimeout {
+                    id,
+                    status: result.status.to_string(),
+                    waited: started.elapsed(),
+                });
+            }
+            wait = (wait * 3 / 2).min(inner.opts.deploy_poll_max);
+        }
+    }
+
     /// Fetches IdP metadata from the org's own My Domain (`/.well-known/samlidp.xml`, or
     /// `/.well-known/samlidp/<app>.xml`). Never from a URL taken from a resource.
     ///
@@ -467,6 +676,53 @@ fn response_node<'a, 'i>(
     // cannot happen, so report it as a protocol error rather than panic.
     soap::response(op, doc)?
         .map_err(|f| SalesforceError::protocol(op, format!("unexpected fault {}", f.code)))
+}
+
+/// A finished deploy: `Ok` only for `Succeeded` (with rollbackOnError a partial success does
+/// not happen; if it does, the failed components are reported like a failure).
+fn deploy_outcome(r: DeployResult) -> Result<DeployOutcome, SalesforceError> {
+    if r.status == DeployStatus::Succeeded && r.component_failures.is_empty() {
+        let components: Vec<_> = r
+            .component_successes
+            .into_iter()
+            .filter(|m| !m.component_type.is_empty())
+            .collect();
+        let warnings = components
+            .iter()
+            .filter(|m| m.problem.is_some())
+            .cloned()
+            .collect();
+        return Ok(DeployOutcome {
+            id: r.id,
+            status: r.status,
+            components,
+            warnings,
+        });
+    }
+    let message = match (r.error_status_code, r.error_message) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (None, Some(m)) => Some(m),
+        _ => None,
+    };
+    Err(SalesforceError::DeployFailed {
+        id: r.id,
+        status: r.status.to_string(),
+        problems: r
+            .component_failures
+            .iter()
+            .map(|m| m.to_problem())
+            .collect(),
+        message,
+    })
+}
+
+fn check_api_names(names: &[&str]) -> Result<(), SalesforceError> {
+    match names.iter().find(|n| !is_api_name(n)) {
+        Some(bad) => Err(SalesforceError::Config {
+            reason: format!("'{bad}' is not a valid Metadata API name"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Letters, digits and underscores, starting with a letter: the Metadata API name rule, and the

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::Shared;
 use super::certs::OrgCertificate;
+use super::eca::{self, Kind};
 use super::faults::FaultRule;
 use super::metadata_types as mt;
 use super::org::{CertSpec, StoredApp};
@@ -33,6 +34,38 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
         .apps
         .iter()
         .map(|(k, a)| (k.clone(), Value::String(a.id.clone())))
+        .collect();
+    let mut ecas = Map::new();
+    for (name, a) in &st.eca.apps {
+        let children = |k: Kind| -> Map<String, Value> {
+            st.eca
+                .map(k)
+                .iter()
+                .filter(|(_, c)| mt::text(&c.fields, "externalClientApplication") == Some(name))
+                .map(|(n, c)| (n.clone(), mt::to_json(&c.fields, k.info().def)))
+                .collect()
+        };
+        ecas.insert(
+            name.clone(),
+            json!({
+                "id": a.id,
+                "app": mt::to_json(&a.fields, Kind::App.info().def),
+                "policies": children(Kind::Policies),
+                "samlPolicies": children(Kind::Saml),
+            }),
+        );
+    }
+    let deploys: Vec<Value> = st
+        .deploys
+        .values()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "polls": d.polls,
+                "status": d.outcome.as_ref().map_or("InProgress", |o| o.status),
+                "components": d.package.names(),
+            })
+        })
         .collect();
     let certs: Vec<Value> = st
         .certificates
@@ -59,6 +92,10 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
         "clockOffsetSeconds": st.clock_offset,
         "connectedApps": apps,
         "connectedAppIds": app_ids,
+        "externalClientApps": ecas,
+        "deploys": deploys,
+        "profileIds": st.profile_ids,
+        "permissionSetIds": st.permission_set_ids,
         "identityProvider": {"enabled": st.idp_enabled, "certificate": st.idp_certificate},
         "certificates": certs,
         "apiUsage": {"used": used, "max": st.daily_max},
@@ -244,10 +281,76 @@ pub async fn mutate(AxState(sim): AxState<Shared>, Json(req): Json<MutateReq>) -
             Json(json!({"enabled": st.idp_enabled, "certificate": st.idp_certificate}))
                 .into_response()
         }
-        other => bad(format!(
-            "mutate supports ConnectedApp and IdentityProviderSettings, not {other}"
-        )),
+        other => match Kind::from_type(other) {
+            Some(k) => mutate_eca(&mut st, k, &req),
+            None => bad(format!(
+                "mutate supports ConnectedApp, IdentityProviderSettings and the External Client App types, not {other}"
+            )),
+        },
     }
+}
+
+/// `/__sim/mutate` of an ECA component, as an admin in Setup (no deploy, checks as a deploy).
+fn mutate_eca(st: &mut super::org::State, k: Kind, req: &MutateReq) -> Response {
+    let Some(name) = req.full_name.clone() else {
+        return bad("fullName is required");
+    };
+    let ty = k.info().name;
+    if req.delete {
+        return if st.eca.delete(k, &name) {
+            Json(json!({"deleted": name})).into_response()
+        } else {
+            bad(format!("no {ty} named {name}"))
+        };
+    }
+    let mut obj = match (&req.value, st.eca.map(k).get(&name)) {
+        (Some(Value::Object(v)), _) => v.clone(),
+        (Some(_), _) => return bad("value must be an object"),
+        (None, Some(c)) => match mt::to_json(&c.fields, k.info().def) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        },
+        (None, None) => return bad(format!("no {ty} named {name}")),
+    };
+    for (path, v) in &req.set {
+        if let Err(e) = set_path(&mut obj, path, Some(v.clone())) {
+            return bad(e);
+        }
+    }
+    for path in &req.unset {
+        if let Err(e) = set_path(&mut obj, path, None) {
+            return bad(e);
+        }
+    }
+    obj.insert("fullName".into(), Value::String(name.clone()));
+    let fields = match mt::from_json(&Value::Object(obj), k.info().def) {
+        Ok(f) => f,
+        Err(e) => return bad(e),
+    };
+    let problems = eca::check_component(st, &st.eca, k, &name, &fields);
+    if !problems.is_empty() {
+        return bad(problems.join("; "));
+    }
+    let now = st.now();
+    let org_id = st.org_id.clone();
+    let mut store = std::mem::take(&mut st.eca);
+    eca::put(
+        &mut store,
+        k,
+        &name,
+        fields,
+        || st.new_id(k.info().id_prefix),
+        now,
+        &org_id,
+    );
+    st.eca = store;
+    let out = st
+        .eca
+        .map(k)
+        .get(&name)
+        .map(|c| mt::to_json(&c.fields, k.info().def))
+        .unwrap_or(Value::Null);
+    Json(out).into_response()
 }
 
 #[derive(Deserialize)]
@@ -332,6 +435,8 @@ pub struct PolicyReq {
     creation_blocked_status_code: Option<String>,
     #[serde(default)]
     creation_blocked_message: Option<String>,
+    #[serde(default)]
+    deploy_polls_in_progress: Option<u32>,
 }
 
 pub async fn policy(AxState(sim): AxState<Shared>, Json(req): Json<PolicyReq>) -> Response {
@@ -344,6 +449,9 @@ pub async fn policy(AxState(sim): AxState<Shared>, Json(req): Json<PolicyReq>) -
     }
     if let Some(v) = req.creation_blocked_message {
         st.policy.creation_blocked_message = v;
+    }
+    if let Some(v) = req.deploy_polls_in_progress {
+        st.policy.deploy_polls_in_progress = v;
     }
     Json(json!(st.policy)).into_response()
 }

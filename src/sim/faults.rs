@@ -53,6 +53,12 @@ pub struct FaultRule {
     pub truncate: bool,
     #[serde(default)]
     pub html: bool,
+    /// `deploy` only: the component (fullName) that fails in the next deploy that carries it,
+    /// with `problem` as its `DeployMessage.problem`. Applied by the deploy itself, not here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_component: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 fn one() -> u64 {
@@ -62,6 +68,7 @@ fn one() -> u64 {
 impl FaultRule {
     fn matches(&self, operation: &str, path: &str) -> bool {
         self.count > 0
+            && self.fail_component.is_none()
             && self.operation.as_deref().is_none_or(|o| o == operation)
             && self
                 .path_prefix

@@ -37,20 +37,43 @@ pub fn build(st: &State, app: Option<&str>) -> Option<String> {
     let (entity_id, name_id, slo) = match app {
         None => (host.clone(), name_id_format_urn("Unspecified"), None),
         Some(name) => {
-            let stored = st.apps.get(name)?;
-            let saml = mt::child(&stored.fields, "samlConfig")?;
-            let issuer = mt::text(saml, "issuer")
+            // A connected app's `samlConfig`, else an External Client App's SAML policies
+            // (element names differ, meaning is the same).
+            let (saml, [issuer_f, fmt_f, slo_f, binding_f]) = match st.apps.get(name) {
+                Some(stored) => (
+                    mt::child(&stored.fields, "samlConfig")?,
+                    [
+                        "issuer",
+                        "samlNameIdFormat",
+                        "samlSloUrl",
+                        "samlIdpSLOBindingEnum",
+                    ],
+                ),
+                None => {
+                    st.eca.apps.get(name)?;
+                    let (_, p) = st.eca.child_of(super::eca::Kind::Saml, name)?;
+                    (
+                        p.fields.as_slice(),
+                        [
+                            "issuer",
+                            "nameIdFormat",
+                            "singleLogoutUrl",
+                            "singleLogoutBindingType",
+                        ],
+                    )
+                }
+            };
+            let issuer = mt::text(saml, issuer_f)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
                 .unwrap_or_else(|| host.clone());
-            let fmt = name_id_format_urn(mt::text(saml, "samlNameIdFormat").unwrap_or(""));
-            let slo =
-                mt::text(saml, "samlSloUrl")
-                    .filter(|s| !s.is_empty())
-                    .map(|_| match mt::text(saml, "samlIdpSLOBindingEnum") {
-                        Some("PostBinding") => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
-                        _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
-                    });
+            let fmt = name_id_format_urn(mt::text(saml, fmt_f).unwrap_or(""));
+            let slo = mt::text(saml, slo_f).filter(|s| !s.is_empty()).map(|_| {
+                match mt::text(saml, binding_f) {
+                    Some("PostBinding") => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+                    _ => "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+                }
+            });
             (issuer, fmt, slo)
         }
     };
@@ -108,10 +131,17 @@ fn respond(sim: &Shared, app: Option<&str>) -> Response {
         )
             .into_response(),
     };
+    let metadata_type = app.map(|a| {
+        if st.apps.contains_key(a) || !st.eca.apps.contains_key(a) {
+            "ConnectedApp".to_owned()
+        } else {
+            "ExternalClientApplication".to_owned()
+        }
+    });
     st.record(CallRecord {
         seq: 0,
         operation: "idpMetadata".into(),
-        metadata_type: app.map(|_| "ConnectedApp".to_owned()),
+        metadata_type,
         full_names: app.map(str::to_owned).into_iter().collect(),
         status: resp.status().as_u16(),
         fault: None,

@@ -7,6 +7,7 @@
 
 pub mod certs;
 pub mod control;
+pub mod eca;
 pub mod faults;
 pub mod idp_metadata;
 pub mod limits;

@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
 use super::certs::OrgCertificate;
+use super::eca::{DeployJob, EcaStore};
 use super::faults::FaultRule;
 use super::metadata_types::{self, Elem};
 use super::wsdl_types::CONNECTED_APP;
@@ -136,6 +137,9 @@ pub struct Policy {
     /// message of that error (an assumption; no source documents the real text).
     #[serde(default = "default_blocked_message")]
     pub creation_blocked_message: String,
+    /// How many `checkDeployStatus` polls of a deploy answer `InProgress` before it completes.
+    #[serde(default = "default_deploy_polls")]
+    pub deploy_polls_in_progress: u32,
 }
 
 impl Default for Policy {
@@ -144,6 +148,7 @@ impl Default for Policy {
             connected_app_creation_allowed: false,
             creation_blocked_status_code: default_blocked_code(),
             creation_blocked_message: default_blocked_message(),
+            deploy_polls_in_progress: default_deploy_polls(),
         }
     }
 }
@@ -156,6 +161,9 @@ fn default_blocked_code() -> String {
 }
 fn default_blocked_message() -> String {
     CREATION_BLOCKED_MESSAGE.to_owned()
+}
+fn default_deploy_polls() -> u32 {
+    1
 }
 
 /// A user of the org.
@@ -213,6 +221,13 @@ pub struct State {
     /// consumer key → verification key (PKCS#1 RSAPublicKey DER) of the client's certificate.
     pub client_keys: HashMap<String, Vec<u8>>,
     pub apps: BTreeMap<String, StoredApp>,
+    /// External Client App components (see `eca.rs`).
+    pub eca: EcaStore,
+    /// `deploy()` jobs by async process id.
+    pub deploys: BTreeMap<String, DeployJob>,
+    /// Profile and permission-set ids (`00e...`, `0PS...`), by name.
+    pub profile_ids: BTreeMap<String, String>,
+    pub permission_set_ids: BTreeMap<String, String>,
     pub policy: Policy,
     pub token_ttl: SignedDuration,
     pub audience: String,
@@ -360,6 +375,10 @@ fn build(file: OrgFile, base: &Path) -> Result<State, String> {
         oauth_clients: Vec::new(),
         client_keys: HashMap::new(),
         apps: BTreeMap::new(),
+        eca: EcaStore::default(),
+        deploys: BTreeMap::new(),
+        profile_ids: BTreeMap::new(),
+        permission_set_ids: BTreeMap::new(),
         policy: file.policy,
         token_ttl: parse_ttl(&file.token_ttl)?,
         audience: file.audience,
@@ -374,6 +393,14 @@ fn build(file: OrgFile, base: &Path) -> Result<State, String> {
         faults: Vec::new(),
         id_counter: 0,
     };
+    for p in &file.profiles {
+        let id = state.new_id("00e");
+        state.profile_ids.insert(p.clone(), id);
+    }
+    for p in &file.permission_sets {
+        let id = state.new_id("0PS");
+        state.permission_set_ids.insert(p.clone(), id);
+    }
     for u in &file.users {
         if !state.profiles.contains(&u.profile) {
             return Err(format!(

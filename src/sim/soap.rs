@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use roxmltree::{Document, Node, ParsingOptions};
 
 use super::Shared;
+use super::eca::{self, EcaStore, Kind};
 use super::metadata_types::{
     self as mt, ComplexDef, Deser, Elem, MD_NS, XSI_NS, esc, from_xml, missing_required, render,
 };
@@ -166,12 +167,15 @@ enum Mode {
     Upsert,
 }
 
-fn def_for(ty: &str) -> Option<&'static ComplexDef> {
+/// The WSDL table of a type the org knows at this API version (major).
+fn def_for(ty: &str, version: u32) -> Option<&'static ComplexDef> {
     match ty {
         "ConnectedApp" => Some(&CONNECTED_APP),
         "IdentityProviderSettings" => Some(&IDENTITY_PROVIDER_SETTINGS),
         "Certificate" => Some(&CERTIFICATE),
-        _ => None,
+        other => Kind::from_type(other)
+            .filter(|k| k.available(version))
+            .map(|k| k.info().def),
     }
 }
 
@@ -183,6 +187,7 @@ fn unsupported_type(ty: &str) -> Response {
 }
 
 struct Ctx {
+    version: u32,
     operation: String,
     metadata_type: Option<String>,
     full_names: Vec<String>,
@@ -196,6 +201,7 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let mut ctx = Ctx {
+        version: 0,
         operation: "unknown".into(),
         metadata_type: None,
         full_names: Vec::new(),
@@ -240,6 +246,7 @@ fn handle_locked(
             &format!("Invalid Api version specified on URL: {version}"),
         );
     }
+    ctx.version = major;
     let Ok(text) = std::str::from_utf8(body) else {
         return fault("soapenv:Client", "Invalid UTF-8 in request");
     };
@@ -304,6 +311,8 @@ fn handle_locked(
         "updateMetadata" => save(st, op, ctx, Mode::Update, all_or_none),
         "upsertMetadata" => save(st, op, ctx, Mode::Upsert, all_or_none),
         "listMetadata" => list_metadata(st, op, ctx),
+        "deploy" => deploy(st, op, ctx),
+        "checkDeployStatus" => check_deploy_status(st, op, ctx),
         other => fault(
             "soapenv:Client",
             &format!("No operation available for request {{{MD_NS}}}{other}"),
@@ -360,7 +369,7 @@ fn read_metadata(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
     };
     ctx.metadata_type = Some(ty.clone());
     ctx.full_names = names.clone();
-    if def_for(&ty).is_none() {
+    if def_for(&ty, ctx.version).is_none() {
         return unsupported_type(&ty);
     }
     let mut out = String::from("<readMetadataResponse><result>");
@@ -414,7 +423,10 @@ pub fn record_for(st: &State, ty: &str, name: &str) -> Option<Vec<Elem>> {
                 leaf("privateKeyExportable", "true"),
             ]
         }),
-        _ => None,
+        other => {
+            let k = Kind::from_type(other)?;
+            st.eca.map(k).get(name).map(|c| c.fields.clone())
+        }
     }
 }
 
@@ -425,13 +437,21 @@ fn delete_metadata(st: &mut State, op: Node, ctx: &mut Ctx, all_or_none: bool) -
     };
     ctx.metadata_type = Some(ty.clone());
     ctx.full_names = names.clone();
-    if def_for(&ty).is_none() {
+    if def_for(&ty, ctx.version).is_none() {
         return unsupported_type(&ty);
     }
-    let backup = st.apps.clone();
+    let backup = (st.apps.clone(), st.eca.clone());
     let mut results: Vec<(String, Result<(), Vec<ItemError>>)> = Vec::new();
     for name in &names {
         let r = match ty.as_str() {
+            other if Kind::from_type(other).is_some() => {
+                let k = Kind::from_type(other).unwrap_or(Kind::App);
+                if st.eca.delete(k, name) {
+                    Ok(())
+                } else {
+                    Err(vec![not_found(&ty, name)])
+                }
+            }
             "ConnectedApp" => {
                 if st.apps.remove(name).is_some() {
                     Ok(())
@@ -479,14 +499,15 @@ fn not_found(ty: &str, name: &str) -> ItemError {
 
 fn roll_back_if_needed<T>(
     st: &mut State,
-    backup: BTreeMap<String, StoredApp>,
+    backup: (BTreeMap<String, StoredApp>, EcaStore),
     all_or_none: bool,
     results: &mut [(String, Result<T, Vec<ItemError>>)],
 ) {
     if !all_or_none || results.iter().all(|(_, r)| r.is_ok()) {
         return;
     }
-    st.apps = backup;
+    st.apps = backup.0;
+    st.eca = backup.1;
     for (_, r) in results.iter_mut() {
         if r.is_ok() {
             *r = Err(vec![err(
@@ -536,7 +557,7 @@ fn save(st: &mut State, op: Node, ctx: &mut Ctx, mode: Mode, all_or_none: bool) 
             );
         }
         items.push((local.to_owned(), Vec::new()));
-        let Some(def) = def_for(local) else {
+        let Some(def) = def_for(local, ctx.version) else {
             ctx.metadata_type = Some(local.to_owned());
             return unsupported_type(local);
         };
@@ -569,7 +590,7 @@ fn save(st: &mut State, op: Node, ctx: &mut Ctx, mode: Mode, all_or_none: bool) 
             "All metadata components in one call must be of the same type",
         );
     }
-    let backup = st.apps.clone();
+    let backup = (st.apps.clone(), st.eca.clone());
     let backup_idp = (st.idp_enabled, st.idp_certificate.clone());
     let mut results: Vec<(String, Result<bool, Vec<ItemError>>)> = Vec::new();
     for (ty, fields) in items {
@@ -577,6 +598,13 @@ fn save(st: &mut State, op: Node, ctx: &mut Ctx, mode: Mode, all_or_none: bool) 
         let r = match ty.as_str() {
             "ConnectedApp" => save_app(st, mode, fields),
             "IdentityProviderSettings" => save_idp(st, mode, &fields),
+            other if Kind::from_type(other).is_some() => Err(vec![err(
+                None,
+                format!(
+                    "{other} components can only be created or changed with deploy() (file-based Metadata API); use deploy with a package.xml"
+                ),
+                "INVALID_OPERATION",
+            )]),
             _ => Err(vec![err(
                 None,
                 "Certificates can't be created or changed through the CRUD Metadata API in this org",
@@ -874,6 +902,21 @@ fn list_metadata(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
                     );
                 }
             }
+            other if Kind::from_type(other).is_some_and(|k| k.available(ctx.version)) => {
+                let k = Kind::from_type(other).unwrap_or(Kind::App);
+                for (name, c) in st.eca.map(k) {
+                    ctx.full_names.push(name.clone());
+                    props(
+                        &mut out,
+                        other,
+                        name,
+                        k.file_name(name),
+                        &c.id,
+                        c.created,
+                        c.modified,
+                    );
+                }
+            }
             "Settings" | "IdentityProviderSettings" => {
                 ctx.full_names.push("IdentityProvider".into());
                 let t = st.now();
@@ -892,4 +935,135 @@ fn list_metadata(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
     }
     out.push_str("</listMetadataResponse>");
     ok_envelope(&out)
+}
+
+/// `deploy(ZipFile, DeployOptions)`: reads the zip now, answers an `AsyncResult`, and applies
+/// the package when a later `checkDeployStatus` finds it complete.
+fn deploy(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
+    use base64::Engine as _;
+    let mut zip_b64 = None;
+    let mut options = eca::Options {
+        check_only: false,
+        rollback_on_error: true,
+        ignore_warnings: false,
+    };
+    for c in op.children().filter(|c| c.is_element()) {
+        let ns = c.tag_name().namespace().unwrap_or("");
+        match (ns, c.tag_name().name()) {
+            (MD_NS, "ZipFile") if zip_b64.is_none() => zip_b64 = Some(node_text(c)),
+            (MD_NS, "DeployOptions") => {
+                let fields = match from_xml(c, &super::wsdl_types::DEPLOY_OPTIONS) {
+                    Ok(f) => f,
+                    Err(Deser(m)) => return fault("soapenv:Client", &m),
+                };
+                let flag = |n: &str| mt::text(&fields, n).map(|v| v == "true");
+                options.check_only = flag("checkOnly").unwrap_or(false);
+                options.rollback_on_error = flag("rollbackOnError").unwrap_or(true);
+                options.ignore_warnings = flag("ignoreWarnings").unwrap_or(false);
+            }
+            (ns, n) => {
+                return fault(
+                    "soapenv:Client",
+                    &format!("Element {{{ns}}}{n} invalid at this location"),
+                );
+            }
+        }
+    }
+    let Some(b64) = zip_b64 else {
+        return fault(
+            "soapenv:Client",
+            &format!("Element {{{MD_NS}}}ZipFile is required"),
+        );
+    };
+    let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(clean.as_bytes()) else {
+        return fault(
+            "soapenv:Client",
+            "The ZipFile value is not valid for the type xsd:base64Binary",
+        );
+    };
+    let package = match eca::read_zip(&bytes, ctx.version) {
+        Ok(p) => p,
+        Err(m) => return fault("sf:INVALID_ZIP", &m),
+    };
+    ctx.full_names = package.names();
+    // Injected one-component failures (`/__sim/faults` with `failComponent`).
+    let mut injected = Vec::new();
+    for rule in st.faults.iter_mut() {
+        if let Some(name) = rule.fail_component.clone()
+            && rule.count > 0
+            && rule.operation.as_deref().is_none_or(|o| o == "deploy")
+        {
+            rule.count -= 1;
+            let problem = rule
+                .problem
+                .clone()
+                .unwrap_or_else(|| format!("Injected failure for {name}"));
+            injected.push((name, problem));
+        }
+    }
+    st.faults.retain(|r| r.count > 0);
+    let id = st.new_id("0Af");
+    let job = eca::DeployJob {
+        id: id.clone(),
+        created: st.now(),
+        polls: 0,
+        options,
+        package,
+        injected,
+        outcome: None,
+    };
+    st.deploys.insert(id.clone(), job);
+    ok_envelope(&format!(
+        "<deployResponse><result><done>false</done><id>{}</id><state>Queued</state></result></deployResponse>",
+        esc(&id)
+    ))
+}
+
+/// `checkDeployStatus(asyncProcessId, includeDetails)`.
+fn check_deploy_status(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
+    let mut id = None;
+    let mut include_details = false;
+    for c in op.children().filter(|c| c.is_element()) {
+        let ns = c.tag_name().namespace().unwrap_or("");
+        match (ns, c.tag_name().name()) {
+            (MD_NS, "asyncProcessId") if id.is_none() => id = Some(node_text(c)),
+            (MD_NS, "includeDetails") => {
+                let v = node_text(c);
+                if let Err(m) = mt::check_scalar(&mt::Ty::Bool, &v) {
+                    return fault("soapenv:Client", &m);
+                }
+                include_details = v == "true" || v == "1";
+            }
+            (ns, n) => {
+                return fault(
+                    "soapenv:Client",
+                    &format!("Element {{{ns}}}{n} invalid at this location"),
+                );
+            }
+        }
+    }
+    let Some(id) = id else {
+        return fault(
+            "soapenv:Client",
+            &format!("Element {{{MD_NS}}}asyncProcessId is required"),
+        );
+    };
+    ctx.full_names = vec![id.clone()];
+    let Some(mut job) = st.deploys.remove(&id) else {
+        return fault(
+            "sf:INVALID_CROSS_REFERENCE_KEY",
+            &format!("invalid cross reference id: {id}"),
+        );
+    };
+    job.polls += 1;
+    if job.outcome.is_none() && job.polls > st.policy.deploy_polls_in_progress {
+        job.outcome = Some(eca::complete(st, &job));
+    }
+    let body = format!(
+        "<checkDeployStatusResponse>{}</checkDeployStatusResponse>",
+        eca::render_result(st, &job, include_details)
+    );
+    st.deploys.insert(id, job);
+    ok_envelope(&body)
 }

@@ -77,6 +77,45 @@ pub static DEVICE_TYPE: EnumDef = EnumDef {
     name: "DeviceType",
     values: &["phone", "tablet", "minitablet"],
 };
+pub static EXTL_CLNT_APP_DIST_STATE: EnumDef = EnumDef {
+    name: "ExtlClntAppDistState",
+    values: &["Local", "Packaged", "Managed", "AutoInstalled"],
+};
+pub static EXTL_CLNT_APP_MANAGED_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppManagedType",
+    values: &["Local", "Global"],
+};
+pub static EXTL_CLNT_APP_NAME_ID_FORMAT_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppNameIdFormatType",
+    values: &["Unspecified", "EmailAddress", "Persistent", "Transient"],
+};
+pub static EXTL_CLNT_APP_SAML_BINDING_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppSamlBindingType",
+    values: &["RedirectBinding", "PostBinding"],
+};
+pub static EXTL_CLNT_APP_SAML_ENCRYPT_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppSamlEncryptType",
+    values: &["AES_128", "AES_256"],
+};
+pub static EXTL_CLNT_APP_SAML_SIGN_ALGO_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppSamlSignAlgoType",
+    values: &["SHA1", "SHA256"],
+};
+pub static EXTL_CLNT_APP_SAML_SUBJECT_TYPE: EnumDef = EnumDef {
+    name: "ExtlClntAppSamlSubjectType",
+    values: &[
+        "Username",
+        "FederationId",
+        "UserId",
+        "SpokeId",
+        "CustomAttribute",
+        "PersistentId",
+    ],
+};
+pub static EXTL_CLNT_APP_START_PAGE: EnumDef = EnumDef {
+    name: "ExtlClntAppStartPage",
+    values: &["None", "Custom", "OAuth", "SAML"],
+};
 pub static SAML_ENCRYPTION_TYPE: EnumDef = EnumDef {
     name: "SamlEncryptionType",
     values: &["AES_128", "AES_256", "Triple_Des"],
@@ -106,6 +145,15 @@ pub static SAML_SUBJECT_TYPE: EnumDef = EnumDef {
         "SpokeId",
         "CustomAttribute",
         "PersistentId",
+    ],
+};
+pub static TEST_LEVEL: EnumDef = EnumDef {
+    name: "TestLevel",
+    values: &[
+        "NoTestRun",
+        "RunSpecifiedTests",
+        "RunLocalTests",
+        "RunAllTestsInOrg",
     ],
 };
 pub static CONNECTED_APP: ComplexDef = ComplexDef {
@@ -858,6 +906,355 @@ pub static CERTIFICATE: ComplexDef = ComplexDef {
             name: "privateKeyExportable",
             ty: Ty::Bool,
             required: false,
+            many: false,
+        },
+    ],
+};
+pub static EXTERNAL_CLIENT_APPLICATION: ComplexDef = ComplexDef {
+    name: "ExternalClientApplication",
+    fields: &[
+        FieldDef {
+            name: "fullName",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "contactEmail",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "contactPhone",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "description",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "distributionState",
+            ty: Ty::Enum(&EXTL_CLNT_APP_DIST_STATE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "iconUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "infoUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "isProtected",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "label",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "logoUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "managedType",
+            ty: Ty::Enum(&EXTL_CLNT_APP_MANAGED_TYPE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "orgScopedExternalApp",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+    ],
+};
+pub static EXTL_CLNT_APP_CONFIGURABLE_POLICIES: ComplexDef = ComplexDef {
+    name: "ExtlClntAppConfigurablePolicies",
+    fields: &[
+        FieldDef {
+            name: "fullName",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "externalClientApplication",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "isEnabled",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "isMobilePluginEnabled",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "isNotificationPluginEnabled",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "isOauthPluginEnabled",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "isPushPluginEnabled",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "isSamlPluginEnabled",
+            ty: Ty::Bool,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "label",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "startPage",
+            ty: Ty::Enum(&EXTL_CLNT_APP_START_PAGE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "startUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+    ],
+};
+pub static EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES: ComplexDef = ComplexDef {
+    name: "ExtlClntAppSamlConfigurablePolicies",
+    fields: &[
+        FieldDef {
+            name: "fullName",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "acsUrl",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "certificate",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "commaSeparatedPermissionSet",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "commaSeparatedProfile",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "customAttributes",
+            ty: Ty::Complex(&EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES_ATTRIBUTE),
+            required: false,
+            many: true,
+        },
+        FieldDef {
+            name: "encryptionCertificate",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "encryptionType",
+            ty: Ty::Enum(&EXTL_CLNT_APP_SAML_ENCRYPT_TYPE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "entityUrl",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "externalClientApplication",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "issuer",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "label",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "nameIdFormat",
+            ty: Ty::Enum(&EXTL_CLNT_APP_NAME_ID_FORMAT_TYPE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "signingAlgorithmType",
+            ty: Ty::Enum(&EXTL_CLNT_APP_SAML_SIGN_ALGO_TYPE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "singleLogoutBindingType",
+            ty: Ty::Enum(&EXTL_CLNT_APP_SAML_BINDING_TYPE),
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "singleLogoutUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "startUrl",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "subjectCustomAttribute",
+            ty: Ty::Str,
+            required: false,
+            many: false,
+        },
+        FieldDef {
+            name: "subjectType",
+            ty: Ty::Enum(&EXTL_CLNT_APP_SAML_SUBJECT_TYPE),
+            required: false,
+            many: false,
+        },
+    ],
+};
+pub static EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES_ATTRIBUTE: ComplexDef = ComplexDef {
+    name: "ExtlClntAppSamlConfigurablePoliciesAttribute",
+    fields: &[
+        FieldDef {
+            name: "formula",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "key",
+            ty: Ty::Str,
+            required: true,
+            many: false,
+        },
+    ],
+};
+pub static DEPLOY_OPTIONS: ComplexDef = ComplexDef {
+    name: "DeployOptions",
+    fields: &[
+        FieldDef {
+            name: "allowMissingFiles",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "autoUpdatePackage",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "checkOnly",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "ignoreWarnings",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "performRetrieve",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "purgeOnDelete",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "rollbackOnError",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "runTests",
+            ty: Ty::Str,
+            required: false,
+            many: true,
+        },
+        FieldDef {
+            name: "singlePackage",
+            ty: Ty::Bool,
+            required: true,
+            many: false,
+        },
+        FieldDef {
+            name: "testLevel",
+            ty: Ty::Enum(&TEST_LEVEL),
+            required: true,
             many: false,
         },
     ],
