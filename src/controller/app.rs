@@ -24,10 +24,19 @@ use crate::api::conditions::{self, Desired, reasons, types};
 use crate::error::Error;
 use crate::metadata_configmap;
 use crate::ownership::{self, Owner};
-use crate::salesforce::{ErrorKind, OrgClient, ReadPriority, SalesforceError};
+use crate::salesforce::{
+    ConnectedApp, ErrorKind, ExternalClientAppBundle, OrgClient, ReadPriority, SalesforceError,
+};
 
 /// A certificate this close to expiry makes `CertificateValid=False` (reason `ExpiringSoon`).
 const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
+
+fn eca_version_ok(v: &str) -> bool {
+    let min: f64 = crate::salesforce::ECA_MIN_API_VERSION
+        .parse()
+        .unwrap_or(63.0);
+    v.parse::<f64>().is_ok_and(|v| v >= min)
+}
 
 /// What the last reconcile that talked to Salesforce left behind: until `quiet_until`, reconciles
 /// of the same generation (triggered by the operator's own status or ConfigMap writes, or by org
@@ -239,13 +248,6 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         finish(&app, &ctx, run).await?;
         return Ok(Action::await_change());
     }
-    if app.spec.app.type_ == AppType::ExternalClientApp {
-        let msg = "app.type ExternalClientApp is not supported by this version of the operator yet";
-        run.cond(types::APP_READY, false, reasons::UNSUPPORTED, msg);
-        run.stalled = true;
-        finish(&app, &ctx, run).await?;
-        return Ok(Action::await_change());
-    }
     // Until the org watch has listed, "no such org" would be a guess: wait instead of saying so.
     if futures::FutureExt::now_or_never(ctx.orgs.wait_until_ready()).is_none() {
         return Ok(Action::requeue(Duration::from_millis(500)));
@@ -260,6 +262,18 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         // The org watch re-triggers this resource when the org appears.
         return Ok(Action::await_change());
     };
+    if app.spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {
+        let msg = format!(
+            "External Client Apps with SAML need API version {} or later; SalesforceOrg {} uses {}: raise its spec.apiVersion or use app.type ConnectedApp",
+            crate::salesforce::ECA_MIN_API_VERSION,
+            org.name_any(),
+            org.spec.api_version
+        );
+        run.cond(types::APP_READY, false, reasons::UNSUPPORTED, msg);
+        run.stalled = true;
+        finish(&app, &ctx, run).await?;
+        return Ok(Action::await_change());
+    }
     let client = match ctx.org_client(&org).await {
         Ok(c) => c,
         Err(p) => {
@@ -445,6 +459,83 @@ async fn remove_stale_config_maps(
     Ok(())
 }
 
+/// The app as found in the org, of either kind.
+enum FoundApp {
+    Connected(Option<ConnectedApp>),
+    External(Option<ExternalClientAppBundle>),
+}
+
+/// The app as the spec wants it, of either kind.
+enum WantedApp {
+    Connected(ConnectedApp),
+    External(ExternalClientAppBundle),
+}
+
+fn app_kind(t: AppType) -> &'static str {
+    match t {
+        AppType::ConnectedApp => "connected app",
+        AppType::ExternalClientApp => "External Client App",
+    }
+}
+
+impl FoundApp {
+    fn exists(&self) -> bool {
+        match self {
+            FoundApp::Connected(a) => a.is_some(),
+            FoundApp::External(b) => b.is_some(),
+        }
+    }
+
+    fn description(&self) -> Option<&str> {
+        match self {
+            FoundApp::Connected(a) => a.as_ref().and_then(|a| a.description.as_deref()),
+            FoundApp::External(b) => b.as_ref().and_then(|b| b.app.description.as_deref()),
+        }
+    }
+
+    fn desired(&self, spec: &crate::api::SsoConnectedAppSpec, marker: &str) -> WantedApp {
+        match self {
+            FoundApp::Connected(a) => {
+                WantedApp::Connected(desired::connected_app(spec, marker, a.as_ref()))
+            }
+            FoundApp::External(b) => {
+                WantedApp::External(desired::external_client_app(spec, marker, b.as_ref()))
+            }
+        }
+    }
+
+    fn differences(&self, want: &WantedApp) -> Vec<String> {
+        match (self, want) {
+            (FoundApp::Connected(Some(a)), WantedApp::Connected(w)) => desired::differences(w, a),
+            (FoundApp::External(Some(b)), WantedApp::External(w)) => desired::eca_differences(w, b),
+            _ => vec!["app".to_string()],
+        }
+    }
+}
+
+async fn read_app(
+    client: &OrgClient,
+    spec: &crate::api::SsoConnectedAppSpec,
+    priority: ReadPriority,
+) -> Result<FoundApp, SalesforceError> {
+    let name = &spec.app.api_name;
+    Ok(match spec.app.type_ {
+        AppType::ConnectedApp => {
+            FoundApp::Connected(client.read_connected_app_with(name, priority).await?)
+        }
+        AppType::ExternalClientApp => {
+            FoundApp::External(client.read_external_client_app(name, priority).await?)
+        }
+    })
+}
+
+async fn write_app(client: &OrgClient, want: &WantedApp) -> Result<(), SalesforceError> {
+    match want {
+        WantedApp::Connected(a) => client.upsert_connected_app(a).await.map(|_| ()),
+        WantedApp::External(b) => client.deploy_external_client_app(b).await.map(|_| ()),
+    }
+}
+
 async fn pipeline(
     app: &SsoConnectedApp,
     ctx: &Context,
@@ -549,19 +640,27 @@ async fn pipeline(
 
     // --- App ----------------------------------------------------------------------------------
     let api_name = &spec.app.api_name;
-    let existing = match client.read_connected_app_with(api_name, priority).await {
+    let kind = app_kind(spec.app.type_);
+    let existing = match read_app(client, spec, priority).await {
         Ok(a) => a,
         Err(e) => return run.failed(types::APP_READY, Error::ReadApp(e)),
     };
     let marker = ownership::marker(&ns, &name, &app.uid().unwrap_or_default());
     let app_status = AppStatus {
-        type_: AppType::ConnectedApp,
+        type_: spec.app.type_,
         api_name: api_name.clone(),
         id: old.app.as_ref().and_then(|a| a.id.clone()),
     };
-    match existing {
-        None if observe_only => {
-            run.cond(types::APP_READY, false, reasons::NOT_FOUND, format!("connected app {api_name} does not exist in the org; ObserveOnly does not create it"));
+    if !existing.exists() {
+        if observe_only {
+            run.cond(
+                types::APP_READY,
+                false,
+                reasons::NOT_FOUND,
+                format!(
+                    "{kind} {api_name} does not exist in the org; ObserveOnly does not create it"
+                ),
+            );
             run.cond(
                 types::ACCESS_GRANTED,
                 false,
@@ -571,136 +670,137 @@ async fn pipeline(
             run.stalled = true;
             return;
         }
-        None => {
-            let want_app = desired::connected_app(spec, &marker, None);
-            match client.upsert_connected_app(&want_app).await {
-                Ok(_) => {
-                    run.event(
-                        false,
-                        "Created",
-                        "CreateApp",
-                        format!("created connected app {api_name}"),
-                    );
-                    run.cond(
-                        types::APP_READY,
-                        true,
-                        reasons::SYNCED,
-                        format!("connected app {api_name} matches the spec"),
-                    );
-                }
-                Err(e) => {
-                    let blocked = e.kind() == ErrorKind::CreationBlocked;
-                    run.failed(types::APP_READY, Error::WriteApp(e));
-                    if blocked {
-                        let msg = run
-                            .conditions
-                            .last()
-                            .map(|c| c.message.clone())
-                            .unwrap_or_default();
-                        run.event(
-                            true,
-                            reasons::CONNECTED_APP_CREATION_BLOCKED,
-                            "CreateApp",
-                            msg,
-                        );
-                    }
-                    run.cond(
-                        types::ACCESS_GRANTED,
-                        false,
-                        reasons::DEPENDENCY_NOT_READY,
-                        "the app does not exist",
-                    );
-                    run.app = Some(app_status);
-                    return;
-                }
-            }
-        }
-        Some(actual) => {
-            let owner = ownership::owner_of(actual.description.as_deref());
-            let mut adopting = false;
-            if !owner.is(&ns, &name) {
-                match owner {
-                    Owner::Resource {
-                        namespace,
-                        name: other,
-                        ..
-                    } => {
-                        run.cond(types::APP_READY, false, reasons::CONFLICT, format!("connected app {api_name} is managed by {namespace}/{other}, not by this resource"));
-                        run.stalled = true;
-                        return;
-                    }
-                    Owner::Unowned
-                        if spec.policy.adoption == AdoptionPolicy::Never && !observe_only =>
-                    {
-                        run.cond(types::APP_READY, false, reasons::CONFLICT, format!("connected app {api_name} already exists in the org and carries no sso-operator ownership marker; set spec.policy.adoption: IfUnowned to take it over"));
-                        run.stalled = true;
-                        return;
-                    }
-                    Owner::Unowned => adopting = !observe_only,
-                }
-            }
-            let want_app = desired::connected_app(spec, &marker, Some(&actual));
-            let diffs = desired::differences(&want_app, &actual);
-            // Differences in a generation already applied were made in Salesforce, not in the spec.
-            let drift = applied && !adopting;
-            if diffs.is_empty() {
+        match write_app(client, &existing.desired(spec, &marker)).await {
+            Ok(()) => {
+                run.event(
+                    false,
+                    "Created",
+                    "CreateApp",
+                    format!("created {kind} {api_name}"),
+                );
                 run.cond(
                     types::APP_READY,
                     true,
                     reasons::SYNCED,
-                    format!("connected app {api_name} matches the spec"),
+                    format!("{kind} {api_name} matches the spec"),
                 );
-            } else if observe_only {
-                if drift {
-                    run.drift = diffs
-                        .iter()
-                        .map(|f| DriftEntry {
-                            field: f.clone(),
-                            action: "Reported".into(),
-                        })
-                        .collect();
+            }
+            Err(e) => {
+                let blocked = e.kind() == ErrorKind::CreationBlocked;
+                run.failed(types::APP_READY, Error::WriteApp(e));
+                if blocked {
+                    let msg = run
+                        .conditions
+                        .last()
+                        .map(|c| c.message.clone())
+                        .unwrap_or_default();
+                    run.event(
+                        true,
+                        reasons::CONNECTED_APP_CREATION_BLOCKED,
+                        "CreateApp",
+                        msg,
+                    );
                 }
-                run.cond(types::APP_READY, true, reasons::OBSERVE_ONLY, format!("connected app {api_name} differs from the spec in {}; ObserveOnly makes no change", diffs.join(", ")));
-            } else {
-                match client.upsert_connected_app(&want_app).await {
-                    Ok(_) => {
-                        if adopting {
-                            run.event(
-                                false,
-                                "Adopted",
-                                "AdoptApp",
-                                format!("took over existing connected app {api_name}"),
-                            );
-                        }
-                        if drift {
-                            run.drift = diffs
-                                .iter()
-                                .map(|f| DriftEntry {
-                                    field: f.clone(),
-                                    action: "Corrected".into(),
-                                })
-                                .collect();
-                            run.event(true, reasons::DRIFTED, "CorrectDrift", format!("connected app {api_name} was changed in Salesforce ({}); restored the spec", diffs.join(", ")));
-                        } else if !adopting {
-                            run.event(
-                                false,
-                                "Updated",
-                                "UpdateApp",
-                                format!("updated connected app {api_name}: {}", diffs.join(", ")),
-                            );
-                        }
-                        run.cond(
-                            types::APP_READY,
-                            true,
-                            reasons::SYNCED,
-                            format!("connected app {api_name} matches the spec"),
+                run.cond(
+                    types::ACCESS_GRANTED,
+                    false,
+                    reasons::DEPENDENCY_NOT_READY,
+                    "the app does not exist",
+                );
+                run.app = Some(app_status);
+                return;
+            }
+        }
+    } else {
+        let owner = ownership::owner_of(existing.description());
+        let mut adopting = false;
+        if !owner.is(&ns, &name) {
+            match owner {
+                Owner::Resource {
+                    namespace,
+                    name: other,
+                    ..
+                } => {
+                    run.cond(types::APP_READY, false, reasons::CONFLICT, format!("{kind} {api_name} is managed by {namespace}/{other}, not by this resource"));
+                    run.stalled = true;
+                    return;
+                }
+                Owner::Unowned
+                    if spec.policy.adoption == AdoptionPolicy::Never && !observe_only =>
+                {
+                    run.cond(types::APP_READY, false, reasons::CONFLICT, format!("{kind} {api_name} already exists in the org and carries no sso-operator ownership marker; set spec.policy.adoption: IfUnowned to take it over"));
+                    run.stalled = true;
+                    return;
+                }
+                Owner::Unowned => adopting = !observe_only,
+            }
+        }
+        let want = existing.desired(spec, &marker);
+        let diffs = existing.differences(&want);
+        // Differences in a generation already applied were made in Salesforce, not in the spec.
+        let drift = applied && !adopting;
+        let entries = |action: &str| {
+            diffs
+                .iter()
+                .map(|f| DriftEntry {
+                    field: f.clone(),
+                    action: action.into(),
+                })
+                .collect()
+        };
+        if diffs.is_empty() {
+            run.cond(
+                types::APP_READY,
+                true,
+                reasons::SYNCED,
+                format!("{kind} {api_name} matches the spec"),
+            );
+        } else if observe_only {
+            if drift {
+                run.drift = entries("Reported");
+            }
+            run.cond(
+                types::APP_READY,
+                true,
+                reasons::OBSERVE_ONLY,
+                format!(
+                    "{kind} {api_name} differs from the spec in {}; ObserveOnly makes no change",
+                    diffs.join(", ")
+                ),
+            );
+        } else {
+            match write_app(client, &want).await {
+                Ok(()) => {
+                    if adopting {
+                        run.event(
+                            false,
+                            "Adopted",
+                            "AdoptApp",
+                            format!("took over existing {kind} {api_name}"),
                         );
                     }
-                    Err(e) => {
-                        run.failed(types::APP_READY, Error::WriteApp(e));
-                        run.app = Some(app_status);
-                        return;
+                    if drift {
+                        run.drift = entries("Corrected");
+                        run.event(true, reasons::DRIFTED, "CorrectDrift", format!("{kind} {api_name} was changed in Salesforce ({}); restored the spec", diffs.join(", ")));
+                    } else if !adopting {
+                        run.event(
+                            false,
+                            "Updated",
+                            "UpdateApp",
+                            format!("updated {kind} {api_name}: {}", diffs.join(", ")),
+                        );
                     }
+                    run.cond(
+                        types::APP_READY,
+                        true,
+                        reasons::SYNCED,
+                        format!("{kind} {api_name} matches the spec"),
+                    );
+                }
+                Err(e) => {
+                    run.failed(types::APP_READY, Error::WriteApp(e));
+                    run.app = Some(app_status);
+                    return;
                 }
             }
         }
@@ -716,7 +816,7 @@ async fn pipeline(
     let access_drift = run
         .drift
         .iter()
-        .any(|d| d.field == "profileName" || d.field == "permissionSetName");
+        .any(|d| d.field.contains("rofile") || d.field.contains("ermissionSet"));
     if observe_only && access_drift {
         run.cond(
             types::ACCESS_GRANTED,
@@ -1032,10 +1132,19 @@ async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action,
     }
     let keep = spec.policy.deletion == DeletionPolicy::Orphan
         || spec.policy.management == ManagementPolicy::ObserveOnly
-        || spec.suspend
-        || spec.app.type_ == AppType::ExternalClientApp;
+        || spec.suspend;
+    let kind = app_kind(spec.app.type_);
     if keep {
-        ctx.publish_event(&*app, false, "Orphaned", "Delete", format!("left connected app {api_name} in Salesforce (deletion policy, ObserveOnly or suspend)")).await;
+        ctx.publish_event(
+            &*app,
+            false,
+            "Orphaned",
+            "Delete",
+            format!(
+                "left {kind} {api_name} in Salesforce (deletion policy, ObserveOnly or suspend)"
+            ),
+        )
+        .await;
         forget();
         return Ok(Action::await_change());
     }
@@ -1057,30 +1166,31 @@ async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action,
         ))
     })?;
     let ns = app.namespace().unwrap_or_default();
-    match client
-        .read_connected_app(api_name)
+    // An app of an org that cannot hold External Client Apps was never created: nothing to do.
+    if spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {
+        forget();
+        return Ok(Action::await_change());
+    }
+    let found = read_app(&client, spec, ReadPriority::Required)
         .await
-        .map_err(Error::ReadApp)?
-    {
-        None => {}
-        Some(actual)
-            if ownership::owner_of(actual.description.as_deref()).is(&ns, &app.name_any()) =>
-        {
-            client
-                .delete_connected_app(api_name)
-                .await
-                .map_err(Error::DeleteApp)?;
+        .map_err(Error::ReadApp)?;
+    if found.exists() {
+        if ownership::owner_of(found.description()).is(&ns, &app.name_any()) {
+            match spec.app.type_ {
+                AppType::ConnectedApp => client.delete_connected_app(api_name).await,
+                AppType::ExternalClientApp => client.delete_external_client_app(api_name).await,
+            }
+            .map_err(Error::DeleteApp)?;
             ctx.publish_event(
                 &*app,
                 false,
                 "Deleted",
                 "Delete",
-                format!("deleted connected app {api_name} from Salesforce"),
+                format!("deleted {kind} {api_name} from Salesforce"),
             )
             .await;
-        }
-        Some(_) => {
-            ctx.publish_event(&*app, false, "NotDeleted", "Delete", format!("connected app {api_name} is not marked as this resource's, so it was left in Salesforce")).await;
+        } else {
+            ctx.publish_event(&*app, false, "NotDeleted", "Delete", format!("{kind} {api_name} is not marked as this resource's, so it was left in Salesforce")).await;
         }
     }
     forget();

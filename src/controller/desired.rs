@@ -7,8 +7,9 @@ use crate::api::app::{
 };
 use crate::ownership;
 use crate::salesforce::{
-    ConnectedApp, ConnectedAppSamlConfig, SamlEncryptionType, SamlIdpSloBinding,
-    SamlNameIdFormatType, SamlSigningAlgoType, SamlSubjectType,
+    ConnectedApp, ConnectedAppSamlConfig, ExternalClientAppBundle, ExtlClntAppDistState,
+    ExtlClntAppSamlEncryptType, SamlEncryptionType, SamlIdpSloBinding, SamlNameIdFormatType,
+    SamlSigningAlgoType, SamlSubjectType,
 };
 
 fn subject(t: SubjectType) -> SamlSubjectType {
@@ -180,6 +181,171 @@ pub fn differences(desired: &ConnectedApp, actual: &ConnectedApp) -> Vec<String>
     out
 }
 
+/// Comma-separated, sorted: how External Client Apps hold profile and permission-set lists.
+fn comma_set(v: &[String]) -> Option<String> {
+    let v = set(v);
+    (!v.is_empty()).then(|| v.join(","))
+}
+
+fn split_set(s: &Option<String>) -> Option<String> {
+    let v: Vec<String> = s
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(str::to_string)
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    comma_set(&v)
+}
+
+/// The External Client App bundle the spec asks for: the same `saml` and `access` fields mapped
+/// onto `ExternalClientApplication` (distribution state Local), its configurable policies (SAML
+/// plugin on) and its SAML policies. Starts from `existing` so unmanaged settings survive.
+pub fn external_client_app(
+    spec: &SsoConnectedAppSpec,
+    marker: &str,
+    existing: Option<&ExternalClientAppBundle>,
+) -> ExternalClientAppBundle {
+    let s = &spec.saml;
+    let name = &spec.app.api_name;
+    let fresh = ExternalClientAppBundle::new_saml(name, &spec.app.label, &s.acs_url, &s.entity_id);
+    let mut b = existing.cloned().unwrap_or_else(|| fresh.clone());
+    b.app.full_name = name.clone();
+    b.app.label = Some(spec.app.label.clone());
+    b.app.contact_email = Some(spec.app.contact_email.clone());
+    b.app.description = Some(ownership::description_with_marker(
+        spec.app.description.as_deref(),
+        marker,
+    ));
+    b.app.distribution_state = Some(ExtlClntAppDistState::Local);
+    let mut policies = b
+        .policies
+        .take()
+        .or(fresh.policies.clone())
+        .unwrap_or_default();
+    policies.full_name = ExternalClientAppBundle::policies_name(name);
+    policies.external_client_application = name.clone();
+    policies.is_enabled = true;
+    policies.is_saml_plugin_enabled = Some(true);
+    b.policies = Some(policies);
+    let mut saml = b
+        .saml_policies
+        .take()
+        .or(fresh.saml_policies.clone())
+        .unwrap_or_default();
+    saml.full_name = ExternalClientAppBundle::saml_policies_name(name);
+    saml.external_client_application = name.clone();
+    saml.acs_url = s.acs_url.clone();
+    saml.entity_url = s.entity_id.clone();
+    saml.subject_type = Some(subject(s.subject_type));
+    saml.subject_custom_attribute = s.subject_custom_attribute.clone();
+    saml.name_id_format = Some(name_id(s.name_id_format));
+    if s.issuer.is_some() {
+        saml.issuer = s.issuer.clone();
+    }
+    saml.signing_algorithm_type = Some(signing(s.signing_algorithm));
+    saml.certificate = pem(&s.request_signing_certificate);
+    saml.encryption_certificate = s
+        .encryption
+        .as_ref()
+        .map(|e| e.certificate.trim().to_string());
+    saml.encryption_type = s.encryption.as_ref().map(|e| match e.algorithm {
+        EncryptionAlgorithm::AES_128 => ExtlClntAppSamlEncryptType::Aes128,
+        EncryptionAlgorithm::AES_256 => ExtlClntAppSamlEncryptType::Aes256,
+    });
+    saml.single_logout_url = s.single_logout.as_ref().map(|l| l.url.clone());
+    saml.single_logout_binding_type = s.single_logout.as_ref().map(|l| slo_binding(l.binding));
+    saml.comma_separated_profile = comma_set(&spec.access.profiles);
+    saml.comma_separated_permission_set = comma_set(&spec.access.permission_sets);
+    b.saml_policies = Some(saml);
+    b
+}
+
+/// Managed fields where the org's External Client App differs from the desired one.
+pub fn eca_differences(
+    desired: &ExternalClientAppBundle,
+    actual: &ExternalClientAppBundle,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check = |name: &str, same: bool| {
+        if !same {
+            out.push(name.to_string());
+        }
+    };
+    let (d, a) = (&desired.app, &actual.app);
+    check("label", d.label == a.label);
+    check("contactEmail", d.contact_email == a.contact_email);
+    check(
+        "description",
+        d.description.as_deref().map(str::trim) == a.description.as_deref().map(str::trim),
+    );
+    check(
+        "distributionState",
+        d.distribution_state == a.distribution_state,
+    );
+    match (&desired.policies, &actual.policies) {
+        (Some(x), Some(y)) => {
+            check("policies.isEnabled", x.is_enabled == y.is_enabled);
+            check(
+                "policies.isSamlPluginEnabled",
+                x.is_saml_plugin_enabled == y.is_saml_plugin_enabled,
+            );
+        }
+        (x, y) => check("policies", x.is_none() == y.is_none()),
+    }
+    match (&desired.saml_policies, &actual.saml_policies) {
+        (Some(x), Some(y)) => {
+            check("samlPolicies.acsUrl", x.acs_url == y.acs_url);
+            check(
+                "samlPolicies.certificate",
+                pem(&x.certificate) == pem(&y.certificate),
+            );
+            check(
+                "samlPolicies.commaSeparatedPermissionSet",
+                split_set(&x.comma_separated_permission_set)
+                    == split_set(&y.comma_separated_permission_set),
+            );
+            check(
+                "samlPolicies.commaSeparatedProfile",
+                split_set(&x.comma_separated_profile) == split_set(&y.comma_separated_profile),
+            );
+            check(
+                "samlPolicies.encryptionCertificate",
+                pem(&x.encryption_certificate) == pem(&y.encryption_certificate),
+            );
+            check(
+                "samlPolicies.encryptionType",
+                x.encryption_type == y.encryption_type,
+            );
+            check("samlPolicies.entityUrl", x.entity_url == y.entity_url);
+            check("samlPolicies.issuer", x.issuer == y.issuer);
+            check(
+                "samlPolicies.nameIdFormat",
+                x.name_id_format == y.name_id_format,
+            );
+            check(
+                "samlPolicies.signingAlgorithmType",
+                x.signing_algorithm_type == y.signing_algorithm_type,
+            );
+            check(
+                "samlPolicies.singleLogoutBindingType",
+                x.single_logout_binding_type == y.single_logout_binding_type,
+            );
+            check(
+                "samlPolicies.singleLogoutUrl",
+                x.single_logout_url == y.single_logout_url,
+            );
+            check(
+                "samlPolicies.subjectCustomAttribute",
+                x.subject_custom_attribute == y.subject_custom_attribute,
+            );
+            check("samlPolicies.subjectType", x.subject_type == y.subject_type);
+        }
+        (x, y) => check("samlPolicies", x.is_none() == y.is_none()),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +403,27 @@ mod tests {
             differences(&desired, &actual),
             vec!["label", "samlConfig.acsUrl"]
         );
+    }
+
+    #[test]
+    fn spec_maps_onto_external_client_app_policies() {
+        let b = external_client_app(&spec(), "M", None);
+        let saml = b.saml_policies.as_ref().unwrap();
+        assert_eq!(b.app.distribution_state, Some(ExtlClntAppDistState::Local));
+        assert_eq!(
+            b.policies.as_ref().unwrap().is_saml_plugin_enabled,
+            Some(true)
+        );
+        assert_eq!(saml.full_name, "Telephony_SSO_samlPlcy");
+        assert_eq!(
+            saml.comma_separated_profile.as_deref(),
+            Some("Contact Center Agent,System Administrator")
+        );
+        assert_eq!(saml.subject_type, Some(SamlSubjectType::FederationId));
+        assert!(eca_differences(&b, &b.clone()).is_empty());
+        let mut drifted = b.clone();
+        drifted.saml_policies.as_mut().unwrap().acs_url = "https://evil.example".into();
+        assert_eq!(eca_differences(&b, &drifted), vec!["samlPolicies.acsUrl"]);
     }
 
     #[test]
