@@ -234,7 +234,11 @@ impl Sim {
                 let op = e["operation"].as_str().unwrap_or("");
                 matches!(
                     op,
-                    "createMetadata" | "updateMetadata" | "upsertMetadata" | "deleteMetadata"
+                    "createMetadata"
+                        | "updateMetadata"
+                        | "upsertMetadata"
+                        | "deleteMetadata"
+                        | "deploy"
                 ) && e["fullNames"]
                     .as_array()
                     .is_some_and(|n| n.iter().any(|x| x == full_name))
@@ -680,5 +684,95 @@ pub async fn metrics(port: u16) -> String {
     match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
+    }
+}
+
+/// Which kind of Salesforce app a shared test drives: the same test code runs for both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flavor {
+    Connected,
+    External,
+}
+
+impl Flavor {
+    pub fn app_type(self) -> &'static str {
+        match self {
+            Flavor::Connected => "ConnectedApp",
+            Flavor::External => "ExternalClientApp",
+        }
+    }
+
+    /// The SAML settings of app `name` as the org holds them, with WSDL field names mapped to the
+    /// connected-app names the tests use (`acsUrl`, `entityUrl`, `profiles`).
+    pub async fn saml(self, sim: &Sim, name: &str) -> Option<Value> {
+        let state = sim.state().await;
+        match self {
+            Flavor::Connected => {
+                let app = state["connectedApps"].get(name)?.clone();
+                Some(json!({
+                    "acsUrl": app["samlConfig"]["acsUrl"],
+                    "entityUrl": app["samlConfig"]["entityUrl"],
+                    "description": app["description"],
+                    "profiles": app["profileName"],
+                }))
+            }
+            Flavor::External => {
+                let eca = state["externalClientApps"].get(name)?.clone();
+                let saml = eca["samlPolicies"]
+                    .as_object()
+                    .and_then(|m| m.values().next().cloned())
+                    .unwrap_or(Value::Null);
+                let profiles: Vec<Value> = saml["commaSeparatedProfile"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect();
+                Some(json!({
+                    "acsUrl": saml["acsUrl"],
+                    "entityUrl": saml["entityUrl"],
+                    "description": eca["app"]["description"],
+                    "profiles": profiles,
+                }))
+            }
+        }
+    }
+
+    /// An admin changing the ACS URL in Setup.
+    pub fn mutate_acs(self, name: &str, url: &str) -> Value {
+        match self {
+            Flavor::Connected => {
+                json!({"type": "ConnectedApp", "fullName": name, "set": {"samlConfig.acsUrl": url}})
+            }
+            Flavor::External => {
+                json!({"type": "ExtlClntAppSamlConfigurablePolicies", "fullName": format!("{name}_samlPlcy"), "set": {"acsUrl": url}})
+            }
+        }
+    }
+
+    /// An app made by hand in Setup (no ownership marker), created through the simulator's controls.
+    pub async fn create_unowned(self, sim: &Sim, name: &str) {
+        let v = match self {
+            Flavor::Connected => json!({"type": "ConnectedApp", "fullName": name, "value": {
+                "fullName": name, "label": "Hand Made", "contactEmail": "admin@acme.example",
+                "description": "created by hand in Setup", "profileName": ["System Administrator"],
+                "samlConfig": {"acsUrl": "https://old.vendor.example/acs", "entityUrl": "https://old.vendor.example/sp", "samlSubjectType": "Username"}}}),
+            Flavor::External => {
+                json!({"type": "ExternalClientApplication", "fullName": name, "value": {
+                "fullName": name, "label": "Hand Made", "contactEmail": "admin@acme.example",
+                "description": "created by hand in Setup", "distributionState": "Local"}})
+            }
+        };
+        sim.control("/__sim/mutate", v).await;
+    }
+
+    pub async fn exists(self, sim: &Sim, name: &str) -> bool {
+        let state = sim.state().await;
+        let key = match self {
+            Flavor::Connected => "connectedApps",
+            Flavor::External => "externalClientApps",
+        };
+        state[key].get(name).is_some()
     }
 }
