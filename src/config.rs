@@ -69,8 +69,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub salesforce_ca_file: Option<PathBuf>,
 
-    /// Reconciles running at once per controller.
-    #[arg(long, default_value_t = 16)]
+    /// Reconciles running at once per controller. Salesforce calls are capped per org
+    /// (`apiBudget.maxConcurrentCalls`) anyway; more reconciles in flight let the client batch
+    /// their reads and writes into calls of up to 10 components.
+    #[arg(long, default_value_t = 64)]
     pub concurrency: u16,
 
     /// Batch concurrent Salesforce reads and writes into calls of up to 10 components. Turned off

@@ -13,7 +13,7 @@ use kube::{Api, ResourceExt};
 use tracing::{info, instrument, warn};
 
 use super::backoff::jittered;
-use super::idp::{IdpSnapshot, pem_fingerprint};
+use super::idp::{Ensured, IdpSnapshot};
 use super::{Context, FINALIZER, MANAGER, RELEASE_ANNOTATION, desired, org_key, status};
 use crate::api::SsoConnectedApp;
 use crate::api::app::{
@@ -561,82 +561,55 @@ async fn pipeline(
 
     // --- Identity provider -------------------------------------------------------------------
     let want = &spec.identity_provider.certificate;
-    let mut snap = match ctx.idp.get(okey, client, refresh, priority).await {
-        Ok(s) => s,
+    let ensured = ctx
+        .idp
+        .ensure(okey, client, want, refresh, priority, !observe_only)
+        .await;
+    let mut snap = match ensured {
         Err(e) => {
             return run.failed(
                 types::IDENTITY_PROVIDER_READY,
                 Error::ConfigureIdentityProvider(e),
             );
         }
-    };
-    if snap.enabled && snap.certificate.as_deref() == Some(want.as_str()) {
-        run.cond(
-            types::IDENTITY_PROVIDER_READY,
-            true,
-            reasons::SYNCED,
-            format!("Identity Provider enabled with certificate {want}"),
-        );
-    } else if observe_only {
-        let state = match (&snap.enabled, &snap.certificate) {
-            (true, Some(c)) => format!("enabled with certificate {c}"),
-            _ => "disabled".to_string(),
-        };
-        run.cond(
-            types::IDENTITY_PROVIDER_READY,
-            false,
-            reasons::OBSERVE_ONLY,
-            format!(
-                "Identity Provider is {state}, not enabled with {want}; ObserveOnly makes no change"
-            ),
-        );
-    } else {
-        match client.read_certificate(want).await {
-            Ok(None) => {
-                run.cond(types::IDENTITY_PROVIDER_READY, false, reasons::CERTIFICATE_NOT_FOUND, format!("certificate {want} does not exist in the org; create it in Setup > Certificate and Key Management (the operator never creates certificates)"));
-                run.stalled = true;
-                return;
-            }
-            Err(e) => {
-                return run.failed(
-                    types::IDENTITY_PROVIDER_READY,
-                    Error::ConfigureIdentityProvider(e),
-                );
-            }
-            Ok(Some(cert)) => {
-                let settings = crate::salesforce::IdentityProviderSettings {
-                    certificate_name: want.clone(),
-                    enable_identity_provider: true,
-                };
-                if let Err(e) = client.upsert_identity_provider(&settings).await {
-                    return run.failed(
-                        types::IDENTITY_PROVIDER_READY,
-                        Error::ConfigureIdentityProvider(e),
-                    );
-                }
-                snap = IdpSnapshot {
-                    enabled: true,
-                    certificate: Some(want.clone()),
-                    fingerprint: cert.content.as_deref().and_then(pem_fingerprint),
-                    fetched: Instant::now(),
-                };
-                ctx.idp.set(okey, snap.clone()).await;
-                let msg = format!("enabled the org's Identity Provider with certificate {want}");
-                run.event(
-                    false,
-                    "IdentityProviderEnabled",
-                    "ConfigureIdentityProvider",
-                    msg.clone(),
-                );
-                run.cond(
-                    types::IDENTITY_PROVIDER_READY,
-                    true,
-                    reasons::SYNCED,
-                    format!("Identity Provider enabled with certificate {want}"),
-                );
-            }
+        Ok(Ensured::CertificateMissing) => {
+            run.cond(types::IDENTITY_PROVIDER_READY, false, reasons::CERTIFICATE_NOT_FOUND, format!("certificate {want} does not exist in the org; create it in Setup > Certificate and Key Management (the operator never creates certificates)"));
+            run.stalled = true;
+            return;
         }
-    }
+        Ok(Ensured::Observed(snap)) => {
+            let state = match (&snap.enabled, &snap.certificate) {
+                (true, Some(c)) => format!("enabled with certificate {c}"),
+                _ => "disabled".to_string(),
+            };
+            run.cond(types::IDENTITY_PROVIDER_READY, false, reasons::OBSERVE_ONLY, format!("Identity Provider is {state}, not enabled with {want}; ObserveOnly makes no change"));
+            snap
+        }
+        Ok(Ensured::Enabled(snap)) => {
+            run.event(
+                false,
+                "IdentityProviderEnabled",
+                "ConfigureIdentityProvider",
+                format!("enabled the org's Identity Provider with certificate {want}"),
+            );
+            run.cond(
+                types::IDENTITY_PROVIDER_READY,
+                true,
+                reasons::SYNCED,
+                format!("Identity Provider enabled with certificate {want}"),
+            );
+            snap
+        }
+        Ok(Ensured::Already(snap)) => {
+            run.cond(
+                types::IDENTITY_PROVIDER_READY,
+                true,
+                reasons::SYNCED,
+                format!("Identity Provider enabled with certificate {want}"),
+            );
+            snap
+        }
+    };
 
     // --- App ----------------------------------------------------------------------------------
     let api_name = &spec.app.api_name;

@@ -8,7 +8,19 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::salesforce::{OrgClient, ReadPriority, SalesforceError};
+use crate::salesforce::{IdentityProviderSettings, OrgClient, ReadPriority, SalesforceError};
+
+/// What [`IdpCache::ensure`] found or did.
+pub enum Ensured {
+    /// Already enabled with the wanted certificate.
+    Already(IdpSnapshot),
+    /// This call enabled it.
+    Enabled(IdpSnapshot),
+    /// Not as wanted, and `write` was false (ObserveOnly).
+    Observed(IdpSnapshot),
+    /// The wanted certificate does not exist in the org; nothing was written.
+    CertificateMissing,
+}
 
 #[derive(Clone, Debug)]
 pub struct IdpSnapshot {
@@ -66,44 +78,87 @@ impl IdpCache {
     ) -> Result<IdpSnapshot, SalesforceError> {
         let slot = self.slot(key);
         let mut guard = slot.lock().await;
-        if let Some(s) = guard.as_ref()
-            && s.fetched.elapsed() < max_age
-        {
-            return Ok(s.clone());
+        fresh_or_load(&mut guard, client, max_age, priority).await
+    }
+
+    /// Makes sure the org's Identity Provider is enabled with certificate `want` (when `write`),
+    /// holding the org's slot throughout, so that apps reconciling together make one write, not
+    /// one each.
+    pub async fn ensure(
+        &self,
+        key: &str,
+        client: &OrgClient,
+        want: &str,
+        max_age: Duration,
+        priority: ReadPriority,
+        write: bool,
+    ) -> Result<Ensured, SalesforceError> {
+        let slot = self.slot(key);
+        let mut guard = slot.lock().await;
+        let snap = fresh_or_load(&mut guard, client, max_age, priority).await?;
+        if snap.enabled && snap.certificate.as_deref() == Some(want) {
+            return Ok(Ensured::Already(snap));
         }
-        let settings = client.read_identity_provider_with(priority).await?;
-        let (enabled, certificate) = match settings {
-            Some(s) => (
-                s.enable_identity_provider,
-                Some(s.certificate_name).filter(|c| !c.is_empty()),
-            ),
-            None => (false, None),
+        if !write {
+            return Ok(Ensured::Observed(snap));
+        }
+        let Some(cert) = client.read_certificate(want).await? else {
+            return Ok(Ensured::CertificateMissing);
         };
-        let fingerprint = match (&certificate, enabled) {
-            (Some(name), true) => client
-                .read_certificate_with(name, priority)
-                .await?
-                .and_then(|c| c.content)
-                .and_then(|pem| pem_fingerprint(&pem)),
-            _ => None,
+        let settings = IdentityProviderSettings {
+            certificate_name: want.to_string(),
+            enable_identity_provider: true,
         };
+        client.upsert_identity_provider(&settings).await?;
         let snap = IdpSnapshot {
-            enabled,
-            certificate,
-            fingerprint,
+            enabled: true,
+            certificate: Some(want.to_string()),
+            fingerprint: cert.content.as_deref().and_then(pem_fingerprint),
             fetched: Instant::now(),
         };
         *guard = Some(snap.clone());
-        Ok(snap)
-    }
-
-    /// Records what a successful write made true, so the next reader need not read it back.
-    pub async fn set(&self, key: &str, snap: IdpSnapshot) {
-        *self.slot(key).lock().await = Some(snap);
+        Ok(Ensured::Enabled(snap))
     }
 
     /// Forgets the snapshot, e.g. when metadata shows a certificate the snapshot does not know.
     pub async fn invalidate(&self, key: &str) {
         *self.slot(key).lock().await = None;
     }
+}
+
+async fn fresh_or_load(
+    slot: &mut Option<IdpSnapshot>,
+    client: &OrgClient,
+    max_age: Duration,
+    priority: ReadPriority,
+) -> Result<IdpSnapshot, SalesforceError> {
+    if let Some(s) = slot.as_ref()
+        && s.fetched.elapsed() < max_age
+    {
+        return Ok(s.clone());
+    }
+    let settings = client.read_identity_provider_with(priority).await?;
+    let (enabled, certificate) = match settings {
+        Some(s) => (
+            s.enable_identity_provider,
+            Some(s.certificate_name).filter(|c| !c.is_empty()),
+        ),
+        None => (false, None),
+    };
+    let fingerprint = match (&certificate, enabled) {
+        (Some(name), true) => client
+            .read_certificate_with(name, priority)
+            .await?
+            .and_then(|c| c.content)
+            .and_then(|pem| pem_fingerprint(&pem)),
+        _ => None,
+    };
+    let snap = IdpSnapshot {
+        enabled,
+        certificate,
+        fingerprint,
+        fetched: Instant::now(),
+    };
+    *slot = Some(snap.clone());
+    Ok(snap)
 }
