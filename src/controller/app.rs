@@ -93,11 +93,14 @@ pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -
         .inc();
     let key = key_of(&app);
     // The reconcile that failed on a Salesforce call already chose the delay (and told the memo).
+    // Not so for a failed cleanup: the memo is the last apply's (quiet until the next refresh),
+    // and a deletion waiting on Salesforce must be retried with backoff, not an hour later.
     let planned = ctx
         .memos
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
+        .filter(|_| app.metadata.deletion_timestamp.is_none())
         .map(|m| m.quiet_until.saturating_duration_since(Instant::now()))
         .filter(|d| !d.is_zero());
     let delay = planned.unwrap_or_else(|| ctx.backoff.failed(&key));
