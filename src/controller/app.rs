@@ -344,7 +344,16 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             sync_token: sync_token(&app),
         },
     );
-    finish(&app, &ctx, run).await?;
+    if let Err(e) = finish(&app, &ctx, run).await {
+        // The status write failed (e.g. the API server is down): without the memo the retry
+        // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
+        // sitting out the quiet period with a stale status.
+        ctx.memos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        return Err(e);
+    }
     outcome.map(|()| Action::requeue(delay))
 }
 
