@@ -47,7 +47,7 @@ lint: ## rustfmt check and clippy with warnings as errors
 test-unit: ## tests that need no cluster (skips tests named k8s_*)
 	$(CARGO) test --all-targets -- --skip k8s_
 
-test: lint ## lint, then every test against a local control plane (brought up and down here)
+test: lint deny ## lint, cargo deny (offline checks), then every test against a local control plane (brought up and down here)
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \

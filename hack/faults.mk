@@ -21,7 +21,7 @@ test-faults: ## the fault suite: Salesforce faults, SIGKILL/SIGTERM, quota, API-
 # registry); advisories only when the RustSec database can be fetched (it lives on GitHub).
 deny: ## cargo deny check: licenses, bans, sources; advisories when the RustSec DB is reachable
 	@command -v cargo-deny >/dev/null 2>&1 || { echo "deny: cargo-deny missing; run make deps" >&2; exit 1; }
-	$(CARGO) deny --offline check licenses bans sources
+	$(CARGO) deny --offline check --hide-inclusion-graph licenses bans sources
 	@if $(CARGO) deny fetch db >/dev/null 2>&1; then \
 	  $(CARGO) deny check advisories; \
 	else \
