@@ -66,9 +66,14 @@ async fn k8s_fault_sigkill_between_create_and_status_write() {
         )
         .await;
     env.apply(&app_manifest(&AppOpts::default()));
-    cluster::wait_for(SHORT, "app created and its metadata fetch in flight", || async {
-        env.sim.writes_of("Telephony_SSO").await.len() == 1 && active_faults(&env.sim).await == 0
-    })
+    cluster::wait_for(
+        SHORT,
+        "app created and its metadata fetch in flight",
+        || async {
+            env.sim.writes_of("Telephony_SSO").await.len() == 1
+                && active_faults(&env.sim).await == 0
+        },
+    )
     .await;
     assert!(env.sim.app("Telephony_SSO").await.is_some());
     let st = env.apps().get("telephony").await.unwrap().status;
@@ -110,9 +115,14 @@ async fn k8s_fault_sigterm_during_reconcile_exits_cleanly_and_next_start_finishe
         )
         .await;
     env.apply(&app_manifest(&AppOpts::default()));
-    cluster::wait_for(SHORT, "reconcile in flight (metadata fetch held)", || async {
-        env.sim.writes_of("Telephony_SSO").await.len() == 1 && active_faults(&env.sim).await == 0
-    })
+    cluster::wait_for(
+        SHORT,
+        "reconcile in flight (metadata fetch held)",
+        || async {
+            env.sim.writes_of("Telephony_SSO").await.len() == 1
+                && active_faults(&env.sim).await == 0
+        },
+    )
     .await;
     let t = Instant::now();
     let status = env.operator.terminate().expect("exit status");
@@ -236,7 +246,10 @@ async fn k8s_fault_salesforce_errors_give_reasons_and_recover() {
             env.sim.delete("/__sim/faults").await;
             continue;
         };
-        eprintln!("[{name}] Ready=False after {:?}: {got_reason}: {msg}", t.elapsed());
+        eprintln!(
+            "[{name}] Ready=False after {:?}: {got_reason}: {msg}",
+            t.elapsed()
+        );
         if got_reason != reason || !msg.contains(needle) {
             failures.push(format!(
                 "{name}: expected {reason} with {needle:?}, got {got_reason}: {msg}"
@@ -271,11 +284,17 @@ async fn k8s_fault_salesforce_errors_give_reasons_and_recover() {
             eprintln!("[{name}] recovered {:?} after clearing", r.elapsed());
         }
         if !env.sim.writes_of("Telephony_SSO").await.is_empty() {
-            failures.push(format!("{name}: Salesforce writes during a fault on an app in sync"));
+            failures.push(format!(
+                "{name}: Salesforce writes during a fault on an app in sync"
+            ));
         }
     }
     assert_eq!(cm_data(&env, "telephony-idp-metadata").await, good);
-    assert!(failures.is_empty(), "failed cases:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "failed cases:\n{}",
+        failures.join("\n")
+    );
 }
 
 /// An expired session (all tokens revoked): exactly one re-authentication and one retry, and the
@@ -314,7 +333,10 @@ async fn k8s_fault_expired_session_reauthenticates_once() {
         .iter()
         .filter(|e| e["status"] == 500 && e["injected"].is_null())
         .count();
-    assert_eq!(invalid, 1, "one call refused with INVALID_SESSION_ID, then retried: {calls}");
+    assert_eq!(
+        invalid, 1,
+        "one call refused with INVALID_SESSION_ID, then retried: {calls}"
+    );
     let (status, reason, _) = env.condition("telephony", "Ready").await.unwrap();
     assert_eq!((status.as_str(), reason.as_str()), ("True", "Synced"));
 }
@@ -363,7 +385,11 @@ async fn k8s_fault_daily_allocation_exhausted_pauses_the_org() {
         paused_at.elapsed() < Duration::from_secs(15),
         "the checks above must run within the pause"
     );
-    assert_eq!(calls["counts"]["token"].as_u64().unwrap_or(0), 0, "no re-auth: {calls}");
+    assert_eq!(
+        calls["counts"]["token"].as_u64().unwrap_or(0),
+        0,
+        "no re-auth: {calls}"
+    );
     assert_eq!(env.sim.writes().await, 0, "no writes while paused: {calls}");
     let second_calls = log_entries(&calls)
         .iter()
@@ -373,7 +399,10 @@ async fn k8s_fault_daily_allocation_exhausted_pauses_the_org() {
                 .is_some_and(|n| n.iter().any(|x| x == "Second_SSO"))
         })
         .count();
-    assert_eq!(second_calls, 0, "org-wide pause: the second app made no call: {calls}");
+    assert_eq!(
+        second_calls, 0,
+        "org-wide pause: the second app made no call: {calls}"
+    );
     let api_calls = log_entries(&calls)
         .iter()
         .filter(|e| e["operation"] != "idpMetadata")
@@ -447,10 +476,15 @@ async fn k8s_fault_deletion_while_salesforce_is_down_keeps_the_finalizer() {
     assert!(env.sim.app("Telephony_SSO").await.is_some());
     env.sim.delete("/__sim/faults").await;
     let t = Instant::now();
-    cluster::wait_for(RECOVERY, "resource gone after Salesforce is back", || async {
-        env.apps().get_opt("telephony").await.unwrap().is_none()
-    })
+    cluster::wait_for(
+        RECOVERY,
+        "resource gone after Salesforce is back",
+        || async { env.apps().get_opt("telephony").await.unwrap().is_none() },
+    )
     .await;
-    eprintln!("deletion completed {:?} after the fault cleared", t.elapsed());
+    eprintln!(
+        "deletion completed {:?} after the fault cleared",
+        t.elapsed()
+    );
     assert!(env.sim.app("Telephony_SSO").await.is_none(), "app deleted");
 }

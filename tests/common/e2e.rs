@@ -207,7 +207,11 @@ impl Sim {
             .send()
             .await
             .expect("sim delete");
-        assert!(r.status().is_success(), "DELETE {path}: HTTP {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "DELETE {path}: HTTP {}",
+            r.status()
+        );
     }
 
     pub async fn state(&self) -> Value {
@@ -344,7 +348,9 @@ impl Operator {
 
     /// The exit status if the process has exited (e.g. crashed), `None` while it runs.
     pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     pub fn pid(&self) -> u32 {
