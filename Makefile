@@ -13,6 +13,7 @@ TEST_THREADS ?= 4
 .PHONY: help build crds cluster-up cluster-down lint test test-unit deps demo demo-down
 
 include hack/manifests.mk
+include hack/faults.mk
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -46,7 +47,7 @@ lint: ## rustfmt check and clippy with warnings as errors
 test-unit: ## tests that need no cluster (skips tests named k8s_*)
 	$(CARGO) test --all-targets -- --skip k8s_
 
-test: lint ## lint, then every test against a local control plane (brought up and down here)
+test: lint deny ## lint, cargo deny (offline checks), then every test against a local control plane (brought up and down here)
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
@@ -56,7 +57,7 @@ test: lint ## lint, then every test against a local control plane (brought up an
 	  $(MAKE) --no-print-directory cluster-down || true; \
 	  exit $$status
 
-deps: ## install what the tests need when missing (xmllint); check python3, pip, go, npm
+deps: ## install what the tests need when missing (xmllint, cargo-deny); check python3, pip, go, npm
 	@if ! command -v xmllint >/dev/null 2>&1; then \
 	  echo "deps: installing libxml2-utils (xmllint)"; \
 	  apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
@@ -67,3 +68,6 @@ deps: ## install what the tests need when missing (xmllint); check python3, pip,
 	done
 	@python3 -m pip --version >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 \
 	  || { echo "deps: pip is missing (python3 -m ensurepip)" >&2; exit 1; }
+	@command -v cargo-deny >/dev/null 2>&1 || { \
+	  echo "deps: installing cargo-deny (cargo install --locked; several minutes, once)"; \
+	  $(CARGO) install --locked cargo-deny; }

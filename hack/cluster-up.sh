@@ -118,8 +118,8 @@ until curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | 
   sleep 0.2
 done
 
-# --- kube-apiserver
-setsid "$BIN/kube-apiserver" \
+# --- kube-apiserver (its arguments are recorded so hack/apiserver.sh can restart it alike)
+APISERVER_ARGS=(
   --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
   --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
   --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
@@ -132,7 +132,10 @@ setsid "$BIN/kube-apiserver" \
   --disable-admission-plugins=ServiceAccount --allow-privileged=true \
   --endpoint-reconciler-type=none \
   --profiling=false \
-  --v=1 </dev/null >"$CL/apiserver.log" 2>&1 9>&- &
+  --v=1
+)
+printf '%s\n' "$BIN/kube-apiserver" "${APISERVER_ARGS[@]}" >"$CL/apiserver.cmd"
+setsid "$BIN/kube-apiserver" "${APISERVER_ARGS[@]}" </dev/null >"$CL/apiserver.log" 2>&1 9>&- &
 echo $! >"$CL/apiserver.pid"
 
 deadline=$((SECONDS + TIMEOUT))

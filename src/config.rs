@@ -83,4 +83,14 @@ pub struct RunArgs {
     /// How often each SalesforceOrg's credentials and API usage are re-checked, in seconds.
     #[arg(long, default_value_t = 300)]
     pub org_refresh_seconds: u64,
+
+    /// How long an org's Salesforce calls pause after its daily API allocation ran out
+    /// (`REQUEST_LIMIT_EXCEEDED`), in seconds.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]
+    pub quota_backoff_seconds: u64,
+
+    /// Deadline for one Salesforce HTTP exchange (body included), in seconds; keep it under the
+    /// platform's 10-minute limit.
+    #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub salesforce_timeout_seconds: u64,
 }

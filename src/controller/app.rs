@@ -104,11 +104,14 @@ pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -
         .inc();
     let key = key_of(&app);
     // The reconcile that failed on a Salesforce call already chose the delay (and told the memo).
+    // Not so for a failed cleanup: the memo is the last apply's (quiet until the next refresh),
+    // and a deletion waiting on Salesforce must be retried with backoff, not an hour later.
     let planned = ctx
         .memos
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&key)
+        .filter(|_| app.metadata.deletion_timestamp.is_none())
         .map(|m| m.quiet_until.saturating_duration_since(Instant::now()))
         .filter(|d| !d.is_zero());
     let delay = planned.unwrap_or_else(|| ctx.backoff.failed(&key));
@@ -364,7 +367,16 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             sync_token: sync_token(&app),
         },
     );
-    finish(&app, &ctx, run).await?;
+    if let Err(e) = finish(&app, &ctx, run).await {
+        // The status write failed (e.g. the API server is down): without the memo the retry
+        // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
+        // sitting out the quiet period with a stale status.
+        ctx.memos
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        return Err(e);
+    }
     outcome.map(|()| Action::requeue(delay))
 }
 

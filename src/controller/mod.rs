@@ -377,6 +377,8 @@ async fn run_inner(args: RunArgs) -> Result<(), Box<dyn std::error::Error + Send
         extra_ca_pem,
         coalescing: args.coalescing,
         observer: Some(Arc::new(SalesforceCallMetrics(metrics.clone()))),
+        quota_backoff: Duration::from_secs(args.quota_backoff_seconds),
+        call_timeout: Duration::from_secs(args.salesforce_timeout_seconds),
         ..ClientOptions::default()
     })?;
 

@@ -158,6 +158,31 @@ fn find_or_start() -> Cluster {
     }
 
     // 3. A private cluster, stopped by cluster-up's watchdog when this process exits.
+    start_private()
+}
+
+/// Makes this test binary use a private cluster of its own (started here unless already), for
+/// tests that stop or restart the API server (see `hack/apiserver.sh`) without disturbing others.
+/// Call it before anything else touches the cluster; panics if a shared cluster was chosen already.
+pub fn use_private_cluster() -> &'static Cluster {
+    let c = CLUSTER.get_or_init(start_private);
+    assert!(
+        c.private,
+        "this test binary already uses a shared cluster ({}); call use_private_cluster() first",
+        c.kubeconfig.display()
+    );
+    c
+}
+
+/// The directory (`SSO_LOCAL_DIR`) of a private cluster: its PIDs, ports and logs.
+pub fn private_dir() -> PathBuf {
+    let c = cluster();
+    assert!(c.private, "not a private cluster");
+    c.kubeconfig.parent().expect("dir").to_path_buf()
+}
+
+fn start_private() -> Cluster {
+    let repo = repo_root();
     let dir = std::env::temp_dir().join(format!(
         "sso-operator-test-{}-{:08x}",
         std::process::id(),

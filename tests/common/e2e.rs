@@ -33,6 +33,8 @@ pub struct OrgSeed {
     pub connected_apps: String,
     pub cert_expires_at: Option<String>,
     pub latency_ms: u64,
+    /// Extra YAML list items for `oauthClients:` (each starting with `  - `).
+    pub extra_oauth_clients: String,
 }
 
 impl Default for OrgSeed {
@@ -43,6 +45,7 @@ impl Default for OrgSeed {
             connected_apps: String::new(),
             cert_expires_at: None,
             latency_ms: 0,
+            extra_oauth_clients: String::new(),
         }
     }
 }
@@ -82,7 +85,7 @@ oauthClients:
   - consumerKey: {JWT_CLIENT}
     certificateFile: client.pem
     preAuthorizedProfiles: [System Administrator]
-connectedApps:{apps}
+{extra_clients}connectedApps:{apps}
 limits: {{dailyApiRequests: 100000, concurrentLongRequests: 5}}
 policy: {{connectedAppCreationAllowed: {creation}}}
 tokenTtl: 2h
@@ -95,6 +98,7 @@ audience: https://login.salesforce.com
             "null"
         },
         creation = seed.creation_allowed,
+        extra_clients = seed.extra_oauth_clients,
     )
 }
 
@@ -195,6 +199,21 @@ impl Sim {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
+    pub async fn delete(&self, path: &str) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("sim delete");
+        assert!(
+            r.status().is_success(),
+            "DELETE {path}: HTTP {}",
+            r.status()
+        );
+    }
+
     pub async fn state(&self) -> Value {
         serde_json::from_str(&self.get("/__sim/state").await.1).expect("state json")
     }
@@ -268,6 +287,17 @@ impl Operator {
         Self::start_as(ns, sim, dir, extra, cluster::kubeconfig())
     }
 
+    /// Like [`Operator::start`], with extra environment (e.g. another `RUST_LOG`).
+    pub fn start_env(
+        ns: &str,
+        sim: &Sim,
+        dir: &std::path::Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Operator {
+        Self::spawn(ns, sim, dir, extra, cluster::kubeconfig(), env)
+    }
+
     /// Like [`Operator::start`], with another identity's kubeconfig.
     pub fn start_as(
         ns: &str,
@@ -275,6 +305,17 @@ impl Operator {
         dir: &std::path::Path,
         extra: &[&str],
         kubeconfig: &std::path::Path,
+    ) -> Operator {
+        Self::spawn(ns, sim, dir, extra, kubeconfig, &[])
+    }
+
+    fn spawn(
+        ns: &str,
+        sim: &Sim,
+        dir: &std::path::Path,
+        extra: &[&str],
+        kubeconfig: &std::path::Path,
+        env: &[(&str, &str)],
     ) -> Operator {
         let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -293,6 +334,7 @@ impl Operator {
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,sso_operator=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()
@@ -306,6 +348,13 @@ impl Operator {
 
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The exit status if the process has exited (e.g. crashed), `None` while it runs.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
     }
 
     pub fn pid(&self) -> u32 {
