@@ -8,7 +8,8 @@ CRDs, and for each size N runs, each in a fresh namespace with fresh simulated o
              one multi-doc file), until all are Ready; coalescing on (the default);
   steady     the same set idle for BENCH_STEADY_INTERVALS refresh intervals;
   change     one spec change (one app's acsUrl) and one IdP certificate rotation in one org;
-  baseline   the same converge with `--coalescing false`.
+  baseline   the same converge with `--coalescing false`;
+  cold       (BENCH_COLD) the N apps applied first, then the operator started: the burst case.
 
 Everything observed comes from outside the operator: a watch on the SsoConnectedApps and
 ConfigMaps (local clock, ms resolution), `/__sim/calls` of every simulator, /proc/<pid> of the
@@ -22,6 +23,9 @@ Knobs (environment):
   BENCH_STEADY_INTERVALS=3    refresh intervals the steady phase lasts
   BENCH_STEADY_AT=max         sizes that get steady + change: "max" (largest N), "all", or "none"
   BENCH_BASELINE=1            run the coalescing-off converge too
+  BENCH_COLD=1                also converge with the N apps applied *before* the operator starts
+                              (operator restart/upgrade: all apps reach the queue at once)
+  BENCH_WARM=1                run the main coalescing run (converge into a running operator, steady, change)
   BENCH_CONCURRENCY=          operator --concurrency (empty: the operator's default)
   BENCH_TIMEOUT=600           seconds allowed for one converge
   BENCH_OUT=BENCHMARKS.md     report path ("-" to only print)
@@ -72,6 +76,8 @@ CFG = {
     "steady_intervals": float(env("BENCH_STEADY_INTERVALS", "3")),
     "steady_at": env("BENCH_STEADY_AT", "max"),
     "baseline": env("BENCH_BASELINE", "1") not in ("0", "false", "no"),
+    "cold": env("BENCH_COLD", "1") not in ("0", "false", "no"),
+    "warm": env("BENCH_WARM", "1") not in ("0", "false", "no"),
     "concurrency": env("BENCH_CONCURRENCY", ""),
     "timeout_s": int(env("BENCH_TIMEOUT", "600")),
     "out": env("BENCH_OUT", os.path.join(REPO, "BENCHMARKS.md")),
@@ -227,13 +233,15 @@ class Watch(threading.Thread):
         with self.lock:
             return dict(self.objs)
 
-    def wait(self, cond, timeout, what):
+    def wait(self, cond, timeout, what, alive=None):
         deadline = time.monotonic() + timeout
         with self.lock:
             while not cond(self):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+                if alive is not None and alive.proc.poll() is not None:
+                    raise RuntimeError(f"operator exited ({alive.proc.returncode}) while waiting for {what}:\n{alive.tail()}")
                 self.lock.wait(min(left, 1.0))
         return time.monotonic()
 
@@ -579,10 +587,10 @@ def norm_pem(p):
 
 
 class Run:
-    def __init__(self, ctx, n, coalescing, tag):
-        self.ctx, self.n, self.coalescing, self.tag = ctx, n, coalescing, tag
+    def __init__(self, ctx, n, coalescing, tag, cold=False):
+        self.ctx, self.n, self.coalescing, self.tag, self.cold = ctx, n, coalescing, tag, cold
         self.ns = f"bench-{tag}-n{n}"
-        self.result = {"n": n, "coalescing": coalescing, "namespace": self.ns}
+        self.result = {"n": n, "coalescing": coalescing, "cold": cold, "namespace": self.ns}
 
     def start(self):
         c = self.ctx
@@ -599,7 +607,13 @@ class Run:
         self.orgs = Watch(c.kube, f"{base}/salesforceorgs", pred=is_ready)
         for w in (self.apps, self.cms, self.orgs):
             w.start()
-        self.op = Operator(c.bin_dir, c.work, c.kube, self.ns, self.sims, self.coalescing, bundle)
+        self.bundle = bundle
+        if not self.cold:
+            self.start_operator()
+
+    def start_operator(self):
+        c = self.ctx
+        self.op = Operator(c.bin_dir, c.work, c.kube, self.ns, self.sims, self.coalescing, self.bundle)
         self.op.wait_ready()
         self.orgs.wait(lambda w: len(w.first_pred) == CFG["orgs"], 120, "all SalesforceOrgs Ready")
         log(f"{self.ns}: operator up (pid {self.op.pid}), {CFG['orgs']} orgs Ready")
@@ -610,14 +624,27 @@ class Run:
         path = os.path.join(self.ctx.work, self.ns, "apps.yaml")
         text = apps_yaml(self.ns, n, orgs, CFG["refresh_s"])
         open(path, "w").write(text)
-        cpu0, rss0 = self.op.cpu_s(), self.op.rss_mib()
-        log(f"{self.ns}: applying {n} SsoConnectedApps")
-        t_apply = time.monotonic()
-        self.ctx.kube.apply(text)
-        t_applied = time.monotonic()
+        log(f"{self.ns}: applying {n} SsoConnectedApps" + (" before starting the operator" if self.cold else ""))
+        if self.cold:
+            t0 = time.monotonic()
+            self.ctx.kube.apply(text)
+            t_applied = time.monotonic()
+            self.apps.wait(lambda w: len(w.objs) >= n, 60, f"{n} apps in the watch")
+            t_apply = time.monotonic()
+            self.op = None
+            self.start_operator()  # includes waiting for the orgs to be Ready
+            cpu0, rss0 = 0.0, 0.0
+            # Latency and wall time from the operator's start.
+            for k in self.apps.first_seen:
+                self.apps.first_seen[k] = max(self.apps.first_seen[k], t_apply)
+        else:
+            cpu0, rss0 = self.op.cpu_s(), self.op.rss_mib()
+            t0 = t_apply = time.monotonic()
+            self.ctx.kube.apply(text)
+            t_applied = time.monotonic()
         try:
             t_ready = self.apps.wait(
-                lambda w: len(w.first_pred) >= n, CFG["timeout_s"], f"{n} apps Ready"
+                lambda w: len(w.first_pred) >= n, CFG["timeout_s"], f"{n} apps Ready", alive=self.op
             )
         except TimeoutError:
             not_ready = [k for k in self.apps.snapshot() if k not in self.apps.first_pred]
@@ -629,24 +656,46 @@ class Run:
         # Let trailing status/ConfigMap writes and re-triggers settle.
         time.sleep(5)
         lat = [self.apps.first_pred[k] - self.apps.first_seen[k] for k in self.apps.first_pred]
-        by_op, per_org, _ = self.tally.since({}, mark_ready)
+        by_op, per_org, entries = self.tally.since({}, mark_ready)
         by_op_settled, _, _ = self.tally.since({})
+        sizes = {}
+        for _, e in entries:
+            if e.get("type") == "ConnectedApp" and e["operation"] in ("readMetadata", "upsertMetadata"):
+                sizes.setdefault(e["operation"], []).append(len(e.get("fullNames") or []))
+        batch = {op: sum(v) / len(v) for op, v in sizes.items()}
+        # Converge only: leave out per-app calls in which every named app had already had that
+        # operation (its periodic refresh, when the converge outlasts a refresh interval).
+        first, conv_ops = set(), {}
+        for org, e in sorted(entries, key=lambda x: (x[0], x[1]["seq"])):
+            names = e.get("fullNames") or []
+            k = op_key(e)
+            per_app = k in ("readMetadata:ConnectedApp", "upsertMetadata:ConnectedApp", "idpMetadata")
+            if per_app and names and all((org, k, nm) in first for nm in names):
+                continue
+            for nm in names:
+                first.add((org, k, nm))
+            conv_ops[k] = conv_ops.get(k, 0) + 1
+        refreshes = total(by_op) - total(conv_ops)
         per_org_n = [sum(1 for k in range(n) if k % orgs == i) for i in range(orgs)]
         fl = floor_calls(per_org_n)
         r.update(
-            apply_s=t_applied - t_apply,
+            apply_s=t_applied - t0,
+            batch=batch,
             wall_s=t_ready - t_apply,
             p50_s=pct(lat, 50),
             p99_s=pct(lat, 99),
             max_s=max(lat),
-            calls=total(by_op),
+            calls=total(conv_ops),
+            calls_raw=total(by_op),
+            refresh_calls=refreshes,
             calls_settled=total(by_op_settled),
-            calls_by_op=by_op,
-            api_counted=api_counted(by_op),
-            sf_writes=writes(by_op),
+            calls_by_op=conv_ops,
+            calls_by_op_raw=by_op,
+            api_counted=api_counted(conv_ops),
+            sf_writes=writes(conv_ops),
             floor=fl,
-            ratio=total(by_op) / fl,
-            calls_per_app=total(by_op) / n,
+            ratio=total(conv_ops) / fl,
+            calls_per_app=total(conv_ops) / n,
             per_org=per_org,
             rss_before_mib=rss0,
             rss_after_mib=self.op.rss_mib(),
@@ -656,7 +705,8 @@ class Run:
         )
         log(
             f"{self.ns}: {n} Ready in {r['wall_s']:.1f}s (p50 {r['p50_s']:.2f}s p99 {r['p99_s']:.2f}s), "
-            f"{r['calls']} calls = {r['ratio']:.2f}x floor {fl}: {by_op}"
+            f"{r['calls']} calls (+{refreshes} refresh) = {r['ratio']:.2f}x floor {fl}: {conv_ops}; apply {r['apply_s']:.1f}s; "
+            f"components per call {batch}"
         )
 
     def steady(self):
@@ -718,7 +768,7 @@ class Run:
             o = w.objs.get(name)
             return o is not None and o["metadata"]["generation"] > gen0 and is_ready(o)
 
-        t1 = self.apps.wait(landed, 120, "spec change Ready")
+        t1 = self.apps.wait(landed, 120, "spec change Ready", alive=self.op)
         sim_app = self.sims[0].call("/__sim/state")["connectedApps"].get(api_name(0), {})
         ok = (sim_app.get("samlConfig") or {}).get("acsUrl") == new_acs
         _, _, entries = self.tally.since(mark)
@@ -748,7 +798,7 @@ class Run:
 
         limit = 2 * CFG["refresh_s"] + 60
         try:
-            t1 = self.cms.wait(all_rotated, limit, "certificate rotation in every dependent ConfigMap")
+            t1 = self.cms.wait(all_rotated, limit, "certificate rotation in every dependent ConfigMap", alive=self.op)
             done = True
         except TimeoutError:
             t1, done = time.monotonic(), False
@@ -766,9 +816,8 @@ class Run:
         log(f"{self.ns}: rotation reached {len(seen)}/{len(dependents)} ConfigMaps in {t1 - t0:.1f}s")
 
     def stop(self):
-        for x in ("op",):
-            if hasattr(self, x):
-                getattr(self, x).stop()
+        if getattr(self, "op", None):
+            self.op.stop()
         for w in ("apps", "cms", "orgs"):
             if hasattr(self, w):
                 getattr(self, w).stopped = True
@@ -817,15 +866,21 @@ def fmt_ops(d):
     return ", ".join(f"{k} {v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "none"
 
 
+def label(r):
+    if r.get("cold"):
+        return "cold start (apps exist, then operator starts)"
+    return "coalescing" if r["coalescing"] else "baseline (coalescing off)"
+
+
 def report(results, info):
     L = []
     conv = [r for r in results if "wall_s" in r]
-    L.append("| run | N | wall to all Ready (s) | p50 (s) | p99 (s) | SF calls | floor | calls / floor | calls / app | SF writes | peak RSS (MiB) | RSS after (MiB) | CPU (s) |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| run | N | kubectl apply (s) | wall to all Ready (s) | p50 (s) | p99 (s) | SF calls | (+ refreshes during converge) | floor | calls / floor | calls / app | SF writes | peak RSS (MiB) | RSS after (MiB) | CPU (s) |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in conv:
         L.append(
-            f"| {'coalescing' if r['coalescing'] else 'baseline (coalescing off)'} | {r['n']} | {f1(r['wall_s'])} | {f2(r['p50_s'])} | {f2(r['p99_s'])} | "
-            f"{r['calls']} | {r['floor']} | {f2(r['ratio'])} | {f2(r['calls_per_app'])} | {r['sf_writes']} | "
+            f"| {label(r)} | {r['n']} | {f1(r['apply_s'])} | {f1(r['wall_s'])} | {f2(r['p50_s'])} | {f2(r['p99_s'])} | "
+            f"{r['calls']} | {r['refresh_calls']} | {r['floor']} | {f2(r['ratio'])} | {f2(r['calls_per_app'])} | {r['sf_writes']} | "
             f"{f1(r['peak_mib'])} | {f1(r['rss_after_mib'])} | {f1(r['cpu_s'])} |"
         )
     table = "\n".join(L)
@@ -833,15 +888,17 @@ def report(results, info):
     # coalescing gain
     G = ["| N | calls, coalescing | calls, baseline | baseline / coalescing | wall, coalescing (s) | wall, baseline (s) |", "|---:|---:|---:|---:|---:|---:|"]
     for n in sorted({r["n"] for r in conv}):
-        a = next((r for r in conv if r["n"] == n and r["coalescing"]), None)
+        a = next((r for r in conv if r["n"] == n and r["coalescing"] and not r.get("cold")), None)
         b = next((r for r in conv if r["n"] == n and not r["coalescing"]), None)
         if a and b:
             G.append(f"| {n} | {a['calls']} | {b['calls']} | {b['calls'] / a['calls']:.2f}× | {f1(a['wall_s'])} | {f1(b['wall_s'])} |")
     gain = "\n".join(G)
 
-    O = ["| run | N | calls by operation (converge, summed over orgs) |", "|---|---:|---|"]
+    O = ["| run | N | calls by operation (converge, summed over orgs) | apps per ConnectedApp read / write call |", "|---|---:|---|---|"]
     for r in conv:
-        O.append(f"| {'coalescing' if r['coalescing'] else 'baseline'} | {r['n']} | {fmt_ops(r['calls_by_op'])} |")
+        b = r.get("batch", {})
+        O.append(f"| {label(r)} | {r['n']} | {fmt_ops(r['calls_by_op'])} | "
+                 f"{f2(b.get('readMetadata'))} / {f2(b.get('upsertMetadata'))} |")
     ops = "\n".join(O)
 
     S = []
@@ -916,15 +973,23 @@ def main():
         sizes = CFG["sizes"]
         steady_sizes = {"all": set(sizes), "none": set(), "max": {max(sizes)}}.get(CFG["steady_at"], {max(sizes)})
         for n in sizes:
-            r = Run(ctx, n, True, "c")
-            runs.append(r)
-            r.start()
-            r.converge()
-            if n in steady_sizes and CFG["steady_intervals"] > 0:
-                r.steady()
-                r.change()
-            r.stop()
-            results.append(r.result)
+            if CFG["cold"]:
+                r = Run(ctx, n, True, "cold", cold=True)
+                runs.append(r)
+                r.start()
+                r.converge()
+                r.stop()
+                results.append(r.result)
+            if CFG["warm"]:
+                r = Run(ctx, n, True, "c")
+                runs.append(r)
+                r.start()
+                r.converge()
+                if n in steady_sizes and CFG["steady_intervals"] > 0:
+                    r.steady()
+                    r.change()
+                r.stop()
+                results.append(r.result)
             if CFG["baseline"]:
                 b = Run(ctx, n, False, "b")
                 runs.append(b)
@@ -989,9 +1054,12 @@ process, default flags{' + --concurrency ' + CFG['concurrency'] if CFG['concurre
 {o['table']}
 
 Latency = local time from the watch's first sight of a resource to its first `Ready=True` with
-`observedGeneration` = `generation`. Wall time starts before `kubectl apply`. SF calls: every call
+`observedGeneration` = `generation`. Wall time starts before `kubectl apply` (cold start: when the
+operator is started, the apps being already stored; its latency counts from then too). SF calls: every call
 the simulators logged (token, SOAP, REST, per-app IdP metadata download) from operator start to
-all-Ready. Floor per org with n apps: 1 token + 1 IdP read + 1 IdP write + 2⌈n/10⌉ + n.
+all-Ready, except per-app refresh calls (a ConnectedApp read or metadata download of an app
+that had already had one: when the converge outlasts the refresh interval, early apps start their
+periodic refresh; counted separately). Floor per org with n apps: 1 token + 1 IdP read + 1 IdP write + 2⌈n/10⌉ + n.
 
 ### Coalescing gain (same run, side by side)
 
