@@ -10,13 +10,14 @@ export SSO_LOCAL_DIR ?= $(CURDIR)/.local
 # off even on 2 cores. Override with `make test TEST_THREADS=1`.
 TEST_THREADS ?= 4
 
-.PHONY: help build crds cluster-up cluster-down lint test test-unit deps demo demo-down
+.PHONY: help build crds cluster-up cluster-down lint test test-unit deps demo demo-down bench
 
 include hack/manifests.mk
 include hack/faults.mk
+include hack/bench.mk
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build the operator and the simulator
 	$(CARGO) build --bins
