@@ -894,17 +894,8 @@ async fn k8s_bad_input_catalogue() {
         "no-such-org",
         0,
     );
-    app_case(
-        "ExternalClientApp (not supported yet)",
-        &|a: &str, api: &str| {
-            std_app(a, api).replace("type: ConnectedApp", "type: ExternalClientApp")
-        },
-        None,
-        "AppReady",
-        "Unsupported",
-        "ExternalClientApp",
-        0,
-    );
+    // An External Client App on an org below API 63.0 (`Unsupported`) is covered by
+    // tests/app_kinds.rs k8s_external_client_app_needs_api_63.
 
     // --- Runtime: hostile IdP metadata (apps of the good org, Ready first) ---------------------
     let hostile_start = cases.len();

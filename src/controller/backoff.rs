@@ -63,10 +63,11 @@ impl Backoff {
     }
 }
 
-/// `d` with ±10% jitter, for periodic refreshes so that resources created together do not all
-/// refresh in the same second forever.
+/// `d` shortened by up to 10%, for periodic refreshes: resources created together spread out,
+/// and a refresh never comes later than its interval (a rotated certificate is published within
+/// one `refreshInterval`).
 pub fn jittered(d: Duration) -> Duration {
-    d.mul_f64(rand::rng().random_range(0.9..1.1))
+    d.mul_f64(rand::rng().random_range(0.9..1.0))
 }
 
 #[cfg(test)]

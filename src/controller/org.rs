@@ -71,18 +71,22 @@ pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Act
                     info!(error = %e, "could not refresh API usage");
                 }
                 // A figure older than the one in status (e.g. right after a restart) changes nothing.
+                // Status keeps whole seconds; compare at that precision, or every reconcile would
+                // rewrite the same figure (and re-trigger every app of the org).
+                let seconds =
+                    |t: jiff::Timestamp| jiff::Timestamp::from_second(t.as_second()).unwrap_or(t);
                 if let Some(u) = client.api_usage().filter(|u| {
                     old.api_usage
                         .as_ref()
-                        .is_none_or(|o| u.observed_at > o.observed_at.0)
+                        .is_none_or(|o| seconds(u.observed_at) > seconds(o.observed_at.0))
                 }) {
                     new.api_usage = Some(ApiUsage {
                         used: u.used,
                         limit: u.limit,
                         summary: format!("{}/{}", u.used, u.limit),
-                        observed_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                        observed_at: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(seconds(
                             u.observed_at,
-                        ),
+                        )),
                     });
                 }
                 if let Some(idp) = ctx.idp.peek(&key) {
