@@ -472,15 +472,18 @@ async fn remove_stale_config_maps(
 }
 
 /// The app as found in the org, of either kind.
+// One short-lived value per reconcile: the size difference between the kinds does not matter.
+#[allow(clippy::large_enum_variant)]
 enum FoundApp {
     Connected(Option<ConnectedApp>),
-    External(Option<ExternalClientAppBundle>),
+    External(Option<Box<ExternalClientAppBundle>>),
 }
 
 /// The app as the spec wants it, of either kind.
+#[allow(clippy::large_enum_variant)]
 enum WantedApp {
     Connected(ConnectedApp),
-    External(ExternalClientAppBundle),
+    External(Box<ExternalClientAppBundle>),
 }
 
 fn app_kind(t: AppType) -> &'static str {
@@ -510,9 +513,11 @@ impl FoundApp {
             FoundApp::Connected(a) => {
                 WantedApp::Connected(desired::connected_app(spec, marker, a.as_ref()))
             }
-            FoundApp::External(b) => {
-                WantedApp::External(desired::external_client_app(spec, marker, b.as_ref()))
-            }
+            FoundApp::External(b) => WantedApp::External(Box::new(desired::external_client_app(
+                spec,
+                marker,
+                b.as_deref(),
+            ))),
         }
     }
 
@@ -535,9 +540,12 @@ async fn read_app(
         AppType::ConnectedApp => {
             FoundApp::Connected(client.read_connected_app_with(name, priority).await?)
         }
-        AppType::ExternalClientApp => {
-            FoundApp::External(client.read_external_client_app(name, priority).await?)
-        }
+        AppType::ExternalClientApp => FoundApp::External(
+            client
+                .read_external_client_app(name, priority)
+                .await?
+                .map(Box::new),
+        ),
     })
 }
 
