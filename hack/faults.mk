@@ -17,11 +17,11 @@ test-faults: ## the fault suite: Salesforce faults, SIGKILL/SIGTERM, quota, API-
 	  echo "test-faults: $$((SECONDS - start))s (exit $$status)"; \
 	  exit $$status
 
-# cargo-deny: licenses, bans and sources always (offline: they read only Cargo.lock and the local
-# registry); advisories only when the RustSec database can be fetched (it lives on GitHub).
+# cargo-deny: licenses, bans and sources always (they read Cargo.lock and the crates.io registry,
+# which is reachable); advisories only when the RustSec database can be fetched (it lives on GitHub).
 deny: ## cargo deny check: licenses, bans, sources; advisories when the RustSec DB is reachable
 	@command -v cargo-deny >/dev/null 2>&1 || { echo "deny: cargo-deny missing; run make deps" >&2; exit 1; }
-	$(CARGO) deny --offline check --hide-inclusion-graph licenses bans sources
+	$(CARGO) deny check --hide-inclusion-graph licenses bans sources
 	@if $(CARGO) deny fetch db >/dev/null 2>&1; then \
 	  $(CARGO) deny check advisories; \
 	else \
