@@ -51,6 +51,9 @@ pub struct Memo {
     /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
     /// value asks for a full check now.
     sync_token: Option<String>,
+    /// The last attempt waits for a person (blocked creation, conflict, refused content): an org
+    /// turning healthy does not change that, so only a changed org spec ends the quiet period.
+    stalled: bool,
 }
 
 fn sync_token(app: &SsoConnectedApp) -> Option<String> {
@@ -197,7 +200,14 @@ fn org_identity(ctx: &Context, app: &SsoConnectedApp) -> String {
 /// Another live resource that claims the same app and was there first.
 fn earlier_claimant(ctx: &Context, app: &SsoConnectedApp) -> Option<String> {
     let me = org_identity(ctx, app);
-    let rank = |a: &SsoConnectedApp| (a.creation_timestamp().map(|t| t.0), key_of(a));
+    // The resource already holding the app wins; then the older one (timestamps have whole
+    // seconds, so the name breaks ties).
+    let rank = |a: &SsoConnectedApp| {
+        let holds = a.status.as_ref().is_some_and(|s| {
+            conditions::find(&s.conditions, types::APP_READY).is_some_and(|c| c.status == "True")
+        });
+        (!holds, a.creation_timestamp().map(|t| t.0), key_of(a))
+    };
     ctx.apps
         .state()
         .into_iter()
@@ -353,6 +363,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         ctx.slow_backoff.reset(&key);
         (jittered(refresh), Ok(()))
     };
+    let stalled = run.stalled;
     let config_map = run
         .config_map
         .clone()
@@ -365,6 +376,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             quiet_until: Instant::now() + delay,
             config_map,
             sync_token: sync_token(&app),
+            stalled,
         },
     );
     if let Err(e) = finish(&app, &ctx, run).await {
@@ -403,7 +415,9 @@ async fn memo_hit(
         };
         let remaining = m.quiet_until.saturating_duration_since(Instant::now());
         if m.generation != app.metadata.generation
-            || &m.org != org_version
+            || m.org.0 != org_version.0
+            || m.org.1 != org_version.1
+            || (!m.stalled && m.org.2 != org_version.2)
             || m.sync_token != sync_token(app)
             || remaining.is_zero()
         {
