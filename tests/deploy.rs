@@ -56,9 +56,12 @@ fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
 }
 
 fn ensure_system_namespace() {
-    kubectl_ok(
-        &["apply", "-f", "-"],
-        Some("apiVersion: v1\nkind: Namespace\nmetadata: {name: sso-operator-system}\n"),
+    // Tests run in parallel: whichever creates it first wins, the others find it there.
+    let out = cluster::kubectl(&["create", "namespace", "sso-operator-system"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || err.contains("AlreadyExists"),
+        "create namespace: {err}"
     );
 }
 
