@@ -116,10 +116,7 @@ async fn drift_is_reverted_within_one_refresh(f: Flavor) {
             f.mutate_acs("Telephony_SSO", "https://admin-edit.example/acs"),
         )
         .await;
-    assert_eq!(
-        acs_of(&env, f, "Telephony_SSO").await.as_deref(),
-        Some("https://admin-edit.example/acs")
-    );
+    // (No read-back here: a re-check triggered meanwhile may already have reverted it.)
     // The operator's own timer (1m, ±10% jitter), not a nudge.
     wait_acs(&env, f, "Telephony_SSO", ACS, Duration::from_secs(100)).await;
     env.wait_status("telephony", "drift reported in status", SHORT, |s| {
