@@ -70,6 +70,39 @@ pub fn jittered(d: Duration) -> Duration {
     d.mul_f64(rand::rng().random_range(0.9..1.0))
 }
 
+/// Backoff for the controllers' watch streams: 250 ms doubling to 5 s, with jitter, reset by the
+/// first event. kube-runtime's default (up to 30 s) is shared by all of a controller's watches, so
+/// after an API-server restart each watch's 410-then-relist added another long pause and changes
+/// went unseen for a minute or more; a short cap bounds that to seconds.
+#[derive(Debug, Default)]
+pub struct WatchBackoff {
+    failures: u32,
+}
+
+impl WatchBackoff {
+    const BASE: Duration = Duration::from_millis(250);
+    const CAP: Duration = Duration::from_secs(5);
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        let exp = Self::BASE.saturating_mul(2u32.saturating_pow((self.failures - 1).min(16)));
+        Some(
+            exp.min(Self::CAP)
+                .mul_f64(rand::rng().random_range(0.8..1.0)),
+        )
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +123,18 @@ mod tests {
         b.reset("x");
         assert_eq!(b.failures("x"), 0);
         assert!(b.failed("x") <= Duration::from_millis(1200));
+    }
+
+    #[test]
+    fn watch_backoff_is_short_never_gives_up_and_resets() {
+        use kube::runtime::utils::Backoff as _;
+        let mut b = WatchBackoff::default();
+        let first = b.next().unwrap();
+        assert!(first >= Duration::from_millis(200) && first <= Duration::from_millis(250));
+        let later: Vec<Duration> = (0..50).map(|_| b.next().unwrap()).collect();
+        assert!(later.iter().all(|d| *d <= Duration::from_secs(5)));
+        assert!(later.last().unwrap() >= &Duration::from_secs(4));
+        b.reset();
+        assert!(b.next().unwrap() <= Duration::from_millis(250));
     }
 }

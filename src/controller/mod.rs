@@ -34,7 +34,7 @@ use crate::salesforce::{
     self, ClientOptions, Credentials, OrgClient, OrgConnection, Salesforce, SecretString,
 };
 
-pub use backoff::Backoff;
+pub use backoff::{Backoff, WatchBackoff};
 
 /// The one field manager for every write (server-side apply of status and ConfigMaps).
 pub const MANAGER: &str = "sso-operator";
@@ -452,14 +452,18 @@ async fn run_controllers(
 
     let (cm_reader, cm_writer) = reflector::store();
     let cm_stream = watcher(cms_api.clone(), wc().labels(&managed))
-        .default_backoff()
+        .backoff(WatchBackoff::default())
         .reflect(cm_writer)
         .touched_objects()
         .for_each(|_| futures::future::ready(()));
 
     let ctl_cfg = ControllerConfig::default().concurrency(args.concurrency);
-    let org_ctl = Controller::new(orgs_api.clone(), wc()).with_config(ctl_cfg.clone());
-    let app_ctl = Controller::new(apps_api.clone(), wc()).with_config(ctl_cfg);
+    let org_ctl = Controller::new(orgs_api.clone(), wc())
+        .with_config(ctl_cfg.clone())
+        .trigger_backoff(WatchBackoff::default());
+    let app_ctl = Controller::new(apps_api.clone(), wc())
+        .with_config(ctl_cfg)
+        .trigger_backoff(WatchBackoff::default());
     let apps_store = app_ctl.store();
     let orgs_store = org_ctl.store();
 
