@@ -475,6 +475,44 @@ async fn concurrent_request_limit_is_transient_and_does_not_pause() {
 }
 
 #[tokio::test]
+async fn concurrent_request_limit_makes_calls_go_one_at_a_time() {
+    let sim = Sim::start();
+    let c = client(&sim, sim.jwt());
+    c.authenticate().await.unwrap();
+    assert_eq!(c.effective_concurrency(), 4);
+    // The org now refuses a second Metadata API call while one is served; each call takes 300 ms.
+    sim.set_concurrent_limit(1).await;
+    sim.fault(json!({"operation": "listMetadata", "count": 20, "latencyMs": 300}))
+        .await;
+    let round = || {
+        futures::future::join_all((0..4).map(|_| {
+            let c = c.clone();
+            async move { c.list_connected_apps().await }
+        }))
+    };
+    let first = round().await;
+    let refused: Vec<_> = first.iter().filter_map(|r| r.as_ref().err()).collect();
+    assert!(
+        !refused.is_empty(),
+        "four calls at once against a limit of one: some are refused"
+    );
+    for e in &refused {
+        assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+        assert!(e.to_string().contains("concurrent request limit"), "{e}");
+    }
+    assert_eq!(c.effective_concurrency(), 1, "concurrency dropped to one");
+    // The next burst goes one call at a time: none is refused.
+    let before = sim.count("listMetadata").await;
+    let second = round().await;
+    assert!(
+        second.iter().all(Result::is_ok),
+        "after the drop no call is refused: {second:?}"
+    );
+    assert_eq!(sim.count("listMetadata").await, before + 4);
+    assert_eq!(sim.count("token").await, 1, "no re-authentication");
+}
+
+#[tokio::test]
 async fn optional_reads_are_held_back_below_the_reserve() {
     let sim = Sim::start();
     let c = client(&sim, sim.jwt());

@@ -56,6 +56,16 @@ pub struct OrgClient {
     inner: Arc<Inner>,
 }
 
+/// How long calls stay one at a time after Salesforce reported its concurrent-request limit.
+pub const SERIAL_AFTER_CONCURRENT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Leave to make one call: a slot of the org's `maxConcurrentCalls`, plus the single slot while
+/// calls are serialized after a concurrent-request refusal.
+struct CallPermit {
+    _main: OwnedSemaphorePermit,
+    _serial: Option<OwnedSemaphorePermit>,
+}
+
 struct Inner {
     key: String,
     conn: OrgConnection,
@@ -65,6 +75,10 @@ struct Inner {
     token: tokio::sync::Mutex<Option<Token>>,
     generation: AtomicU64,
     permits: Arc<Semaphore>,
+    /// Taken as well while `serial_until` lies ahead: calls then go one at a time.
+    serial: Arc<Semaphore>,
+    /// Set when Salesforce reported its concurrent-request limit.
+    serial_until: Mutex<Option<Instant>>,
     usage: Mutex<Option<ApiUsage>>,
     /// Set when the daily allocation ran out: (until, Salesforce's message).
     paused_until: Mutex<Option<(Instant, String)>>,
@@ -90,6 +104,8 @@ impl OrgClient {
                 token: tokio::sync::Mutex::new(None),
                 generation: AtomicU64::new(0),
                 permits,
+                serial: Arc::new(Semaphore::new(1)),
+                serial_until: Mutex::new(None),
                 usage: Mutex::new(None),
                 paused_until: Mutex::new(None),
                 reads: Batcher::new(true),
@@ -111,6 +127,16 @@ impl OrgClient {
         self.inner.check_paused("token")?;
         let (_, _, identity) = self.inner.token().await?;
         Ok(identity)
+    }
+
+    /// Calls this client lets run at once right now: the org's `maxConcurrentCalls`, or 1 for a
+    /// while after Salesforce reported its concurrent-request limit.
+    pub fn effective_concurrency(&self) -> u32 {
+        if self.inner.serialized() {
+            1
+        } else {
+            self.inner.conn.max_concurrent_calls.max(1)
+        }
     }
 
     /// Last seen daily API usage.
@@ -834,14 +860,34 @@ impl Inner {
         }
     }
 
-    async fn permit(&self) -> Result<OwnedSemaphorePermit, SalesforceError> {
-        self.permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SalesforceError::Config {
-                reason: "org client closed".into(),
-            })
+    async fn permit(&self) -> Result<CallPermit, SalesforceError> {
+        let closed = |_| SalesforceError::Config {
+            reason: "org client closed".into(),
+        };
+        let main = self.permits.clone().acquire_owned().await.map_err(closed)?;
+        let serial = if self.serialized() {
+            Some(self.serial.clone().acquire_owned().await.map_err(closed)?)
+        } else {
+            None
+        };
+        Ok(CallPermit {
+            _main: main,
+            _serial: serial,
+        })
+    }
+
+    fn serialized(&self) -> bool {
+        lock(&self.serial_until).is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Salesforce refused a call for too many concurrent requests: the next calls to this org go
+    /// one at a time for [`SERIAL_AFTER_CONCURRENT_LIMIT`] (restarted by each further refusal).
+    fn note_concurrent_limit(&self) {
+        let mut until = lock(&self.serial_until);
+        if !until.is_some_and(|u| Instant::now() < u) {
+            warn!(org = %self.key, secs = SERIAL_AFTER_CONCURRENT_LIMIT.as_secs(), "Salesforce concurrent-request limit reached; calls to this org go one at a time for a while");
+        }
+        *until = Some(Instant::now() + SERIAL_AFTER_CONCURRENT_LIMIT);
     }
 
     fn signing_key(&self) -> Result<Option<&RsaSigningKey>, SalesforceError> {
@@ -1070,6 +1116,7 @@ impl Inner {
                 retry_after: Some(self.opts.quota_backoff),
             }
         } else {
+            self.note_concurrent_limit();
             SalesforceError::ConcurrentLimit {
                 operation: op,
                 message,
@@ -1176,7 +1223,7 @@ impl Inner {
     async fn run_read_batch(
         self: Arc<Self>,
         batch: Vec<Pending<(), Option<ConnectedApp>>>,
-        _permit: OwnedSemaphorePermit,
+        _permit: CallPermit,
     ) {
         let op = "readMetadata";
         let mut names: Vec<&str> = Vec::new();
@@ -1221,7 +1268,7 @@ impl Inner {
     async fn run_upsert_batch(
         self: Arc<Self>,
         batch: Vec<Pending<ConnectedApp, UpsertOutcome>>,
-        _permit: OwnedSemaphorePermit,
+        _permit: CallPermit,
     ) {
         let op = "upsertMetadata";
         let rendered: Vec<String> = batch.iter().map(|p| p.req.render_metadata()).collect();

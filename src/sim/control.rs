@@ -410,6 +410,9 @@ pub struct LimitsReq {
     used: Option<u64>,
     #[serde(default)]
     max: Option<u64>,
+    /// Enforced cap on Metadata API calls in flight; 0 turns enforcement off.
+    #[serde(default)]
+    concurrent: Option<u64>,
 }
 
 pub async fn limits(AxState(sim): AxState<Shared>, Json(req): Json<LimitsReq>) -> Response {
@@ -417,13 +420,17 @@ pub async fn limits(AxState(sim): AxState<Shared>, Json(req): Json<LimitsReq>) -
     if let Some(max) = req.max {
         st.daily_max = max;
     }
+    if let Some(n) = req.concurrent {
+        st.concurrent_enforced = (n > 0).then_some(n);
+    }
     if let Some(used) = req.used {
         let now = st.now().as_second();
         st.usage.clear();
         st.usage.extend(std::iter::repeat_n(now, used as usize));
     }
     let used = st.api_used();
-    Json(json!({"used": used, "max": st.daily_max})).into_response()
+    Json(json!({"used": used, "max": st.daily_max, "concurrent": st.concurrent_enforced}))
+        .into_response()
 }
 
 #[derive(Deserialize)]

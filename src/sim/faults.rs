@@ -1,6 +1,7 @@
 //! Fault injection (`POST /__sim/faults`) and the per-call latency, applied as a middleware
 //! in front of every API route (never in front of `/__sim/`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
@@ -10,9 +11,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::Shared;
 use super::org::CallRecord;
 use super::soap;
+use super::{Shared, Sim};
 
 /// Request bodies above this size are refused with 413.
 pub const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -164,14 +165,39 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
     if path.starts_with("/__sim") {
         return next.run(req).await;
     }
-    if !sim.latency.is_zero() {
-        tokio::time::sleep(sim.latency).await;
-    }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response();
     };
     let operation = operation_for(&path, &bytes);
+    // Held until the response is built, so injected latency counts as time in flight.
+    let _in_flight = if path.starts_with("/services/Soap/m/") {
+        match InFlight::enter(&sim) {
+            Some(g) => Some(g),
+            None => {
+                let resp = soap::fault(
+                    "sf:REQUEST_LIMIT_EXCEEDED",
+                    "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+                );
+                let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
+                st.record(CallRecord {
+                    seq: 0,
+                    operation,
+                    metadata_type: None,
+                    full_names: Vec::new(),
+                    status: resp.status().as_u16(),
+                    fault: Some("concurrentLimit".to_owned()),
+                    injected: None,
+                });
+                return resp;
+            }
+        }
+    } else {
+        None
+    };
+    if !sim.latency.is_zero() {
+        tokio::time::sleep(sim.latency).await;
+    }
     let rule = {
         let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
         let found = st
@@ -239,4 +265,29 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
         injected: Some(true),
     });
     resp
+}
+
+/// One Metadata API call being served; refused at entry when the enforced cap is reached.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn enter(sim: &'a Sim) -> Option<Self> {
+        let cap = sim
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .concurrent_enforced;
+        let before = sim.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(&sim.in_flight);
+        match cap {
+            Some(cap) if before >= cap => None,
+            _ => Some(guard),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }

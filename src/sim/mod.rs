@@ -65,6 +65,8 @@ pub struct Cli {
 pub struct Sim {
     pub state: Mutex<org::State>,
     pub latency: Duration,
+    /// Metadata API calls being served right now (for the enforced concurrency cap).
+    pub in_flight: std::sync::atomic::AtomicU64,
 }
 
 pub type Shared = Arc<Sim>;
@@ -132,6 +134,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
     let sim = Arc::new(Sim {
         state: Mutex::new(state),
         latency: Duration::from_millis(cli.latency_ms),
+        in_flight: std::sync::atomic::AtomicU64::new(0),
     });
     let app = router(sim, cli.control);
     let listener = std::net::TcpListener::bind(cli.listen)

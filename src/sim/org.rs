@@ -238,6 +238,10 @@ pub struct State {
     pub usage: VecDeque<i64>,
     pub daily_max: u64,
     pub concurrent_long_requests: u64,
+    /// When set (`POST /__sim/limits {"concurrent": N}`), a Metadata API call arriving while N are
+    /// being served is refused with `REQUEST_LIMIT_EXCEEDED` ConcurrentRequests. Salesforce counts
+    /// only calls running over 20 s; the simulator counts every call (with injected latency).
+    pub concurrent_enforced: Option<u64>,
     pub counts: BTreeMap<String, u64>,
     pub log: Vec<CallRecord>,
     pub seq: u64,
@@ -387,6 +391,7 @@ fn build(file: OrgFile, base: &Path) -> Result<State, String> {
         usage: VecDeque::new(),
         daily_max: file.limits.daily_api_requests,
         concurrent_long_requests: file.limits.concurrent_long_requests,
+        concurrent_enforced: None,
         counts: BTreeMap::new(),
         log: Vec::new(),
         seq: 0,

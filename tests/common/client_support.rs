@@ -282,4 +282,9 @@ impl Sim {
         self.post("/__sim/limits", json!({"used": used, "max": max}))
             .await;
     }
+
+    /// Makes the org refuse a Metadata API call while `n` are being served (0: no cap).
+    pub async fn set_concurrent_limit(&self, n: u64) {
+        self.post("/__sim/limits", json!({"concurrent": n})).await;
+    }
 }
