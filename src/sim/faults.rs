@@ -179,16 +179,7 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
                     "sf:REQUEST_LIMIT_EXCEEDED",
                     "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
                 );
-                let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
-                st.record(CallRecord {
-                    seq: 0,
-                    operation,
-                    metadata_type: None,
-                    full_names: Vec::new(),
-                    status: resp.status().as_u16(),
-                    fault: Some("concurrentLimit".to_owned()),
-                    injected: None,
-                });
+                record_unserved(&sim, operation, &resp, "concurrentLimit", None);
                 return resp;
             }
         }
@@ -254,6 +245,18 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
         // Latency only: then serve normally.
         return next.run(req).await;
     };
+    record_unserved(&sim, operation, &resp, kind, Some(true));
+    resp
+}
+
+/// Logs a call answered here rather than by its handler (an injected fault, a refusal).
+fn record_unserved(
+    sim: &Sim,
+    operation: String,
+    resp: &Response,
+    fault: &str,
+    injected: Option<bool>,
+) {
     let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
     st.record(CallRecord {
         seq: 0,
@@ -261,10 +264,9 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
         metadata_type: None,
         full_names: Vec::new(),
         status: resp.status().as_u16(),
-        fault: Some(kind.to_owned()),
-        injected: Some(true),
+        fault: Some(fault.to_owned()),
+        injected,
     });
-    resp
 }
 
 /// One Metadata API call being served; refused at entry when the enforced cap is reached.
