@@ -12,7 +12,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{info, instrument, warn};
 
-use super::backoff::jittered;
+use super::backoff::{jittered, until_refresh_tick};
 use super::idp::{Ensured, IdpSnapshot};
 use super::{Context, FINALIZER, MANAGER, RELEASE_ANNOTATION, desired, org_key, status};
 use crate::api::SsoConnectedApp;
@@ -361,7 +361,10 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     } else {
         ctx.backoff.reset(&key);
         ctx.slow_backoff.reset(&key);
-        (jittered(refresh), Ok(()))
+        (
+            until_refresh_tick(refresh, &okey, std::time::SystemTime::now()),
+            Ok(()),
+        )
     };
     let stalled = run.stalled;
     let config_map = run

@@ -70,6 +70,28 @@ pub fn jittered(d: Duration) -> Duration {
     d.mul_f64(rand::rng().random_range(0.9..1.0))
 }
 
+/// Time from `now` to the next refresh tick of `org` for `interval`. Ticks fall at the same
+/// wall-clock instants for every app of one org with the same interval, so their periodic reads
+/// arrive together and share calls (up to 10 apps per read); each org's ticks are offset by a
+/// hash of its key so orgs do not all refresh at once. The wait never exceeds `interval`, so a
+/// rotated certificate is still published within one interval.
+pub fn until_refresh_tick(interval: Duration, org: &str, now: std::time::SystemTime) -> Duration {
+    let period = interval.as_millis().max(1) as u64;
+    // FNV-1a: stable across processes and releases, unlike std's hasher.
+    let offset = org
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+        % period;
+    let now_ms = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    let phase = (now_ms % period + period - offset) % period;
+    Duration::from_millis((period - phase).max(100))
+}
+
 /// Backoff for the controllers' watch streams: 250 ms doubling to 5 s, with jitter, reset by the
 /// first event. kube-runtime's default (up to 30 s) is shared by all of a controller's watches, so
 /// after an API-server restart each watch's 410-then-relist added another long pause and changes
@@ -136,5 +158,27 @@ mod tests {
         assert!(later.last().unwrap() >= &Duration::from_secs(4));
         b.reset();
         assert!(b.next().unwrap() <= Duration::from_millis(250));
+    }
+
+    #[test]
+    fn refresh_ticks_align_apps_of_one_org_and_never_exceed_the_interval() {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        let i = Duration::from_secs(60);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for step in 0..120u64 {
+            let now = t0 + Duration::from_millis(step * 997);
+            let wait = until_refresh_tick(i, "ns/acme", now);
+            assert!(wait <= i && wait >= Duration::from_millis(100), "{wait:?}");
+        }
+        // Apps of one org finishing at different moments meet at the same instant.
+        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", now);
+        let a = tick(t0 + Duration::from_millis(1_234));
+        let b = tick(a - Duration::from_secs(59));
+        let c = tick(a + Duration::from_millis(700));
+        assert_eq!(a, b);
+        assert_eq!(c, a + i, "a refresh done just after a tick waits for the next one");
+        // Another org's ticks are elsewhere in the period.
+        let other = t0 + Duration::from_millis(1_234);
+        assert_ne!(other + until_refresh_tick(i, "ns/globex", other), a);
     }
 }
