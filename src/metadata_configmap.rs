@@ -80,22 +80,74 @@ pub fn build(app: &SsoConnectedApp, metadata: &IdpMetadata, cert: &CertInfo) -> 
     }
 }
 
-/// Whether `existing` already carries everything `desired` sets (data, labels, annotations, owner),
-/// so applying `desired` would change nothing.
-pub fn up_to_date(existing: &ConfigMap, desired: &ConfigMap) -> bool {
+/// Annotations the operator's ConfigMap cache keeps in place of `data` (set locally by
+/// [`slim_for_cache`], never sent to the API server): digests are all compare-before-write needs,
+/// and at a thousand apps the metadata documents would be most of the operator's memory.
+const CACHED_DATA_SHA: &str = "sso-operator.dev/cached-data-sha256";
+const CACHED_METADATA_SHA: &str = "sso-operator.dev/cached-metadata-sha256";
+const CACHED_METADATA_STABLE_SHA: &str = "sso-operator.dev/cached-metadata-stable-sha256";
+
+/// Digest of a ConfigMap's `data` (keys and values, length-prefixed so no two maps collide).
+fn data_digest(data: Option<&BTreeMap<String, String>>) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in data.into_iter().flatten() {
+        for part in [k, v] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// Shrinks a watched ConfigMap to what the cache needs: metadata without managedFields, and
+/// digests of `data` (whole, and of `metadata.xml` exact and without `validUntil`).
+pub fn slim_for_cache(cm: &mut ConfigMap) {
+    let data = cm.data.take();
+    let md = data.as_ref().and_then(|d| d.get("metadata.xml"));
+    let mut digests = vec![(CACHED_DATA_SHA, data_digest(data.as_ref()))];
+    if let Some(md) = md {
+        digests.push((CACHED_METADATA_SHA, sha256_hex(md.as_bytes())));
+        digests.push((
+            CACHED_METADATA_STABLE_SHA,
+            sha256_hex(without_valid_until(md).as_bytes()),
+        ));
+    }
+    let annotations = cm.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    for (k, v) in digests {
+        annotations.insert(k.to_string(), v);
+    }
+    cm.metadata.managed_fields = None;
+    cm.binary_data = None;
+}
+
+/// For a cached (slimmed) ConfigMap whose `metadata.xml` differs from `xml` only in `validUntil`:
+/// the SHA-256 of the published bytes, which are then kept (see [`without_valid_until`]).
+pub fn only_valid_until_moved<'a>(cached: &'a ConfigMap, xml: &str) -> Option<&'a str> {
+    let a = cached.metadata.annotations.as_ref()?;
+    let published = a.get(CACHED_METADATA_SHA)?;
+    (a.get(CACHED_METADATA_STABLE_SHA)? == &sha256_hex(without_valid_until(xml).as_bytes())
+        && published != &sha256_hex(xml.as_bytes()))
+    .then_some(published.as_str())
+}
+
+/// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
+/// sets (data, labels, annotations, owner), so applying `desired` would change nothing.
+pub fn up_to_date(cached: &ConfigMap, desired: &ConfigMap) -> bool {
     let contains = |have: &Option<BTreeMap<String, String>>,
                     want: &Option<BTreeMap<String, String>>| {
         let have = have.clone().unwrap_or_default();
         want.iter().flatten().all(|(k, v)| have.get(k) == Some(v))
     };
-    existing.data == desired.data
-        && contains(&existing.metadata.labels, &desired.metadata.labels)
-        && contains(
-            &existing.metadata.annotations,
-            &desired.metadata.annotations,
-        )
+    let cached_data = cached
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(CACHED_DATA_SHA));
+    cached_data == Some(&data_digest(desired.data.as_ref()))
+        && contains(&cached.metadata.labels, &desired.metadata.labels)
+        && contains(&cached.metadata.annotations, &desired.metadata.annotations)
         && desired.metadata.owner_references.iter().flatten().all(|o| {
-            existing
+            cached
                 .metadata
                 .owner_references
                 .iter()
@@ -119,5 +171,41 @@ mod tests {
             without_valid_until(a),
             r#"<md:EntityDescriptor entityID="x"><a/></md:EntityDescriptor>"#
         );
+    }
+
+    fn cm(xml: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some("m".into()),
+                labels: Some(BTreeMap::from([("a".into(), "b".into())])),
+                ..Default::default()
+            },
+            data: Some(BTreeMap::from([
+                ("metadata.xml".into(), xml.into()),
+                ("entity-id".into(), "x".into()),
+            ])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_slim_cache_copy_answers_compare_before_write() {
+        let a = r#"<E validUntil="2036-01-01T00:00:00.000Z"><a/></E>"#;
+        let b = r#"<E validUntil="2036-01-02T00:00:00.000Z"><a/></E>"#;
+        let mut cached = cm(a);
+        slim_for_cache(&mut cached);
+        assert!(cached.data.is_none());
+        assert!(up_to_date(&cached, &cm(a)));
+        assert!(!up_to_date(&cached, &cm(b)), "any byte of data counts");
+        let mut edited = cm(a);
+        edited.data.as_mut().unwrap().insert("extra".into(), String::new());
+        slim_for_cache(&mut edited);
+        assert!(!up_to_date(&edited, &cm(a)), "an added key counts");
+        assert_eq!(
+            only_valid_until_moved(&cached, b),
+            Some(sha256_hex(a.as_bytes()).as_str())
+        );
+        assert_eq!(only_valid_until_moved(&cached, a), None, "nothing moved");
+        assert_eq!(only_valid_until_moved(&cached, "<E><b/></E>"), None);
     }
 }

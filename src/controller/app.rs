@@ -403,6 +403,28 @@ fn last_config_map(ctx: &Context, key: &str) -> Option<ConfigMap> {
         .and_then(|m| m.config_map.clone())
 }
 
+/// The published `metadata.xml` whose SHA-256 is `sha`: from the memo's copy, else read from the
+/// API server (the watch cache keeps only digests). `None` if neither has those bytes.
+async fn published_metadata(
+    ctx: &Context,
+    app: &SsoConnectedApp,
+    cm_name: &str,
+    sha: &str,
+) -> Option<String> {
+    let matches = |cm: &ConfigMap| {
+        cm.data
+            .as_ref()
+            .and_then(|d| d.get("metadata.xml"))
+            .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
+            .cloned()
+    };
+    if let Some(xml) = last_config_map(ctx, &key_of(app)).as_ref().and_then(matches) {
+        return Some(xml);
+    }
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &app.namespace()?);
+    api.get_opt(cm_name).await.ok().flatten().as_ref().and_then(matches)
+}
+
 /// Within the quiet period of the same generation: re-assert the ConfigMap (someone may have
 /// edited or deleted it) and wait, without calling Salesforce.
 async fn memo_hit(
@@ -916,13 +938,12 @@ async fn pipeline(
     // Keep the published bytes when only Salesforce's download-time validUntil moved.
     let mut md = md;
     let cm_name = app.config_map_name();
-    if let Some(prev) = ctx
+    let published = ctx
         .config_maps
         .get(&ObjectRef::new(&cm_name).within(&ns))
-        .and_then(|c| c.data.as_ref().and_then(|d| d.get("metadata.xml").cloned()))
-        && prev != md.xml
-        && metadata_configmap::without_valid_until(&prev)
-            == metadata_configmap::without_valid_until(&md.xml)
+        .and_then(|c| metadata_configmap::only_valid_until_moved(&c, &md.xml).map(str::to_owned));
+    if let Some(sha) = published
+        && let Some(prev) = published_metadata(ctx, app, &cm_name, &sha).await
     {
         md.xml = prev;
     }

@@ -453,6 +453,7 @@ async fn run_controllers(
     let (cm_reader, cm_writer) = reflector::store();
     let cm_stream = watcher(cms_api.clone(), wc().labels(&managed))
         .backoff(WatchBackoff::default())
+        .modify(crate::metadata_configmap::slim_for_cache)
         .reflect(cm_writer)
         .touched_objects()
         .for_each(|_| futures::future::ready(()));

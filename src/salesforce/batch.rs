@@ -7,6 +7,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -22,7 +23,14 @@ pub struct Pending<Req, Resp> {
 struct State<Req, Resp> {
     queue: VecDeque<Pending<Req, Resp>>,
     running: bool,
+    /// Arrival times within the last [`RATE_WINDOW`], to tell a busy org from a quiet one.
+    arrivals: VecDeque<Instant>,
 }
+
+/// The span over which arrivals are counted for [`Batcher::busy`].
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Arrivals per [`RATE_WINDOW`] from which an org counts as busy.
+const BUSY_ARRIVALS: usize = 5;
 
 pub struct Batcher<Req, Resp> {
     state: Mutex<State<Req, Resp>>,
@@ -37,6 +45,7 @@ impl<Req, Resp> Batcher<Req, Resp> {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 running: false,
+                arrivals: VecDeque::new(),
             }),
             allow_duplicates,
         }
@@ -50,6 +59,17 @@ impl<Req, Resp> Batcher<Req, Resp> {
     pub fn push(&self, p: Pending<Req, Resp>) -> bool {
         let mut st = self.lock();
         st.queue.push_back(p);
+        let now = Instant::now();
+        while st
+            .arrivals
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > RATE_WINDOW)
+        {
+            st.arrivals.pop_front();
+        }
+        if st.arrivals.len() < 4 * BUSY_ARRIVALS {
+            st.arrivals.push_back(now);
+        }
         if st.running {
             false
         } else {
@@ -60,6 +80,18 @@ impl<Req, Resp> Batcher<Req, Resp> {
 
     pub fn len(&self) -> usize {
         self.lock().queue.len()
+    }
+
+    /// Whether requests have been arriving steadily (a converge or a refresh tick): then a longer
+    /// wait for company pays off in fewer calls; a lone change is sent at once.
+    pub fn busy(&self) -> bool {
+        let st = self.lock();
+        let now = Instant::now();
+        st.arrivals
+            .iter()
+            .filter(|t| now.duration_since(**t) <= RATE_WINDOW)
+            .count()
+            >= BUSY_ARRIVALS
     }
 
     /// Takes the next batch of at most `max` requests. An empty result means the dispatcher must
@@ -152,5 +184,16 @@ mod tests {
         assert_eq!(first, vec!["A", "B", "C"]);
         let second: Vec<_> = writes.take(10).into_iter().map(|p| p.name).collect();
         assert_eq!(second, vec!["A"]);
+    }
+
+    #[test]
+    fn busy_after_a_burst_of_arrivals_not_after_one() {
+        let b = Batcher::new(true);
+        b.push(pending("A").0);
+        assert!(!b.busy());
+        for i in 0..BUSY_ARRIVALS {
+            b.push(pending(&format!("B{i}")).0);
+        }
+        assert!(b.busy());
     }
 }

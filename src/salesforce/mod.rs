@@ -65,6 +65,9 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// How long the batcher waits for company before sending a partial batch.
     pub coalesce_window: Duration,
+    /// The longer wait for reads while they keep arriving for the org (a converge, a refresh
+    /// tick).
+    pub coalesce_window_busy: Duration,
     /// Tokens carry no expiry; re-mint after this age even if Salesforce still accepts them.
     pub token_max_age: Duration,
     /// Org-wide pause after the daily allocation ran out.
@@ -89,6 +92,7 @@ impl Default for ClientOptions {
             call_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             coalesce_window: Duration::from_millis(5),
+            coalesce_window_busy: Duration::from_millis(500),
             // Org session timeouts go down to 15 min, commonly 2 h; 30 min is a safe middle, and an
             // INVALID_SESSION_ID re-mints anyway.
             token_max_age: Duration::from_secs(30 * 60),
@@ -111,6 +115,7 @@ impl fmt::Debug for ClientOptions {
             .field("call_timeout", &self.call_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("coalesce_window", &self.coalesce_window)
+            .field("coalesce_window_busy", &self.coalesce_window_busy)
             .field("token_max_age", &self.token_max_age)
             .field("quota_backoff", &self.quota_backoff)
             .field("max_response_bytes", &self.max_response_bytes)

@@ -56,6 +56,9 @@ pub struct OrgClient {
     inner: Arc<Inner>,
 }
 
+/// How often a busy batcher looks whether 10 requests are queued.
+const BUSY_POLL: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// How long calls stay one at a time after Salesforce reported its concurrent-request limit.
 pub const SERIAL_AFTER_CONCURRENT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -1184,15 +1187,29 @@ impl Inner {
 
     // === coalescing ===
 
+    /// Waits for company before a read while fewer than 10 are queued: the short window when
+    /// the org is quiet, up to the busy window (ending early at 10) when reads keep arriving.
+    async fn gather<Req, Resp>(&self, queue: &Batcher<Req, Resp>) {
+        if queue.len() >= MAX_COMPONENTS {
+            return;
+        }
+        tokio::time::sleep(self.opts.coalesce_window).await;
+        if !queue.busy() {
+            return;
+        }
+        let deadline = Instant::now() + self.opts.coalesce_window_busy;
+        while queue.len() < MAX_COMPONENTS && Instant::now() < deadline {
+            tokio::time::sleep(BUSY_POLL.min(deadline - Instant::now())).await;
+        }
+    }
+
     async fn dispatch_reads(self: Arc<Self>) {
         loop {
             let permit = match self.permit().await {
                 Ok(p) => p,
                 Err(_) => return,
             };
-            if self.reads.len() < MAX_COMPONENTS {
-                tokio::time::sleep(self.opts.coalesce_window).await;
-            }
+            self.gather(&self.reads).await;
             let batch = self.reads.take(MAX_COMPONENTS);
             if batch.is_empty() {
                 return;
@@ -1208,6 +1225,8 @@ impl Inner {
                 Ok(p) => p,
                 Err(_) => return,
             };
+            // Writes come in clumps already (the reconciles of one read batch), so they wait
+            // only the short window.
             if self.upserts.len() < MAX_COMPONENTS {
                 tokio::time::sleep(self.opts.coalesce_window).await;
             }
