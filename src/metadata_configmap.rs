@@ -127,7 +127,7 @@ pub fn only_valid_until_moved<'a>(cached: &'a ConfigMap, xml: &str) -> Option<&'
     let published = a.get(CACHED_METADATA_SHA)?;
     (a.get(CACHED_METADATA_STABLE_SHA)? == &sha256_hex(without_valid_until(xml).as_bytes())
         && published != &sha256_hex(xml.as_bytes()))
-    .then_some(published.as_str())
+        .then_some(published.as_str())
 }
 
 /// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
@@ -198,7 +198,11 @@ mod tests {
         assert!(up_to_date(&cached, &cm(a)));
         assert!(!up_to_date(&cached, &cm(b)), "any byte of data counts");
         let mut edited = cm(a);
-        edited.data.as_mut().unwrap().insert("extra".into(), String::new());
+        edited
+            .data
+            .as_mut()
+            .unwrap()
+            .insert("extra".into(), String::new());
         slim_for_cache(&mut edited);
         assert!(!up_to_date(&edited, &cm(a)), "an added key counts");
         assert_eq!(

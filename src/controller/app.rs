@@ -418,11 +418,19 @@ async fn published_metadata(
             .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
             .cloned()
     };
-    if let Some(xml) = last_config_map(ctx, &key_of(app)).as_ref().and_then(matches) {
+    if let Some(xml) = last_config_map(ctx, &key_of(app))
+        .as_ref()
+        .and_then(matches)
+    {
         return Some(xml);
     }
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &app.namespace()?);
-    api.get_opt(cm_name).await.ok().flatten().as_ref().and_then(matches)
+    api.get_opt(cm_name)
+        .await
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(matches)
 }
 
 /// Within the quiet period of the same generation: re-assert the ConfigMap (someone may have

@@ -78,12 +78,9 @@ pub fn jittered(d: Duration) -> Duration {
 pub fn until_refresh_tick(interval: Duration, org: &str, now: std::time::SystemTime) -> Duration {
     let period = interval.as_millis().max(1) as u64;
     // FNV-1a: stable across processes and releases, unlike std's hasher.
-    let offset = org
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-        % period;
+    let offset = org.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    }) % period;
     let now_ms = now
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -176,7 +173,11 @@ mod tests {
         let b = tick(a - Duration::from_secs(59));
         let c = tick(a + Duration::from_millis(700));
         assert_eq!(a, b);
-        assert_eq!(c, a + i, "a refresh done just after a tick waits for the next one");
+        assert_eq!(
+            c,
+            a + i,
+            "a refresh done just after a tick waits for the next one"
+        );
         // Another org's ticks are elsewhere in the period.
         let other = t0 + Duration::from_millis(1_234);
         assert_ne!(other + until_refresh_tick(i, "ns/globex", other), a);

@@ -459,14 +459,22 @@ async fn run_controllers(
         .for_each(|_| futures::future::ready(()));
 
     let ctl_cfg = ControllerConfig::default().concurrency(args.concurrency);
-    let org_ctl = Controller::new(orgs_api.clone(), wc())
+    let (orgs_store, orgs_writer) = reflector::store();
+    let orgs_stream = watcher(orgs_api.clone(), wc())
+        .modify(slim)
+        .reflect(orgs_writer)
+        .applied_objects();
+    let org_ctl = Controller::for_stream(orgs_stream, orgs_store.clone())
         .with_config(ctl_cfg.clone())
         .trigger_backoff(WatchBackoff::default());
-    let app_ctl = Controller::new(apps_api.clone(), wc())
+    let (apps_store, apps_writer) = reflector::store();
+    let apps_stream = watcher(apps_api.clone(), wc())
+        .modify(slim)
+        .reflect(apps_writer)
+        .applied_objects();
+    let app_ctl = Controller::for_stream(apps_stream, apps_store.clone())
         .with_config(ctl_cfg)
         .trigger_backoff(WatchBackoff::default());
-    let apps_store = app_ctl.store();
-    let orgs_store = org_ctl.store();
 
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -553,6 +561,17 @@ async fn run_controllers(
         _ = cm_stream => {},
     }
     Ok(())
+}
+
+/// What the caches keep of a watched resource: everything but managedFields and kubectl's
+/// client-side-apply copy, which the operator never reads and which would be a large part of its
+/// memory at a thousand resources.
+fn slim<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
 }
 
 fn report<K: Resource, E: std::fmt::Display>(
