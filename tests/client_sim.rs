@@ -454,6 +454,41 @@ async fn daily_allocation_running_out_pauses_the_org_without_reauth() {
 }
 
 #[tokio::test]
+async fn create_never_overwrites_an_existing_app_and_creates_share_calls() {
+    let sim = Sim::start();
+    let c = client(&sim, sim.jwt());
+    let before = c.read_connected_app("Existing_Telephony").await.unwrap();
+    // An app of that name exists: createMetadata refuses it, and nothing about it changes.
+    let e = c
+        .create_connected_app(&app("Existing_Telephony"))
+        .await
+        .unwrap_err();
+    assert!(e.is_already_exists(), "{e}");
+    assert_eq!(
+        c.read_connected_app("Existing_Telephony").await.unwrap(),
+        before,
+        "the existing app is untouched"
+    );
+    // New apps created together share one createMetadata call.
+    let names: Vec<String> = (0..10).map(|i| format!("New_App_{i}")).collect();
+    let results = futures::future::join_all(names.iter().map(|n| {
+        let c = c.clone();
+        let a = app(n);
+        async move { c.create_connected_app(&a).await }
+    }))
+    .await;
+    assert!(results.iter().all(|r| r.as_ref().is_ok_and(|o| o.created)));
+    assert_eq!(
+        sim.count("createMetadata").await,
+        2,
+        "one refused create, then one call for the ten new apps"
+    );
+    for n in &names {
+        assert!(c.read_connected_app(n).await.unwrap().is_some(), "{n}");
+    }
+}
+
+#[tokio::test]
 async fn concurrent_request_limit_is_transient_and_does_not_pause() {
     let sim = Sim::start();
     let c = client(&sim, sim.jwt());

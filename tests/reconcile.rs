@@ -401,3 +401,44 @@ async fn k8s_renamed_configmap_replaces_the_old_one() {
     })
     .await;
 }
+
+/// A new resource whose app the org's listing lacks is created without a read (one
+/// `listMetadata` for the org, then `createMetadata`). An app someone makes in Setup after that
+/// listing is refused by Salesforce rather than overwritten: the operator then reads it and, as
+/// it carries no marker, reports `Conflict` and leaves it exactly as it was.
+#[tokio::test]
+async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
+    let env = Env::start("rec-listing", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    assert_eq!(env.sim.count("listMetadata").await, 1);
+    assert_eq!(env.sim.count("createMetadata").await, 1);
+    assert_eq!(
+        env.sim.count("readMetadata").await,
+        2,
+        "no read of the new app: only the IdP settings and its certificate"
+    );
+
+    e2e::Flavor::Connected
+        .create_unowned(&env.sim, "Other_SSO")
+        .await;
+    let before = env.sim.app("Other_SSO").await.unwrap();
+    env.apply(&app_manifest(&AppOpts {
+        name: "other",
+        api_name: "Other_SSO",
+        ..Default::default()
+    }));
+    let (_, _, msg) = env
+        .wait_condition("other", "AppReady", "False", Some("Conflict"), SHORT)
+        .await;
+    assert!(msg.contains("IfUnowned"), "{msg}");
+    let writes = env.sim.writes_of("Other_SSO").await;
+    assert_eq!(writes.len(), 1, "only the refused create: {writes:?}");
+    assert_eq!(writes[0]["operation"], "createMetadata");
+    assert_eq!(env.sim.app("Other_SSO").await.unwrap(), before);
+    assert_eq!(
+        env.sim.count("listMetadata").await,
+        1,
+        "the listing is reused"
+    );
+}

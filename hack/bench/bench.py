@@ -428,6 +428,10 @@ class Operator:
     def rss_mib(self):
         return self.status_kib("VmRSS") / 1024
 
+    def rss_split_mib(self):
+        """(anonymous, file-backed) resident MiB: the heap versus the mapped binary."""
+        return self.status_kib("RssAnon") / 1024, self.status_kib("RssFile") / 1024
+
     def hwm_mib(self):
         return self.status_kib("VmHWM") / 1024
 
@@ -660,7 +664,7 @@ class Run:
         by_op_settled, _, _ = self.tally.since({})
         sizes = {}
         for _, e in entries:
-            if e.get("type") == "ConnectedApp" and e["operation"] in ("readMetadata", "upsertMetadata"):
+            if e.get("type") == "ConnectedApp" and e["operation"] in ("readMetadata", "upsertMetadata", "createMetadata"):
                 sizes.setdefault(e["operation"], []).append(len(e.get("fullNames") or []))
         batch = {op: sum(v) / len(v) for op, v in sizes.items()}
         # Converge only: leave out per-app calls in which every named app had already had that
@@ -748,6 +752,7 @@ class Run:
             k8s_writes_metric={k: w1.get(k, 0) - w0.get(k, 0) for k in set(w0) | set(w1)},
             rv_changes=rv_changes(rv0, rv1),
             rss_mib=rss_samples[-1],
+            rss_split_mib=self.op.rss_split_mib(),
             rss_max_mib=max(rss_samples),
             peak_mib=self.op.hwm_mib(),
             cpu_s=self.op.cpu_s() - cpu0,
@@ -896,11 +901,11 @@ def report(results, info):
             G.append(f"| {n} | {a['calls']} | {b['calls']} | {b['calls'] / a['calls']:.2f}× | {f1(a['wall_s'])} | {f1(b['wall_s'])} |")
     gain = "\n".join(G)
 
-    O = ["| run | N | calls by operation (converge, summed over orgs) | apps per ConnectedApp read / write call |", "|---|---:|---|---|"]
+    O = ["| run | N | calls by operation (converge, summed over orgs) | apps per ConnectedApp read / create / upsert call |", "|---|---:|---|---|"]
     for r in conv:
         b = r.get("batch", {})
         O.append(f"| {label(r)} | {r['n']} | {fmt_ops(r['calls_by_op'])} | "
-                 f"{f2(b.get('readMetadata'))} / {f2(b.get('upsertMetadata'))} |")
+                 f"{f2(b.get('readMetadata'))} / {f2(b.get('createMetadata'))} / {f2(b.get('upsertMetadata'))} |")
     ops = "\n".join(O)
 
     S = []
@@ -913,7 +918,7 @@ def report(results, info):
             f"{f1(s['reads_per_org_interval'])} ({f1(s['app_reads_per_org_interval'])} app reads + {f1(s['metadata_per_org_interval'])} metadata"
             f" + {f1(s['reads_per_org_interval'] - s['app_reads_per_org_interval'] - s['metadata_per_org_interval'])} org-level IdP/certificate) | "
             f"{f1(s['target_per_org_interval'])} | {sum(s['k8s_writes_metric'].values())} ({fmt_ops(s['k8s_writes_metric'])}) | "
-            f"{fmt_ops(s['rv_changes'])} | {f1(s['rss_mib'])} | {f1(s['cpu_s'])} |"
+            f"{fmt_ops(s['rv_changes'])} | {f1(s['rss_mib'])} ({f1(s['rss_split_mib'][0])} anon + {f1(s['rss_split_mib'][1])} file) | {f1(s['cpu_s'])} |"
         )
     steady = ""
     if S:

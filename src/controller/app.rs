@@ -10,7 +10,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
-use tracing::{info, instrument, warn};
+use tracing::{debug, info, instrument, warn};
 
 use super::backoff::{jittered, until_refresh_tick};
 use super::idp::{Ensured, IdpSnapshot};
@@ -681,11 +681,31 @@ async fn pipeline(
     // --- App ----------------------------------------------------------------------------------
     let api_name = &spec.app.api_name;
     let kind = app_kind(spec.app.type_);
-    let existing = match read_app(client, spec, priority).await {
-        Ok(a) => a,
-        Err(e) => return run.failed(types::APP_READY, Error::ReadApp(e)),
-    };
     let marker = ownership::marker(&ns, &name, &app.uid().unwrap_or_default());
+    // A resource that has never reached this stage, for an app the org's listing lacks: create
+    // straight away (createMetadata cannot overwrite; "exists after all" falls back to a read).
+    let mut created: Option<Result<(), SalesforceError>> = None;
+    if old.app.is_none()
+        && !observe_only
+        && spec.app.type_ == AppType::ConnectedApp
+        && ctx.existing_apps.absent(okey, client, api_name).await
+        && let WantedApp::Connected(a) = FoundApp::Connected(None).desired(spec, &marker)
+    {
+        match client.create_connected_app(&a).await {
+            Err(e) if e.is_already_exists() => {
+                debug!(app = %api_name, "created meanwhile by someone else; reading it");
+            }
+            r => created = Some(r.map(|_| ())),
+        }
+    }
+    let existing = if created.is_some() {
+        FoundApp::Connected(None)
+    } else {
+        match read_app(client, spec, priority).await {
+            Ok(a) => a,
+            Err(e) => return run.failed(types::APP_READY, Error::ReadApp(e)),
+        }
+    };
     let app_status = AppStatus {
         type_: spec.app.type_,
         api_name: api_name.clone(),
@@ -710,7 +730,11 @@ async fn pipeline(
             run.stalled = true;
             return;
         }
-        match write_app(client, &existing.desired(spec, &marker)).await {
+        let written = match created {
+            Some(r) => r,
+            None => write_app(client, &existing.desired(spec, &marker)).await,
+        };
+        match written {
             Ok(()) => {
                 run.event(
                     false,

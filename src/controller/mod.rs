@@ -4,6 +4,7 @@
 mod app;
 mod backoff;
 pub mod desired;
+mod existing_apps;
 mod idp;
 mod org;
 mod status;
@@ -76,6 +77,7 @@ pub struct Context {
     pub org_refresh: Duration,
     connections: Mutex<HashMap<String, ConnEntry>>,
     pub(crate) idp: idp::IdpCache,
+    pub(crate) existing_apps: existing_apps::ExistingApps,
     pub(crate) memos: Mutex<HashMap<String, app::Memo>>,
 }
 
@@ -219,6 +221,7 @@ impl Context {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        self.existing_apps.forget(key);
         self.salesforce.forget(key);
     }
 
@@ -495,6 +498,7 @@ async fn run_controllers(
         org_refresh: Duration::from_secs(args.org_refresh_seconds.max(10)),
         connections: Mutex::new(HashMap::new()),
         idp: idp::IdpCache::default(),
+        existing_apps: existing_apps::ExistingApps::default(),
         memos: Mutex::new(HashMap::new()),
     });
 

@@ -264,6 +264,23 @@ fn retry_hint(retry_after: Option<Duration>) -> String {
 }
 
 impl SalesforceError {
+    /// A `createMetadata` refused because a component of that name exists already.
+    pub fn is_already_exists(&self) -> bool {
+        match self {
+            SalesforceError::Component {
+                operation: "createMetadata",
+                errors,
+                ..
+            } => errors.iter().any(|e| {
+                matches!(
+                    e.status_code.as_str(),
+                    "DUPLICATE_DEVELOPER_NAME" | "DUPLICATE_VALUE" | "DUPLICATE_NAME"
+                )
+            }),
+            _ => false,
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         match self {
             SalesforceError::UrlRefused { .. }

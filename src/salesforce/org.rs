@@ -87,6 +87,25 @@ struct Inner {
     paused_until: Mutex<Option<(Instant, String)>>,
     reads: Batcher<(), Option<ConnectedApp>>,
     upserts: Batcher<ConnectedApp, UpsertOutcome>,
+    creates: Batcher<ConnectedApp, UpsertOutcome>,
+}
+
+/// How a batch of connected apps is saved.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SaveMode {
+    /// `upsertMetadata`: create or update.
+    Upsert,
+    /// `createMetadata`: refused per component for a name that exists, so it can never overwrite.
+    Create,
+}
+
+impl SaveMode {
+    fn operation(self) -> &'static str {
+        match self {
+            SaveMode::Upsert => "upsertMetadata",
+            SaveMode::Create => "createMetadata",
+        }
+    }
 }
 
 impl OrgClient {
@@ -113,6 +132,7 @@ impl OrgClient {
                 paused_until: Mutex::new(None),
                 reads: Batcher::new(true),
                 upserts: Batcher::new(false),
+                creates: Batcher::new(false),
             }),
         }
     }
@@ -194,8 +214,26 @@ impl OrgClient {
         &self,
         app: &ConnectedApp,
     ) -> Result<UpsertOutcome, SalesforceError> {
+        self.save_connected_app(app, SaveMode::Upsert).await
+    }
+
+    /// Creates one connected app that is believed not to exist (coalesced with concurrent creates
+    /// of this org). An app of that name that exists after all is left alone and reported as an
+    /// error for which [`SalesforceError::is_already_exists`] holds.
+    pub async fn create_connected_app(
+        &self,
+        app: &ConnectedApp,
+    ) -> Result<UpsertOutcome, SalesforceError> {
+        self.save_connected_app(app, SaveMode::Create).await
+    }
+
+    async fn save_connected_app(
+        &self,
+        app: &ConnectedApp,
+        mode: SaveMode,
+    ) -> Result<UpsertOutcome, SalesforceError> {
         let inner = &self.inner;
-        inner.check_paused("upsertMetadata")?;
+        inner.check_paused(mode.operation())?;
         let (tx, rx) = oneshot::channel();
         let p = Pending {
             name: app.full_name.clone(),
@@ -204,12 +242,12 @@ impl OrgClient {
         };
         if !inner.opts.coalescing {
             let permit = inner.permit().await?;
-            inner.clone().run_upsert_batch(vec![p], permit).await;
+            inner.clone().run_save_batch(mode, vec![p], permit).await;
             return recv(rx).await;
         }
-        if inner.upserts.push(p) {
+        if inner.saves(mode).push(p) {
             let me = inner.clone();
-            tokio::spawn(async move { me.dispatch_upserts().await });
+            tokio::spawn(async move { me.dispatch_saves(mode).await });
         }
         recv(rx).await
     }
@@ -1219,23 +1257,37 @@ impl Inner {
         }
     }
 
-    async fn dispatch_upserts(self: Arc<Self>) {
+    fn saves(&self, mode: SaveMode) -> &Batcher<ConnectedApp, UpsertOutcome> {
+        match mode {
+            SaveMode::Upsert => &self.upserts,
+            SaveMode::Create => &self.creates,
+        }
+    }
+
+    async fn dispatch_saves(self: Arc<Self>, mode: SaveMode) {
+        let queue = self.saves(mode);
         loop {
             let permit = match self.permit().await {
                 Ok(p) => p,
                 Err(_) => return,
             };
-            // Writes come in clumps already (the reconciles of one read batch), so they wait
-            // only the short window.
-            if self.upserts.len() < MAX_COMPONENTS {
-                tokio::time::sleep(self.opts.coalesce_window).await;
+            match mode {
+                // Creates arrive as resources do, like reads.
+                SaveMode::Create => self.gather(queue).await,
+                // Updates come in clumps already (the reconciles of one read batch), so they
+                // wait only the short window.
+                SaveMode::Upsert => {
+                    if queue.len() < MAX_COMPONENTS {
+                        tokio::time::sleep(self.opts.coalesce_window).await;
+                    }
+                }
             }
-            let batch = self.upserts.take(MAX_COMPONENTS);
+            let batch = queue.take(MAX_COMPONENTS);
             if batch.is_empty() {
                 return;
             }
             let me = self.clone();
-            tokio::spawn(async move { me.run_upsert_batch(batch, permit).await });
+            tokio::spawn(async move { me.run_save_batch(mode, batch, permit).await });
         }
     }
 
@@ -1284,14 +1336,15 @@ impl Inner {
         }
     }
 
-    async fn run_upsert_batch(
+    async fn run_save_batch(
         self: Arc<Self>,
+        mode: SaveMode,
         batch: Vec<Pending<ConnectedApp, UpsertOutcome>>,
         _permit: CallPermit,
     ) {
-        let op = "upsertMetadata";
+        let op = mode.operation();
         let rendered: Vec<String> = batch.iter().map(|p| p.req.render_metadata()).collect();
-        let body = soap::upsert_body(&rendered);
+        let body = soap::save_body(op, &rendered);
         let result = async {
             let text = self
                 .soap_call(op, CONNECTED_APP, batch.len(), &body)
@@ -1313,7 +1366,7 @@ impl Inner {
                         format!("no result for ConnectedApp '{}'", p.name),
                     )),
                     Some(r) if r.success => Ok(UpsertOutcome {
-                        created: r.created.unwrap_or(false),
+                        created: r.created.unwrap_or(mode == SaveMode::Create),
                     }),
                     Some(r) if is_creation_blocked(&r.errors) => {
                         let first = r.errors.first();

@@ -26,11 +26,17 @@ pub fn read_body(metadata_type: &str, names: &[&str]) -> String {
 
 /// `<upsertMetadata>` around already rendered `<metadata xsi:type=..>` elements.
 pub fn upsert_body(rendered: &[String]) -> String {
-    let mut out = String::from("<upsertMetadata>");
+    save_body("upsertMetadata", rendered)
+}
+
+/// `<op><metadata xsi:type="T">..</metadata>*</op>` for `createMetadata`, `updateMetadata` or
+/// `upsertMetadata` (the same parameter list in the WSDL).
+pub fn save_body(operation: &str, rendered: &[String]) -> String {
+    let mut out = format!("<{operation}>");
     for r in rendered {
         out.push_str(r);
     }
-    out.push_str("</upsertMetadata>");
+    out.push_str(&format!("</{operation}>"));
     out
 }
 

@@ -1,0 +1,81 @@
+//! Which connected apps an org has, from one `listMetadata` per org, so a new resource can create
+//! its app without reading it first (on a first converge that saves one read per app). A stale
+//! answer is safe both ways: an app created meanwhile makes the create fail (`createMetadata`
+//! never overwrites) and the reconcile falls back to reading it; one deleted meanwhile is read,
+//! found missing and created.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tracing::debug;
+
+use crate::salesforce::OrgClient;
+
+/// A listing older than this is taken again.
+const MAX_AGE: Duration = Duration::from_secs(300);
+/// After a failed listing, callers read instead for this long (no listing storm).
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Default)]
+struct Slot {
+    /// Lower-cased names (Salesforce API names are unique regardless of case) and when listed.
+    listing: Option<(Instant, HashSet<String>)>,
+    failed_at: Option<Instant>,
+}
+
+#[derive(Default)]
+pub struct ExistingApps {
+    orgs: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+}
+
+impl ExistingApps {
+    /// Whether the org's listing (taken now if none is fresh; one call per org however many ask)
+    /// lacks `api_name`. `false` when no listing can be had: the caller then reads.
+    pub async fn absent(&self, org: &str, client: &OrgClient, api_name: &str) -> bool {
+        let slot = self
+            .orgs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(org.to_string())
+            .or_default()
+            .clone();
+        let mut slot = slot.lock().await;
+        let fresh = slot
+            .listing
+            .as_ref()
+            .is_some_and(|(at, _)| at.elapsed() < MAX_AGE);
+        if !fresh {
+            if slot.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
+                return false;
+            }
+            match client.list_connected_apps().await {
+                Ok(list) => {
+                    let names = list
+                        .iter()
+                        .map(|f| f.full_name.to_ascii_lowercase())
+                        .collect();
+                    slot.listing = Some((Instant::now(), names));
+                    slot.failed_at = None;
+                }
+                Err(e) => {
+                    debug!(org, error = %e, "listing connected apps failed; reading instead");
+                    slot.listing = None;
+                    slot.failed_at = Some(Instant::now());
+                    return false;
+                }
+            }
+        }
+        slot.listing
+            .as_ref()
+            .is_some_and(|(_, names)| !names.contains(&api_name.to_ascii_lowercase()))
+    }
+
+    /// Drops the listing of an org that went away.
+    pub fn forget(&self, org: &str) {
+        self.orgs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(org);
+    }
+}
