@@ -130,30 +130,45 @@ pub fn only_valid_until_moved<'a>(cached: &'a ConfigMap, xml: &str) -> Option<&'
         .then_some(published.as_str())
 }
 
-/// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
-/// sets (data, labels, annotations, owner), so applying `desired` would change nothing.
-pub fn up_to_date(cached: &ConfigMap, desired: &ConfigMap) -> bool {
+/// `cm` as the cache keeps it (see [`slim_for_cache`]).
+pub fn slimmed(cm: &ConfigMap) -> ConfigMap {
+    let mut c = cm.clone();
+    slim_for_cache(&mut c);
+    c
+}
+
+/// Whether `cached` (a slimmed copy from the watch cache) still carries everything of
+/// `published` (slimmed too): data (by digest), labels, annotations and owner.
+pub fn matches_published(cached: &ConfigMap, published: &ConfigMap) -> bool {
     let contains = |have: &Option<BTreeMap<String, String>>,
                     want: &Option<BTreeMap<String, String>>| {
         let have = have.clone().unwrap_or_default();
         want.iter().flatten().all(|(k, v)| have.get(k) == Some(v))
     };
-    let cached_data = cached
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(CACHED_DATA_SHA));
-    cached_data == Some(&data_digest(desired.data.as_ref()))
-        && contains(&cached.metadata.labels, &desired.metadata.labels)
-        && contains(&cached.metadata.annotations, &desired.metadata.annotations)
-        && desired.metadata.owner_references.iter().flatten().all(|o| {
-            cached
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|e| e.uid == o.uid)
-        })
+    contains(&cached.metadata.labels, &published.metadata.labels)
+        && contains(
+            &cached.metadata.annotations,
+            &published.metadata.annotations,
+        )
+        && published
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .all(|o| {
+                cached
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|e| e.uid == o.uid)
+            })
+}
+
+/// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
+/// sets (data, labels, annotations, owner), so applying `desired` would change nothing.
+pub fn up_to_date(cached: &ConfigMap, desired: &ConfigMap) -> bool {
+    matches_published(cached, &slimmed(desired))
 }
 
 #[cfg(test)]

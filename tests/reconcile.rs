@@ -453,3 +453,44 @@ async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
         "the listing is reused"
     );
 }
+
+/// The published ConfigMap edited or deleted by someone is republished, byte for byte, within
+/// seconds, with no Salesforce write (the operator keeps only digests of what it published).
+#[tokio::test]
+async fn k8s_edited_or_deleted_configmap_is_republished() {
+    let env = Env::start("rec-republish", OrgSeed::default()).await;
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", SHORT).await;
+    let cm = "telephony-idp-metadata";
+    let published = config_map_data(&env, cm).await;
+    let writes = env.sim.writes().await;
+
+    let edit = json!({"data": {"metadata.xml": "<edited/>"}});
+    env.config_maps()
+        .patch(
+            cm,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&edit),
+        )
+        .await
+        .unwrap();
+    cluster::wait_for(SHORT, "the edited ConfigMap restored", || async {
+        config_map_data(&env, cm).await == published
+    })
+    .await;
+
+    env.config_maps()
+        .delete(cm, &Default::default())
+        .await
+        .unwrap();
+    cluster::wait_for(SHORT, "the deleted ConfigMap republished", || async {
+        env.config_maps()
+            .get_opt(cm)
+            .await
+            .unwrap()
+            .and_then(|c| c.data)
+            .is_some_and(|d| d == published)
+    })
+    .await;
+    assert_eq!(env.sim.writes().await, writes, "no Salesforce write");
+}

@@ -47,7 +47,12 @@ pub struct Memo {
     /// healthy org ends the quiet period.
     org: (String, Option<i64>, Option<String>),
     quiet_until: Instant,
+    /// The last published ConfigMap as the watch cache keeps it (digests, no data), to tell
+    /// whether the cluster still holds what was published without a second copy of the document.
     config_map: Option<ConfigMap>,
+    /// When this operator last wrote that ConfigMap: until the cache has seen the write, a
+    /// mismatch is the cache lagging, not someone editing it.
+    written_at: Option<Instant>,
     /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
     /// value asks for a full check now.
     sync_token: Option<String>,
@@ -63,6 +68,9 @@ fn sync_token(app: &SsoConnectedApp) -> Option<String> {
 fn key_of(app: &SsoConnectedApp) -> String {
     format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any())
 }
+
+/// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
+const CACHE_LAG: Duration = Duration::from_secs(10);
 
 fn refresh_interval(app: &SsoConnectedApp) -> Duration {
     humantime::parse_duration(&app.spec.publish.refresh_interval)
@@ -132,6 +140,8 @@ struct Run {
     drift: Vec<DriftEntry>,
     events: Vec<(bool, &'static str, &'static str, String)>,
     config_map: Option<ConfigMap>,
+    /// Whether this run wrote `config_map` (it was missing or different).
+    config_map_written: bool,
     /// A transient failure: retried with exponential backoff.
     transient: Option<Error>,
     /// A problem that needs a person (content refused, conflict, blocked creation): slow retry.
@@ -312,7 +322,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             .map(|c| format!("{}@{}", c.status, c.last_transition_time.0)),
     );
 
-    if let Some(action) = memo_hit(&app, &ctx, &key, &org_version).await? {
+    if let Some(action) = memo_hit(&app, &ctx, &key, &org_version) {
         return Ok(action);
     }
 
@@ -367,10 +377,13 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         )
     };
     let stalled = run.stalled;
-    let config_map = run
-        .config_map
-        .clone()
-        .or_else(|| last_config_map(&ctx, &key));
+    let (config_map, written_at) = match &run.config_map {
+        Some(cm) => (
+            Some(metadata_configmap::slimmed(cm)),
+            run.config_map_written.then(Instant::now),
+        ),
+        None => last_published(&ctx, &key),
+    };
     ctx.memos.lock().unwrap_or_else(|e| e.into_inner()).insert(
         key.clone(),
         Memo {
@@ -378,6 +391,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             org: org_version,
             quiet_until: Instant::now() + delay,
             config_map,
+            written_at,
             sync_token: sync_token(&app),
             stalled,
         },
@@ -395,57 +409,46 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     outcome.map(|()| Action::requeue(delay))
 }
 
-fn last_config_map(ctx: &Context, key: &str) -> Option<ConfigMap> {
+/// The memo's record of the last published ConfigMap, kept when a run publishes nothing.
+fn last_published(ctx: &Context, key: &str) -> (Option<ConfigMap>, Option<Instant>) {
     ctx.memos
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(key)
-        .and_then(|m| m.config_map.clone())
+        .map(|m| (m.config_map.clone(), m.written_at))
+        .unwrap_or_default()
 }
 
-/// The published `metadata.xml` whose SHA-256 is `sha`: from the memo's copy, else read from the
-/// API server (the watch cache keeps only digests). `None` if neither has those bytes.
+/// The published `metadata.xml` whose SHA-256 is `sha`, read from the API server (the watch
+/// cache keeps only digests); `None` if it no longer holds those bytes.
 async fn published_metadata(
     ctx: &Context,
     app: &SsoConnectedApp,
     cm_name: &str,
     sha: &str,
 ) -> Option<String> {
-    let matches = |cm: &ConfigMap| {
-        cm.data
-            .as_ref()
-            .and_then(|d| d.get("metadata.xml"))
-            .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
-            .cloned()
-    };
-    if let Some(xml) = last_config_map(ctx, &key_of(app))
-        .as_ref()
-        .and_then(matches)
-    {
-        return Some(xml);
-    }
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &app.namespace()?);
     api.get_opt(cm_name)
         .await
         .ok()
-        .flatten()
-        .as_ref()
-        .and_then(matches)
+        .flatten()?
+        .data?
+        .remove("metadata.xml")
+        .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
 }
 
-/// Within the quiet period of the same generation: re-assert the ConfigMap (someone may have
-/// edited or deleted it) and wait, without calling Salesforce.
-async fn memo_hit(
+/// Within the quiet period of the same generation: wait, without calling Salesforce, as long as
+/// the cluster still holds the published ConfigMap (someone may have edited or deleted it: then
+/// a full check republishes it).
+fn memo_hit(
     app: &SsoConnectedApp,
     ctx: &Context,
     key: &str,
     org_version: &(String, Option<i64>, Option<String>),
-) -> Result<Option<Action>, Error> {
-    let (remaining, cm) = {
+) -> Option<Action> {
+    let (remaining, cm, written_at) = {
         let memos = ctx.memos.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(m) = memos.get(key) else {
-            return Ok(None);
-        };
+        let m = memos.get(key)?;
         let remaining = m.quiet_until.saturating_duration_since(Instant::now());
         if m.generation != app.metadata.generation
             || m.org.0 != org_version.0
@@ -454,14 +457,24 @@ async fn memo_hit(
             || m.sync_token != sync_token(app)
             || remaining.is_zero()
         {
-            return Ok(None);
+            return None;
         }
-        (remaining, m.config_map.clone())
+        (remaining, m.config_map.clone(), m.written_at)
     };
-    if let Some(cm) = cm {
-        ensure_config_map(ctx, &cm).await?;
+    if let Some(published) = cm {
+        let cached = ctx.config_maps.get(
+            &ObjectRef::new(&published.name_any())
+                .within(&published.namespace().unwrap_or_default()),
+        );
+        if !cached.is_some_and(|c| metadata_configmap::matches_published(&c, &published)) {
+            if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
+                return Some(Action::requeue(Duration::from_secs(1)));
+            }
+            info!(configmap = %published.name_any(), "the published ConfigMap was changed or deleted; republishing");
+            return None;
+        }
     }
-    Ok(Some(Action::requeue(remaining)))
+    Some(Action::requeue(remaining))
 }
 
 /// Applies the ConfigMap unless the watch cache shows it already up to date.
@@ -982,7 +995,7 @@ async fn pipeline(
     let cm = metadata_configmap::build(app, &md, &cert);
     let sha = metadata_configmap::sha256_hex(md.xml.as_bytes());
     match ensure_config_map(ctx, &cm).await {
-        Ok(_) => {}
+        Ok(wrote) => run.config_map_written = wrote,
         Err(e) => {
             run.cond(
                 types::METADATA_PUBLISHED,
