@@ -645,6 +645,7 @@ async fn pipeline(
         .idp
         .ensure(okey, client, want, refresh, priority, !observe_only)
         .await;
+    let newly_enabled = matches!(ensured, Ok(Ensured::Enabled(_)));
     let mut snap = match ensured {
         Err(e) => {
             return run.failed(
@@ -665,22 +666,15 @@ async fn pipeline(
             run.cond(types::IDENTITY_PROVIDER_READY, false, reasons::OBSERVE_ONLY, format!("Identity Provider is {state}, not enabled with {want}; ObserveOnly makes no change"));
             snap
         }
-        Ok(Ensured::Enabled(snap)) => {
-            run.event(
-                false,
-                "IdentityProviderEnabled",
-                "ConfigureIdentityProvider",
-                format!("enabled the org's Identity Provider with certificate {want}"),
-            );
-            run.cond(
-                types::IDENTITY_PROVIDER_READY,
-                true,
-                reasons::SYNCED,
-                format!("Identity Provider enabled with certificate {want}"),
-            );
-            snap
-        }
-        Ok(Ensured::Already(snap)) => {
+        Ok(Ensured::Enabled(snap) | Ensured::Already(snap)) => {
+            if newly_enabled {
+                run.event(
+                    false,
+                    "IdentityProviderEnabled",
+                    "ConfigureIdentityProvider",
+                    format!("enabled the org's Identity Provider with certificate {want}"),
+                );
+            }
             run.cond(
                 types::IDENTITY_PROVIDER_READY,
                 true,
