@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod leader;
 pub mod metadata_configmap;

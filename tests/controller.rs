@@ -270,3 +270,83 @@ subjects: [{{kind: User, name: "{user}", apiGroup: rbac.authorization.k8s.io}}]
     assert!(status.success(), "exit status {status:?}");
     eprintln!("exited {:?} after SIGTERM", t.elapsed());
 }
+
+/// The Event recorder against the real API server: a repeat becomes a series on the first Event
+/// (not a second Event), another reason or another object is its own Event.
+#[tokio::test]
+async fn k8s_repeated_event_becomes_a_series() {
+    use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference};
+    use k8s_openapi::api::events::v1::Event;
+    use kube::api::{ListParams, PostParams};
+
+    let ns = cluster::fresh_namespace("events").await;
+    let client = cluster::client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let mut regarding = Vec::new();
+    for name in ["a", "b"] {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = Some(name.into());
+        let cm = cms.create(&PostParams::default(), &cm).await.unwrap();
+        regarding.push(ObjectReference {
+            api_version: Some("v1".into()),
+            kind: Some("ConfigMap".into()),
+            namespace: Some(ns.clone()),
+            name: Some(name.into()),
+            uid: cm.metadata.uid.clone(),
+            ..Default::default()
+        });
+    }
+    let rec = sso_operator::events::Recorder::new(client.clone(), "sso-operator", None);
+    let publish = |r: usize, warning: bool, reason: &'static str, note: &str| {
+        rec.publish(
+            &regarding[r],
+            warning,
+            reason,
+            "Reconcile",
+            note.to_string(),
+        )
+    };
+    publish(0, true, "SalesforceUnavailable", "first")
+        .await
+        .unwrap();
+    publish(0, true, "SalesforceUnavailable", "second")
+        .await
+        .unwrap();
+    publish(0, true, "SalesforceUnavailable", "third")
+        .await
+        .unwrap();
+    publish(0, false, "Ready", "ready").await.unwrap();
+    publish(1, true, "SalesforceUnavailable", "other object")
+        .await
+        .unwrap();
+
+    let events: Api<Event> = Api::namespaced(client, &ns);
+    let list = events.list(&ListParams::default()).await.unwrap().items;
+    let of = |name: &str, reason: &str| -> Vec<&Event> {
+        list.iter()
+            .filter(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
+                    && e.reason.as_deref() == Some(reason)
+            })
+            .collect()
+    };
+    let repeated = of("a", "SalesforceUnavailable");
+    assert_eq!(
+        repeated.len(),
+        1,
+        "one Event for three publishes: {list:#?}"
+    );
+    let e = repeated[0];
+    assert_eq!(e.series.as_ref().map(|s| s.count), Some(3), "{e:#?}");
+    assert_eq!(e.note.as_deref(), Some("first"));
+    assert_eq!(e.type_.as_deref(), Some("Warning"));
+    assert_eq!(e.action.as_deref(), Some("Reconcile"));
+    assert_eq!(e.reporting_controller.as_deref(), Some("sso-operator"));
+    assert_eq!(e.reporting_instance.as_deref(), Some("sso-operator"));
+    let ready = of("a", "Ready");
+    assert_eq!(ready.len(), 1);
+    assert!(ready[0].series.is_none(), "a single Event has no series");
+    assert_eq!(ready[0].type_.as_deref(), Some("Normal"));
+    assert_eq!(of("b", "SalesforceUnavailable").len(), 1);
+    assert_eq!(list.len(), 3);
+}

@@ -20,7 +20,6 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ListParams;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -29,6 +28,7 @@ use tokio::sync::watch;
 use crate::api::conditions::reasons;
 use crate::api::{SalesforceOrg, SsoConnectedApp};
 use crate::config::RunArgs;
+use crate::events::Recorder;
 use crate::metadata_configmap::{MANAGED_BY, MANAGED_BY_LABEL};
 use crate::metrics::{Metrics, SalesforceCallMetrics};
 use crate::salesforce::{
@@ -240,19 +240,11 @@ impl Context {
         action: &str,
         note: String,
     ) {
-        use kube::runtime::events::{Event, EventType};
-        let ev = Event {
-            type_: if warning {
-                EventType::Warning
-            } else {
-                EventType::Normal
-            },
-            reason: reason.to_string(),
-            note: Some(note),
-            action: action.to_string(),
-            secondary: None,
-        };
-        if let Err(e) = self.recorder.publish(&ev, &obj.object_ref(&())).await {
+        if let Err(e) = self
+            .recorder
+            .publish(&obj.object_ref(&()), warning, reason, action, note)
+            .await
+        {
             tracing::warn!(error = %e, reason, "could not publish Event");
         }
     }
@@ -485,13 +477,7 @@ async fn run_controllers(
         orgs: orgs_store.clone(),
         apps: apps_store.clone(),
         config_maps: cm_reader.clone(),
-        recorder: Recorder::new(
-            client.clone(),
-            Reporter {
-                controller: MANAGER.into(),
-                instance: std::env::var("POD_NAME").ok(),
-            },
-        ),
+        recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
         metrics: metrics.clone(),
         backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
         slow_backoff: Backoff::new(Duration::from_secs(300), Duration::from_secs(3600)),
