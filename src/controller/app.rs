@@ -49,7 +49,7 @@ pub struct Memo {
     quiet_until: Instant,
     /// The last published ConfigMap as the watch cache keeps it (digests, no data), to tell
     /// whether the cluster still holds what was published without a second copy of the document.
-    config_map: Option<ConfigMap>,
+    config_map: Option<Arc<ConfigMap>>,
     /// When this operator last wrote that ConfigMap: until the cache has seen the write, a
     /// mismatch is the cache lagging, not someone editing it.
     written_at: Option<Instant>,
@@ -139,7 +139,8 @@ struct Run {
     metadata: Option<MetadataStatus>,
     drift: Vec<DriftEntry>,
     events: Vec<(bool, &'static str, &'static str, String)>,
-    config_map: Option<ConfigMap>,
+    /// What was published, as the watch cache keeps it (see [`ensure_config_map`]).
+    config_map: Option<Arc<ConfigMap>>,
     /// Whether this run wrote `config_map` (it was missing or different).
     config_map_written: bool,
     /// A transient failure: retried with exponential backoff.
@@ -378,10 +379,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     };
     let stalled = run.stalled;
     let (config_map, written_at) = match &run.config_map {
-        Some(cm) => (
-            Some(metadata_configmap::slimmed(cm)),
-            run.config_map_written.then(Instant::now),
-        ),
+        Some(cm) => (Some(cm.clone()), run.config_map_written.then(Instant::now)),
         None => last_published(&ctx, &key),
     };
     ctx.memos.lock().unwrap_or_else(|e| e.into_inner()).insert(
@@ -410,7 +408,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
 }
 
 /// The memo's record of the last published ConfigMap, kept when a run publishes nothing.
-fn last_published(ctx: &Context, key: &str) -> (Option<ConfigMap>, Option<Instant>) {
+fn last_published(ctx: &Context, key: &str) -> (Option<Arc<ConfigMap>>, Option<Instant>) {
     ctx.memos
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -477,14 +475,16 @@ fn memo_hit(
     Some(Action::requeue(remaining))
 }
 
-/// Applies the ConfigMap unless the watch cache shows it already up to date.
-async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<bool, Error> {
+/// Applies the ConfigMap unless the watch cache shows it already up to date. Returns the
+/// published ConfigMap as the cache keeps it (slimmed; when nothing was written, the cache's own
+/// copy, shared rather than copied: a memo per app adds up) and whether it was written.
+async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<(Arc<ConfigMap>, bool), Error> {
     let ns = cm.namespace().unwrap_or_default();
     let name = cm.name_any();
     if let Some(existing) = ctx.config_maps.get(&ObjectRef::new(&name).within(&ns))
         && metadata_configmap::up_to_date(&existing, cm)
     {
-        return Ok(false);
+        return Ok((existing, false));
     }
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
     api.patch(
@@ -499,7 +499,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<bool, Error>
         source,
     })?;
     ctx.metrics.count_write("configmap");
-    Ok(true)
+    Ok((Arc::new(metadata_configmap::slimmed(cm)), true))
 }
 
 /// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.
@@ -988,8 +988,11 @@ async fn pipeline(
     }
     let cm = metadata_configmap::build(app, &md, &cert);
     let sha = metadata_configmap::sha256_hex(md.xml.as_bytes());
-    match ensure_config_map(ctx, &cm).await {
-        Ok(wrote) => run.config_map_written = wrote,
+    let published_cm = match ensure_config_map(ctx, &cm).await {
+        Ok((published, wrote)) => {
+            run.config_map_written = wrote;
+            published
+        }
         Err(e) => {
             run.cond(
                 types::METADATA_PUBLISHED,
@@ -1000,7 +1003,7 @@ async fn pipeline(
             run.transient = Some(e);
             return;
         }
-    }
+    };
     let published_at = match &old.metadata {
         Some(m) if m.sha256 == sha && m.config_map_name == cm_name => m.published_at.clone(),
         _ => {
@@ -1019,7 +1022,7 @@ async fn pipeline(
     if let Err(e) = remove_stale_config_maps(ctx, app, &cm_name).await {
         warn!(error = %e, "could not remove a ConfigMap published under a previous name");
     }
-    run.config_map = Some(cm);
+    run.config_map = Some(published_cm);
     run.metadata = Some(MetadataStatus {
         config_map_name: cm_name.clone(),
         sha256: sha,
