@@ -547,6 +547,29 @@ async fn concurrent_request_limit_makes_calls_go_one_at_a_time() {
     assert_eq!(sim.count("token").await, 1, "no re-authentication");
 }
 
+/// Metadata downloads are not API calls and take no permit, but a burst of them (every app of an
+/// org at its refresh tick) still goes to My Domain a few at a time, not all at once.
+#[tokio::test]
+async fn metadata_downloads_to_one_org_are_capped() {
+    let sim = Sim::start();
+    let c = client(&sim, sim.jwt());
+    c.authenticate().await.unwrap();
+    sim.fault(json!({"operation": "idpMetadata", "count": 20, "latencyMs": 200}))
+        .await;
+    let results = futures::future::join_all((0..20).map(|_| {
+        let c = c.clone();
+        async move { c.fetch_idp_metadata(Some("Existing_Telephony")).await }
+    }))
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(sim.count("idpMetadata").await, 20);
+    let peak = sim.calls().await["peakInFlight"].as_u64().unwrap();
+    assert!(
+        (2..=6).contains(&peak),
+        "twenty downloads at once reach the org {peak} at a time (cap 6)"
+    );
+}
+
 #[tokio::test]
 async fn optional_reads_are_held_back_below_the_reserve() {
     let sim = Sim::start();

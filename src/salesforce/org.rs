@@ -62,6 +62,11 @@ const BUSY_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 /// How long calls stay one at a time after Salesforce reported its concurrent-request limit.
 pub const SERIAL_AFTER_CONCURRENT_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// IdP metadata downloads in flight per org. They are not API calls (no permit), but unbounded
+/// they follow the reconcile concurrency: dozens of connections to one My Domain, each kept open
+/// by the pool (and its buffers in memory). Six, as a browser would.
+const METADATA_DOWNLOADS_PER_ORG: usize = 6;
+
 /// Leave to make one call: a slot of the org's `maxConcurrentCalls`, plus the single slot while
 /// calls are serialized after a concurrent-request refusal.
 struct CallPermit {
@@ -85,6 +90,8 @@ struct Inner {
     usage: Mutex<Option<ApiUsage>>,
     /// Set when the daily allocation ran out: (until, Salesforce's message).
     paused_until: Mutex<Option<(Instant, String)>>,
+    /// Slots for IdP metadata downloads ([`METADATA_DOWNLOADS_PER_ORG`]).
+    downloads: Semaphore,
     reads: Batcher<(), Option<ConnectedApp>>,
     upserts: Batcher<ConnectedApp, UpsertOutcome>,
     creates: Batcher<ConnectedApp, UpsertOutcome>,
@@ -130,6 +137,7 @@ impl OrgClient {
                 serial_until: Mutex::new(None),
                 usage: Mutex::new(None),
                 paused_until: Mutex::new(None),
+                downloads: Semaphore::new(METADATA_DOWNLOADS_PER_ORG),
                 reads: Batcher::new(true),
                 upserts: Batcher::new(false),
                 creates: Batcher::new(false),
@@ -597,7 +605,8 @@ impl OrgClient {
     /// `/.well-known/samlidp/<app>.xml`). Never from a URL taken from a resource.
     ///
     /// Unauthenticated and not an API call (it does not count against the daily allocation), so
-    /// it neither takes an in-flight permit nor honours the quota pause.
+    /// it neither takes an in-flight permit nor honours the quota pause; downloads have their own
+    /// cap per org ([`METADATA_DOWNLOADS_PER_ORG`]).
     pub async fn fetch_idp_metadata(
         &self,
         app: Option<&str>,
@@ -621,6 +630,13 @@ impl OrgClient {
             .join(&path)
             .map_err(|e| SalesforceError::Config {
                 reason: format!("cannot build the metadata URL: {e}"),
+            })?;
+        let _slot = inner
+            .downloads
+            .acquire()
+            .await
+            .map_err(|_| SalesforceError::Config {
+                reason: "org client closed".into(),
             })?;
         let started = Instant::now();
         let res = async {

@@ -111,13 +111,17 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
 
 pub async fn calls(AxState(sim): AxState<Shared>) -> Response {
     let st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
-    Json(json!({"counts": st.counts, "log": st.log})).into_response()
+    let peak = sim.peak_requests.load(std::sync::atomic::Ordering::SeqCst);
+    Json(json!({"counts": st.counts, "log": st.log, "peakInFlight": peak})).into_response()
 }
 
 pub async fn calls_reset(AxState(sim): AxState<Shared>) -> Response {
     let mut st = sim.state.lock().unwrap_or_else(|p| p.into_inner());
     st.counts.clear();
     st.log.clear();
+    let now = sim.requests.load(std::sync::atomic::Ordering::SeqCst);
+    sim.peak_requests
+        .store(now, std::sync::atomic::Ordering::SeqCst);
     StatusCode::NO_CONTENT.into_response()
 }
 

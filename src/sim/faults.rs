@@ -170,6 +170,7 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
         return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response();
     };
     let operation = operation_for(&path, &bytes);
+    let _served = Served::enter(&sim);
     // Held until the response is built, so injected latency counts as time in flight.
     let _in_flight = if path.starts_with("/services/Soap/m/") {
         match InFlight::enter(&sim) {
@@ -267,6 +268,23 @@ fn record_unserved(
         fault: Some(fault.to_owned()),
         injected,
     });
+}
+
+/// One request being served, counted towards the peak `/__sim/calls` reports.
+struct Served<'a>(&'a AtomicU64);
+
+impl<'a> Served<'a> {
+    fn enter(sim: &'a Sim) -> Self {
+        let now = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
+        sim.peak_requests.fetch_max(now, Ordering::SeqCst);
+        Served(&sim.requests)
+    }
+}
+
+impl Drop for Served<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// One Metadata API call being served; refused at entry when the enforced cap is reached.

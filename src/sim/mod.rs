@@ -67,6 +67,10 @@ pub struct Sim {
     pub latency: Duration,
     /// Metadata API calls being served right now (for the enforced concurrency cap).
     pub in_flight: std::sync::atomic::AtomicU64,
+    /// Requests of any kind (API, token, metadata download) being served right now, and the most
+    /// at once since the last `/__sim/calls/reset`: what a client's concurrency looks like here.
+    pub requests: std::sync::atomic::AtomicU64,
+    pub peak_requests: std::sync::atomic::AtomicU64,
 }
 
 pub type Shared = Arc<Sim>;
@@ -135,6 +139,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
         state: Mutex::new(state),
         latency: Duration::from_millis(cli.latency_ms),
         in_flight: std::sync::atomic::AtomicU64::new(0),
+        requests: std::sync::atomic::AtomicU64::new(0),
+        peak_requests: std::sync::atomic::AtomicU64::new(0),
     });
     let app = router(sim, cli.control);
     let listener = std::net::TcpListener::bind(cli.listen)
