@@ -37,12 +37,7 @@ impl Backoff {
 
     /// The delay after `n` consecutive failures, with jitter.
     pub fn delay(&self, n: u32) -> Duration {
-        let exp = self
-            .base
-            .saturating_mul(2u32.saturating_pow(n.saturating_sub(1).min(20)));
-        let d = exp.min(self.cap);
-        let jitter = rand::rng().random_range(0.8..1.2);
-        d.mul_f64(jitter)
+        exponential(self.base, self.cap, n).mul_f64(rand::rng().random_range(0.8..1.2))
     }
 
     /// Consecutive failures recorded for `key`.
@@ -61,6 +56,12 @@ impl Backoff {
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
     }
+}
+
+/// `base` doubled for each failure after the first (`n` failures so far), at most `cap`.
+fn exponential(base: Duration, cap: Duration, n: u32) -> Duration {
+    base.saturating_mul(2u32.saturating_pow(n.saturating_sub(1).min(20)))
+        .min(cap)
 }
 
 /// `d` shortened by up to 10%, for periodic refreshes: resources created together spread out,
@@ -108,9 +109,8 @@ impl Iterator for WatchBackoff {
 
     fn next(&mut self) -> Option<Duration> {
         self.failures = self.failures.saturating_add(1);
-        let exp = Self::BASE.saturating_mul(2u32.saturating_pow((self.failures - 1).min(16)));
         Some(
-            exp.min(Self::CAP)
+            exponential(Self::BASE, Self::CAP, self.failures)
                 .mul_f64(rand::rng().random_range(0.8..1.0)),
         )
     }

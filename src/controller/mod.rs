@@ -442,8 +442,7 @@ async fn run_controllers(
     let apps_api: Api<SsoConnectedApp> = scoped(&client, ns);
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
-    // Smaller pages keep the relist peak low (the store, not the operator's code, dominates memory).
-    let wc = || watcher::Config::default().page_size(100);
+    let wc = watch_config;
 
     let (cm_reader, cm_writer) = reflector::store();
     let cm_stream = watcher(cms_api.clone(), wc().labels(&managed))
@@ -454,22 +453,8 @@ async fn run_controllers(
         .for_each(|_| futures::future::ready(()));
 
     let ctl_cfg = ControllerConfig::default().concurrency(args.concurrency);
-    let (orgs_store, orgs_writer) = reflector::store();
-    let orgs_stream = watcher(orgs_api.clone(), wc())
-        .modify(slim)
-        .reflect(orgs_writer)
-        .applied_objects();
-    let org_ctl = Controller::for_stream(orgs_stream, orgs_store.clone())
-        .with_config(ctl_cfg.clone())
-        .trigger_backoff(WatchBackoff::default());
-    let (apps_store, apps_writer) = reflector::store();
-    let apps_stream = watcher(apps_api.clone(), wc())
-        .modify(slim)
-        .reflect(apps_writer)
-        .applied_objects();
-    let app_ctl = Controller::for_stream(apps_stream, apps_store.clone())
-        .with_config(ctl_cfg)
-        .trigger_backoff(WatchBackoff::default());
+    let (org_ctl, orgs_store) = slim_controller(orgs_api.clone(), ctl_cfg.clone());
+    let (app_ctl, apps_store) = slim_controller(apps_api, ctl_cfg);
 
     let ctx = Arc::new(Context {
         client: client.clone(),
@@ -556,6 +541,34 @@ async fn run_controllers(
 /// What the caches keep of a watched resource: everything but managedFields and kubectl's
 /// client-side-apply copy, which the operator never reads and which would be a large part of its
 /// memory at a thousand resources.
+/// Smaller pages keep the relist peak low (the store, not the operator's code, dominates memory).
+fn watch_config() -> watcher::Config {
+    watcher::Config::default().page_size(100)
+}
+
+/// A controller over `api` with its own cache, slimmed (see [`slim`]), and the short watch backoff.
+fn slim_controller<K>(api: Api<K>, cfg: ControllerConfig) -> (Controller<K>, Store<K>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (store, writer) = reflector::store();
+    let stream = watcher(api, watch_config())
+        .modify(slim)
+        .reflect(writer)
+        .applied_objects();
+    let ctl = Controller::for_stream(stream, store.clone())
+        .with_config(cfg)
+        .trigger_backoff(WatchBackoff::default());
+    (ctl, store)
+}
+
+/// What the caches never need: managedFields and kubectl's copy of the last applied object.
 fn slim<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
