@@ -64,8 +64,10 @@ pub const SERIAL_AFTER_CONCURRENT_LIMIT: std::time::Duration = std::time::Durati
 
 /// IdP metadata downloads in flight per org. They are not API calls (no permit), but unbounded
 /// they follow the reconcile concurrency: dozens of connections to one My Domain, each kept open
-/// by the pool (and its buffers in memory). Six, as a browser would.
-const METADATA_DOWNLOADS_PER_ORG: usize = 6;
+/// by the pool (and its buffers in memory). Not fewer than 10: reconciles waiting here hold their
+/// slots, and with 6 the reads of a refresh tick no longer filled batches of 10 (measured: 205
+/// instead of 200 reads per 2 intervals at N = 1,000).
+const METADATA_DOWNLOADS_PER_ORG: usize = 10;
 
 /// Leave to make one call: a slot of the org's `maxConcurrentCalls`, plus the single slot while
 /// calls are serialized after a concurrent-request refusal.
