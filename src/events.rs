@@ -88,9 +88,15 @@ impl Recorder {
                         last_observed_time: MicroTime(Timestamp::now()),
                     }
                 });
-                events
+                if let Err(e) = events
                     .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await?;
+                    .await
+                {
+                    // The Event may be gone (deleted, or expired by the API server): the next
+                    // repeat starts a new one instead of failing the same way for six minutes.
+                    self.cache.lock().await.sent.remove(&key);
+                    return Err(e);
+                }
                 (name, count)
             }
             None => {

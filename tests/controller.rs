@@ -349,4 +349,27 @@ async fn k8s_repeated_event_becomes_a_series() {
     assert_eq!(ready[0].type_.as_deref(), Some("Normal"));
     assert_eq!(of("b", "SalesforceUnavailable").len(), 1);
     assert_eq!(list.len(), 3);
+
+    // The series' Event deleted: the repeat fails once, the next one starts a new Event.
+    events
+        .delete(e.metadata.name.as_deref().unwrap(), &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        publish(0, true, "SalesforceUnavailable", "gone")
+            .await
+            .is_err()
+    );
+    publish(0, true, "SalesforceUnavailable", "new")
+        .await
+        .unwrap();
+    let list = events.list(&ListParams::default()).await.unwrap().items;
+    let renewed: Vec<_> = list
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("SalesforceUnavailable"))
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("a"))
+        .collect();
+    assert_eq!(renewed.len(), 1, "{list:#?}");
+    assert_eq!(renewed[0].note.as_deref(), Some("new"));
+    assert!(renewed[0].series.is_none());
 }
