@@ -442,10 +442,9 @@ async fn run_controllers(
     let apps_api: Api<SsoConnectedApp> = scoped(&client, ns);
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
-    let wc = watch_config;
 
     let (cm_reader, cm_writer) = reflector::store();
-    let cm_stream = watcher(cms_api.clone(), wc().labels(&managed))
+    let cm_stream = watcher(cms_api.clone(), watch_config().labels(&managed))
         .backoff(WatchBackoff::default())
         .modify(crate::metadata_configmap::slim_for_cache)
         .reflect(cm_writer)
@@ -475,10 +474,9 @@ async fn run_controllers(
 
     // A changed org (fixed Secret reference, new status after authenticating) re-checks its apps.
     let dependents = apps_store.clone();
-    let app_ctl = app_ctl.owns(cms_api, wc().labels(&managed)).watches(
-        orgs_api,
-        wc(),
-        move |org: SalesforceOrg| {
+    let app_ctl = app_ctl
+        .owns(cms_api, watch_config().labels(&managed))
+        .watches(orgs_api, watch_config(), move |org: SalesforceOrg| {
             let ns = org.namespace();
             let name = org.name_any();
             dependents
@@ -487,8 +485,7 @@ async fn run_controllers(
                 .filter(|a| a.namespace() == ns && a.spec.org_ref.name == name)
                 .map(|a| ObjectRef::from_obj(&*a))
                 .collect::<Vec<_>>()
-        },
-    );
+        });
 
     // Readiness: every watch has delivered its initial list.
     {
@@ -538,9 +535,6 @@ async fn run_controllers(
     Ok(())
 }
 
-/// What the caches keep of a watched resource: everything but managedFields and kubectl's
-/// client-side-apply copy, which the operator never reads and which would be a large part of its
-/// memory at a thousand resources.
 /// Smaller pages keep the relist peak low (the store, not the operator's code, dominates memory).
 fn watch_config() -> watcher::Config {
     watcher::Config::default().page_size(100)
@@ -568,7 +562,9 @@ where
     (ctl, store)
 }
 
-/// What the caches never need: managedFields and kubectl's copy of the last applied object.
+/// What the caches keep of a watched resource: everything but managedFields and kubectl's
+/// client-side-apply copy, which the operator never reads and which would be a large part of its
+/// memory at a thousand resources.
 fn slim<K: Resource>(obj: &mut K) {
     let meta = obj.meta_mut();
     meta.managed_fields = None;
