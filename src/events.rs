@@ -100,7 +100,27 @@ impl Recorder {
                 (name, count)
             }
             None => {
-                let event = self.new_event(regarding, warning, reason, action, note);
+                let at = Timestamp::now();
+                let event = Event {
+                    action: Some(action.to_string()),
+                    reason: Some(reason.to_string()),
+                    event_time: Some(MicroTime(at)),
+                    regarding: Some(regarding.clone()),
+                    note: Some(note),
+                    metadata: ObjectMeta {
+                        namespace: regarding.namespace.clone(),
+                        name: Some(format!(
+                            "{}.{:x}",
+                            regarding.name.as_deref().unwrap_or(&self.controller),
+                            at.as_nanosecond()
+                        )),
+                        ..Default::default()
+                    },
+                    reporting_controller: Some(self.controller.clone()),
+                    reporting_instance: Some(self.instance.clone()),
+                    type_: Some(if warning { "Warning" } else { "Normal" }.to_string()),
+                    ..Default::default()
+                };
                 let created = events.create(&PostParams::default(), &event).await?;
                 (created.metadata.name.unwrap_or_default(), 1)
             }
@@ -114,37 +134,6 @@ impl Recorder {
             },
         );
         Ok(())
-    }
-
-    fn new_event(
-        &self,
-        regarding: &ObjectReference,
-        warning: bool,
-        reason: &str,
-        action: &str,
-        note: String,
-    ) -> Event {
-        let now = Timestamp::now();
-        Event {
-            action: Some(action.to_string()),
-            reason: Some(reason.to_string()),
-            event_time: Some(MicroTime(now)),
-            regarding: Some(regarding.clone()),
-            note: Some(note),
-            metadata: ObjectMeta {
-                namespace: regarding.namespace.clone(),
-                name: Some(format!(
-                    "{}.{:x}",
-                    regarding.name.as_deref().unwrap_or(&self.controller),
-                    now.as_nanosecond()
-                )),
-                ..Default::default()
-            },
-            reporting_controller: Some(self.controller.clone()),
-            reporting_instance: Some(self.instance.clone()),
-            type_: Some(if warning { "Warning" } else { "Normal" }.to_string()),
-            ..Default::default()
-        }
     }
 }
 
