@@ -170,10 +170,10 @@ pub async fn middleware(AxState(sim): AxState<Shared>, req: Request, next: Next)
         return (StatusCode::PAYLOAD_TOO_LARGE, "Request body too large").into_response();
     };
     let operation = operation_for(&path, &bytes);
-    let _served = Served::enter(&sim);
+    let _served = served(&sim);
     // Held until the response is built, so injected latency counts as time in flight.
     let _in_flight = if path.starts_with("/services/Soap/m/") {
-        match InFlight::enter(&sim) {
+        match metadata_call_in_flight(&sim) {
             Some(g) => Some(g),
             None => {
                 let resp = soap::fault(
@@ -270,44 +270,39 @@ fn record_unserved(
     });
 }
 
-/// One request being served, counted towards the peak `/__sim/calls` reports.
-struct Served<'a>(&'a AtomicU64);
+/// Counts one request while it is being served (the count drops when the guard does).
+struct Held<'a>(&'a AtomicU64);
 
-impl<'a> Served<'a> {
-    fn enter(sim: &'a Sim) -> Self {
-        let now = sim.requests.fetch_add(1, Ordering::SeqCst) + 1;
-        sim.peak_requests.fetch_max(now, Ordering::SeqCst);
-        Served(&sim.requests)
+impl<'a> Held<'a> {
+    /// Enters; returns the guard and the count before this request.
+    fn enter(counter: &'a AtomicU64) -> (Self, u64) {
+        (Held(counter), counter.fetch_add(1, Ordering::SeqCst))
     }
 }
 
-impl Drop for Served<'_> {
+impl Drop for Held<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// One request of any kind being served, counted towards the peak `/__sim/calls` reports.
+fn served(sim: &Sim) -> Held<'_> {
+    let (guard, before) = Held::enter(&sim.requests);
+    sim.peak_requests.fetch_max(before + 1, Ordering::SeqCst);
+    guard
 }
 
 /// One Metadata API call being served; refused at entry when the enforced cap is reached.
-struct InFlight<'a>(&'a AtomicU64);
-
-impl<'a> InFlight<'a> {
-    fn enter(sim: &'a Sim) -> Option<Self> {
-        let cap = sim
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .concurrent_enforced;
-        let before = sim.in_flight.fetch_add(1, Ordering::SeqCst);
-        let guard = InFlight(&sim.in_flight);
-        match cap {
-            Some(cap) if before >= cap => None,
-            _ => Some(guard),
-        }
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+fn metadata_call_in_flight(sim: &Sim) -> Option<Held<'_>> {
+    let cap = sim
+        .state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .concurrent_enforced;
+    let (guard, before) = Held::enter(&sim.in_flight);
+    match cap {
+        Some(cap) if before >= cap => None,
+        _ => Some(guard),
     }
 }
