@@ -321,16 +321,16 @@ async fn k8s_repeated_event_becomes_a_series() {
         .unwrap();
 
     let events: Api<Event> = Api::namespaced(client, &ns);
-    let list = events.list(&ListParams::default()).await.unwrap().items;
-    let of = |name: &str, reason: &str| -> Vec<&Event> {
+    fn of<'a>(list: &'a [Event], name: &str, reason: &str) -> Vec<&'a Event> {
         list.iter()
             .filter(|e| {
                 e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name)
                     && e.reason.as_deref() == Some(reason)
             })
             .collect()
-    };
-    let repeated = of("a", "SalesforceUnavailable");
+    }
+    let list = events.list(&ListParams::default()).await.unwrap().items;
+    let repeated = of(&list, "a", "SalesforceUnavailable");
     assert_eq!(
         repeated.len(),
         1,
@@ -343,11 +343,11 @@ async fn k8s_repeated_event_becomes_a_series() {
     assert_eq!(e.action.as_deref(), Some("Reconcile"));
     assert_eq!(e.reporting_controller.as_deref(), Some("sso-operator"));
     assert_eq!(e.reporting_instance.as_deref(), Some("sso-operator"));
-    let ready = of("a", "Ready");
+    let ready = of(&list, "a", "Ready");
     assert_eq!(ready.len(), 1);
     assert!(ready[0].series.is_none(), "a single Event has no series");
     assert_eq!(ready[0].type_.as_deref(), Some("Normal"));
-    assert_eq!(of("b", "SalesforceUnavailable").len(), 1);
+    assert_eq!(of(&list, "b", "SalesforceUnavailable").len(), 1);
     assert_eq!(list.len(), 3);
 
     // The series' Event deleted: the repeat fails once, the next one starts a new Event.
@@ -364,11 +364,7 @@ async fn k8s_repeated_event_becomes_a_series() {
         .await
         .unwrap();
     let list = events.list(&ListParams::default()).await.unwrap().items;
-    let renewed: Vec<_> = list
-        .iter()
-        .filter(|e| e.reason.as_deref() == Some("SalesforceUnavailable"))
-        .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("a"))
-        .collect();
+    let renewed = of(&list, "a", "SalesforceUnavailable");
     assert_eq!(renewed.len(), 1, "{list:#?}");
     assert_eq!(renewed[0].note.as_deref(), Some("new"));
     assert!(renewed[0].series.is_none());
