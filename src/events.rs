@@ -18,6 +18,34 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use tokio::sync::Mutex;
 
+/// An Event a reconcile wants published (after its status was written).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSpec {
+    pub warning: bool,
+    /// CamelCase, from a bounded set (a condition reason or an action's result).
+    pub reason: String,
+    pub action: &'static str,
+    pub note: String,
+}
+
+impl EventSpec {
+    pub fn normal(reason: &str, action: &'static str, note: impl Into<String>) -> Self {
+        EventSpec {
+            warning: false,
+            reason: reason.to_string(),
+            action,
+            note: note.into(),
+        }
+    }
+
+    pub fn warning(reason: &str, action: &'static str, note: impl Into<String>) -> Self {
+        EventSpec {
+            warning: true,
+            ..EventSpec::normal(reason, action, note)
+        }
+    }
+}
+
 /// How long a sent Event can still grow a series (client-go and kube use the same).
 const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 /// Expired entries are dropped at most this often (a sweep walks the whole map).

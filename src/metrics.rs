@@ -115,10 +115,47 @@ impl Metrics {
         out
     }
 
+    /// Counts a reconcile of `controller`; its duration is observed when the timer finishes.
+    pub fn reconcile_started(&self, controller: &'static str) -> ReconcileTimer<'_> {
+        let labels = ControllerLabels { controller };
+        self.reconciles.get_or_create(&labels).inc();
+        ReconcileTimer {
+            metrics: self,
+            labels,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Counts a failed reconcile by the error's bounded category.
+    pub fn count_error(&self, controller: &'static str, category: &'static str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                controller,
+                category,
+            })
+            .inc();
+    }
+
     pub fn count_write(&self, kind: &'static str) {
         self.kubernetes_writes
             .get_or_create(&WriteLabels { kind })
             .inc();
+    }
+}
+
+/// Times one reconcile (see [`Metrics::reconcile_started`]).
+pub struct ReconcileTimer<'a> {
+    metrics: &'a Metrics,
+    labels: ControllerLabels,
+    started: std::time::Instant,
+}
+
+impl ReconcileTimer<'_> {
+    pub fn finish(self) {
+        self.metrics
+            .reconcile_duration
+            .get_or_create(&self.labels)
+            .observe(self.started.elapsed().as_secs_f64());
     }
 }
 

@@ -24,7 +24,7 @@ fn client_at(sim: &Sim, api_version: &str) -> Arc<OrgClient> {
     .expect("client");
     let mut conn = sim.conn(sim.client_credentials());
     conn.api_version = api_version.into();
-    sf.org("ns/org", conn)
+    Arc::new(sf.client("ns/org", conn))
 }
 
 fn client(sim: &Sim) -> Arc<OrgClient> {
@@ -251,7 +251,7 @@ async fn a_deploy_that_never_finishes_times_out() {
         ..sim.options()
     })
     .unwrap();
-    let c = sf.org("ns/org", sim.conn(sim.client_credentials()));
+    let c = sf.client("ns/org", sim.conn(sim.client_credentials()));
     let r = reqwest::Client::builder()
         .tls_certs_only(reqwest::Certificate::from_pem_bundle(&sim.ca_pem).unwrap())
         .build()

@@ -59,7 +59,7 @@ async fn no_key_token_or_secret_in_logs() {
 
     // Auth failures: a key the org does not know, and a wrong client secret.
     let stranger = rsa_key_pair("stranger");
-    let bad_jwt = sf.org(
+    let bad_jwt = sf.client(
         "ns/bad-jwt",
         sim.conn(Credentials::JwtBearer {
             client_id: JWT_CLIENT.into(),
@@ -71,7 +71,7 @@ async fn no_key_token_or_secret_in_logs() {
     tracing::error!(error = %e, debug = ?e, "auth failed as expected");
     tracing::debug!(conn = ?bad_jwt.connection(), "connection");
     let wrong_secret = "wrong-secret-value-0987";
-    let bad_cc = sf.org(
+    let bad_cc = sf.client(
         "ns/bad-cc",
         sim.conn(Credentials::ClientCredentials {
             client_id: CC_CLIENT.into(),
@@ -82,8 +82,8 @@ async fn no_key_token_or_secret_in_logs() {
     tracing::error!(error = %e, debug = ?e, "auth failed as expected");
 
     // A successful run on both flows, including a re-auth after INVALID_SESSION_ID.
-    let jwt = sf.org("ns/jwt", sim.conn(sim.jwt()));
-    let cc = sf.org("ns/cc", sim.conn(sim.client_credentials()));
+    let jwt = sf.client("ns/jwt", sim.conn(sim.jwt()));
+    let cc = sf.client("ns/cc", sim.conn(sim.client_credentials()));
     tracing::debug!(conn = ?jwt.connection(), "connection");
     tracing::debug!(conn = ?cc.connection(), "connection");
     let mut app = ConnectedApp::new("Log_Test", "Log Test", "ops@acme.com");

@@ -15,7 +15,7 @@ use sso_operator::salesforce::{
 
 fn client(sim: &Sim, creds: Credentials) -> Arc<OrgClient> {
     let sf = Salesforce::new(sim.options()).expect("client");
-    sf.org("ns/org", sim.conn(creds))
+    Arc::new(sf.client("ns/org", sim.conn(creds)))
 }
 
 fn app(name: &str) -> ConnectedApp {
@@ -116,7 +116,7 @@ async fn jwt_bearer_errors_are_auth_errors_with_salesforce_text() {
     let sf = Salesforce::new(sim.options()).unwrap();
     let mut conn = sim.conn(sim.jwt());
     conn.audience = "https://evil.example.com".into();
-    let e = sf.org("ns/aud", conn).authenticate().await.unwrap_err();
+    let e = sf.client("ns/aud", conn).authenticate().await.unwrap_err();
     assert!(e.to_string().contains("audience is invalid"), "{e}");
     assert_eq!(e.kind(), ErrorKind::Auth);
 }
@@ -424,7 +424,7 @@ async fn coalescing_can_be_turned_off() {
     opts.coalescing = false;
     let c = Salesforce::new(opts)
         .unwrap()
-        .org("ns/org", sim.conn(sim.jwt()));
+        .client("ns/org", sim.conn(sim.jwt()));
     let names: Vec<String> = (0..5).map(|i| format!("App_{i}")).collect();
     futures::future::join_all(names.iter().map(|n| c.read_connected_app(n))).await;
     assert_eq!(sim.count("readMetadata").await, 5);
@@ -631,7 +631,7 @@ async fn hostile_and_broken_responses_are_errors_not_panics() {
     opts.max_response_bytes = 1024 * 1024;
     let c = Salesforce::new(opts)
         .unwrap()
-        .org("ns/org", sim.conn(sim.jwt()));
+        .client("ns/org", sim.conn(sim.jwt()));
     c.authenticate().await.unwrap();
     let lol = {
         let mut x = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
@@ -730,7 +730,7 @@ async fn hosts_outside_the_allow_list_are_refused_before_any_connection() {
     let mut opts = sim.options();
     opts.allow_hosts.clear();
     let sf = Salesforce::new(opts).unwrap();
-    let c = sf.org("ns/org", sim.conn(sim.jwt()));
+    let c = sf.client("ns/org", sim.conn(sim.jwt()));
     let e = c.authenticate().await.unwrap_err();
     assert!(matches!(e, SalesforceError::UrlRefused { .. }), "{e}");
     let e = c.fetch_idp_metadata(None).await.unwrap_err();
@@ -740,27 +740,10 @@ async fn hosts_outside_the_allow_list_are_refused_before_any_connection() {
     conn.instance_url = url::Url::parse("https://metadata.evil.example/").unwrap();
     conn.login_url = conn.instance_url.clone();
     let e = sf
-        .org("ns/evil", conn)
+        .client("ns/evil", conn)
         .read_connected_app("X")
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Invalid, "{e}");
     assert_eq!(sim.total_calls().await, 0);
-}
-
-#[tokio::test]
-async fn registry_reuses_the_client_until_the_connection_changes() {
-    let sim = Sim::start();
-    let sf = Salesforce::new(sim.options()).unwrap();
-    let a = sf.org("ns/org", sim.conn(sim.jwt()));
-    let b = sf.org("ns/org", sim.conn(sim.jwt()));
-    assert!(Arc::ptr_eq(&a, &b));
-    a.authenticate().await.unwrap();
-    b.authenticate().await.unwrap();
-    assert_eq!(sim.count("token").await, 1);
-    let c = sf.org("ns/org", sim.conn(sim.client_credentials()));
-    assert!(!Arc::ptr_eq(&a, &c));
-    sf.forget("ns/org");
-    let d = sf.org("ns/org", sim.conn(sim.client_credentials()));
-    assert!(!Arc::ptr_eq(&c, &d));
 }

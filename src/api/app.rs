@@ -88,7 +88,7 @@ pub struct IdentityProviderSpec {
 }
 
 /// Which kind of Salesforce app carries the SAML settings.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
 pub enum AppType {
     /// A SAML connected app (Metadata type `ConnectedApp`). Creating new ones needs Salesforce
     /// Support's approval since Spring '26; existing ones can still be updated.

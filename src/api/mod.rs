@@ -17,6 +17,17 @@ use serde::{Deserialize, Serialize};
 /// The API group of both resources.
 pub const GROUP: &str = "sso-operator.dev";
 
+/// The one field manager for every write (server-side apply of status and ConfigMaps).
+pub const MANAGER: &str = "sso-operator";
+/// Finalizer on `SsoConnectedApp`s: the app in Salesforce is dealt with before the resource goes.
+pub const FINALIZER: &str = "sso-operator.dev/cleanup";
+/// Changing this annotation's value (e.g. to the current time) asks for an immediate full check
+/// of an `SsoConnectedApp` against Salesforce instead of waiting for the refresh interval.
+pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
+/// Set to "true" on an `SsoConnectedApp` being deleted whose org is gone for good: the finalizer is
+/// removed without touching Salesforce.
+pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";
+
 /// A reference to a `SalesforceOrg` in the same namespace.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]

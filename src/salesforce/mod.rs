@@ -20,9 +20,8 @@ mod transport;
 mod url_policy;
 mod xml;
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use eca::{
@@ -195,7 +194,9 @@ pub struct OrgConnection {
 }
 
 impl OrgConnection {
-    fn same_as(&self, other: &OrgConnection) -> bool {
+    /// Whether `other` connects the same way (same URLs, budget and credentials), so a client
+    /// built for one serves the other.
+    pub fn same_as(&self, other: &OrgConnection) -> bool {
         self.instance_url == other.instance_url
             && self.login_url == other.login_url
             && self.audience == other.audience
@@ -242,11 +243,11 @@ pub enum ReadPriority {
     Optional,
 }
 
-/// The per-process registry of org clients.
+/// The process-wide part of the client: one HTTP connection pool and the options, from which a
+/// client per org is made. Which orgs exist, and their clients, the controller's registry keeps.
 pub struct Salesforce {
     http: reqwest::Client,
     opts: Arc<ClientOptions>,
-    orgs: Mutex<HashMap<String, Arc<OrgClient>>>,
 }
 
 impl fmt::Debug for Salesforce {
@@ -266,7 +267,6 @@ impl Salesforce {
         Ok(Salesforce {
             http,
             opts: Arc::new(opts),
-            orgs: Mutex::new(HashMap::new()),
         })
     }
 
@@ -274,30 +274,9 @@ impl Salesforce {
         &self.opts
     }
 
-    /// The client for `key`, reused while `conn` is unchanged (token, budget and batcher survive),
-    /// replaced when it changes (new credentials, new URL, new budget settings).
-    pub fn org(&self, key: &str, conn: OrgConnection) -> Arc<OrgClient> {
-        let mut orgs = self.orgs.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(existing) = orgs.get(key)
-            && existing.connection().same_as(&conn)
-        {
-            return existing.clone();
-        }
-        let client = Arc::new(OrgClient::new(
-            key.to_string(),
-            conn,
-            self.http.clone(),
-            self.opts.clone(),
-        ));
-        orgs.insert(key.to_string(), client.clone());
-        client
-    }
-
-    /// Drops the cached client (the `SalesforceOrg` was deleted).
-    pub fn forget(&self, key: &str) {
-        self.orgs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+    /// A new client for the org `key` (`namespace/name`, for logs and metrics): its own token,
+    /// budget and batcher, sharing the process's connection pool.
+    pub fn client(&self, key: &str, conn: OrgConnection) -> OrgClient {
+        OrgClient::new(key.to_string(), conn, self.http.clone(), self.opts.clone())
     }
 }

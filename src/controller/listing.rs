@@ -4,13 +4,12 @@
 //! never overwrites) and the reconcile falls back to reading it; one deleted meanwhile is read,
 //! found missing and created.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use tracing::debug;
 
-use crate::salesforce::OrgClient;
+use super::org_api::OrgApi;
 
 /// A listing older than this is taken again.
 const MAX_AGE: Duration = Duration::from_secs(300);
@@ -24,23 +23,17 @@ struct Slot {
     failed_at: Option<Instant>,
 }
 
+/// One org's connected-app listing behind an async lock: one call however many ask.
 #[derive(Default)]
-pub struct ExistingApps {
-    orgs: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Slot>>>>,
+pub struct Listing {
+    slot: tokio::sync::Mutex<Slot>,
 }
 
-impl ExistingApps {
-    /// Whether the org's listing (taken now if none is fresh; one call per org however many ask)
-    /// lacks `api_name`. `false` when no listing can be had: the caller then reads.
-    pub async fn absent(&self, org: &str, client: &OrgClient, api_name: &str) -> bool {
-        let slot = self
-            .orgs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(org.to_string())
-            .or_default()
-            .clone();
-        let mut slot = slot.lock().await;
+impl Listing {
+    /// Whether the org's listing (taken now if none is fresh) lacks `api_name`. `false` when no
+    /// listing can be had: the caller then reads.
+    pub async fn absent(&self, api: &impl OrgApi, api_name: &str) -> bool {
+        let mut slot = self.slot.lock().await;
         let fresh = slot
             .listing
             .as_ref()
@@ -49,17 +42,14 @@ impl ExistingApps {
             if slot.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
                 return false;
             }
-            match client.list_connected_apps().await {
+            match api.list_connected_apps().await {
                 Ok(list) => {
-                    let names = list
-                        .iter()
-                        .map(|f| f.full_name.to_ascii_lowercase())
-                        .collect();
+                    let names = list.iter().map(|n| n.to_ascii_lowercase()).collect();
                     slot.listing = Some((Instant::now(), names));
                     slot.failed_at = None;
                 }
                 Err(e) => {
-                    debug!(org, error = %e, "listing connected apps failed; reading instead");
+                    debug!(error = %e, "listing connected apps failed; reading instead");
                     slot.listing = None;
                     slot.failed_at = Some(Instant::now());
                     return false;
@@ -69,13 +59,5 @@ impl ExistingApps {
         slot.listing
             .as_ref()
             .is_some_and(|(_, names)| !names.contains(&api_name.to_ascii_lowercase()))
-    }
-
-    /// Drops the listing of an org that went away.
-    pub fn forget(&self, org: &str) {
-        self.orgs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(org);
     }
 }

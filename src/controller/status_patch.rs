@@ -6,7 +6,8 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Context, MANAGER};
+use super::context::Context;
+use crate::api::MANAGER;
 use crate::error::Error;
 
 /// Applies `new` as the status of `obj` unless it equals `old`. Returns whether it wrote.

@@ -1,0 +1,150 @@
+//! Deletion of an `SsoConnectedApp` (the finalizer's cleanup): the app in Salesforce is deleted
+//! only when the policy says so and the app carries this resource's ownership marker; otherwise it
+//! is left as it is. The ConfigMap goes with the resource (owner reference).
+
+use std::sync::Arc;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+
+use super::gate::org_of;
+use super::inputs::{app_kind, eca_version_ok};
+use crate::api::app::{AppType, DeletionPolicy, ManagementPolicy};
+use crate::api::{RELEASE_ANNOTATION, SsoConnectedApp};
+use crate::controller::context::Context;
+use crate::controller::index::key_of;
+use crate::controller::org_api::OrgApi;
+use crate::error::Error;
+use crate::events::EventSpec;
+use crate::ownership;
+use crate::salesforce::ReadPriority;
+
+/// What deleting the resource did in Salesforce.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CleanupOutcome {
+    /// The release annotation: Salesforce not touched.
+    Released,
+    /// The policy keeps the app (Orphan, ObserveOnly, suspended).
+    Kept,
+    Deleted,
+    /// The app carries no marker of this resource.
+    NotOwned,
+    /// There was nothing to delete.
+    Absent,
+}
+
+/// What the policy decides before Salesforce is asked anything.
+pub fn decide(app: &SsoConnectedApp) -> Option<CleanupOutcome> {
+    let spec = &app.spec;
+    if app
+        .annotations()
+        .get(RELEASE_ANNOTATION)
+        .map(String::as_str)
+        == Some("true")
+    {
+        return Some(CleanupOutcome::Released);
+    }
+    let keep = spec.policy.deletion == DeletionPolicy::Orphan
+        || spec.policy.management == ManagementPolicy::ObserveOnly
+        || spec.suspend;
+    keep.then_some(CleanupOutcome::Kept)
+}
+
+/// Deletes the app if it is this resource's.
+pub async fn delete_owned(
+    api: &impl OrgApi,
+    app: &SsoConnectedApp,
+) -> Result<CleanupOutcome, Error> {
+    let spec = &app.spec;
+    let found = api
+        .read_app(spec.app.type_, &spec.app.api_name, ReadPriority::Required)
+        .await
+        .map_err(Error::ReadApp)?;
+    if !found.exists() {
+        return Ok(CleanupOutcome::Absent);
+    }
+    let ns = app.namespace().unwrap_or_default();
+    if !ownership::owner_of(found.description()).is(&ns, &app.name_any()) {
+        return Ok(CleanupOutcome::NotOwned);
+    }
+    api.delete_app(spec.app.type_, &spec.app.api_name)
+        .await
+        .map_err(Error::DeleteApp)?;
+    Ok(CleanupOutcome::Deleted)
+}
+
+pub async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let outcome = match decide(&app) {
+        Some(o) => o,
+        None => in_salesforce(&app, &ctx)
+            .await
+            .map_err(|source| Error::DeleteBlocked {
+                app: app.spec.app.api_name.clone(),
+                source: Box::new(source),
+            })?,
+    };
+    if let Some(event) = outcome.event(&app) {
+        ctx.publish_event(&*app, &event).await;
+    }
+    let key = key_of(&app);
+    ctx.memos.forget(&key);
+    ctx.retry.reset(&key);
+    Ok(Action::await_change())
+}
+
+async fn in_salesforce(app: &SsoConnectedApp, ctx: &Context) -> Result<CleanupOutcome, Error> {
+    let Some(org) = org_of(ctx, app) else {
+        return Err(Error::OrgMissing {
+            org: app.spec.org_ref.name.clone(),
+        });
+    };
+    let handle = ctx
+        .registry
+        .connect(&org)
+        .await
+        .map_err(|source| Error::Connect {
+            org: org.name_any(),
+            source,
+        })?;
+    // An app of an org that cannot hold External Client Apps was never created: nothing to do.
+    if app.spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {
+        return Ok(CleanupOutcome::Absent);
+    }
+    delete_owned(&handle.api, app).await
+}
+
+impl CleanupOutcome {
+    pub fn event(&self, app: &SsoConnectedApp) -> Option<EventSpec> {
+        let api_name = &app.spec.app.api_name;
+        let kind = app_kind(app.spec.app.type_);
+        Some(match self {
+            CleanupOutcome::Released => EventSpec::warning(
+                "Released",
+                "Delete",
+                format!(
+                    "{RELEASE_ANNOTATION}=true: removed without touching Salesforce; app {api_name} was left as it is"
+                ),
+            ),
+            CleanupOutcome::Kept => EventSpec::normal(
+                "Orphaned",
+                "Delete",
+                format!(
+                    "left {kind} {api_name} in Salesforce (deletion policy, ObserveOnly or suspend)"
+                ),
+            ),
+            CleanupOutcome::Deleted => EventSpec::normal(
+                "Deleted",
+                "Delete",
+                format!("deleted {kind} {api_name} from Salesforce"),
+            ),
+            CleanupOutcome::NotOwned => EventSpec::normal(
+                "NotDeleted",
+                "Delete",
+                format!(
+                    "{kind} {api_name} is not marked as this resource's, so it was left in Salesforce"
+                ),
+            ),
+            CleanupOutcome::Absent => return None,
+        })
+    }
+}

@@ -1,0 +1,121 @@
+//! Stage: may this reconcile talk to Salesforce at all? Not when suspended, not before the org
+//! watch has listed, not without the `SalesforceOrg`, not for an External Client App below the API
+//! version that has them, and not while the org's Secret or URLs are unusable.
+
+use std::sync::Arc;
+
+use kube::ResourceExt;
+use kube::runtime::reflector::ObjectRef;
+
+use super::inputs::eca_version_ok;
+use crate::api::app::AppType;
+use crate::api::conditions::{Desired, reasons, types};
+use crate::api::{SalesforceOrg, SsoConnectedApp};
+use crate::controller::context::Context;
+use crate::controller::registry::OrgHandle;
+use crate::error::ConnectError;
+use crate::salesforce::OrgClient;
+
+/// Why the reconcile stopped before Salesforce.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GateOutcome {
+    /// `spec.suspend`: no calls at all.
+    Suspended,
+    OrgNotFound {
+        org: String,
+    },
+    /// An External Client App in an org configured below API 63.0.
+    EcaUnsupported {
+        org: String,
+        api_version: String,
+    },
+    /// The org's Secret or URLs cannot be used.
+    OrgNotReady {
+        org: String,
+        error: ConnectError,
+    },
+}
+
+pub enum Gate {
+    /// The org watch has not listed yet: "no such org" would be a guess.
+    NotSynced,
+    Closed(GateOutcome),
+    Open {
+        org: Arc<SalesforceOrg>,
+        handle: Arc<OrgHandle<OrgClient>>,
+    },
+}
+
+pub async fn open(app: &SsoConnectedApp, ctx: &Context) -> Gate {
+    if app.spec.suspend {
+        return Gate::Closed(GateOutcome::Suspended);
+    }
+    if futures::FutureExt::now_or_never(ctx.stores.orgs.wait_until_ready()).is_none() {
+        return Gate::NotSynced;
+    }
+    let Some(org) = org_of(ctx, app) else {
+        return Gate::Closed(GateOutcome::OrgNotFound {
+            org: app.spec.org_ref.name.clone(),
+        });
+    };
+    if app.spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {
+        return Gate::Closed(GateOutcome::EcaUnsupported {
+            org: org.name_any(),
+            api_version: org.spec.api_version.clone(),
+        });
+    }
+    match ctx.registry.connect(&org).await {
+        Ok(handle) => Gate::Open { org, handle },
+        Err(error) => Gate::Closed(GateOutcome::OrgNotReady {
+            org: org.name_any(),
+            error,
+        }),
+    }
+}
+
+/// The `SalesforceOrg` an app refers to, from the watch cache.
+pub fn org_of(ctx: &Context, app: &SsoConnectedApp) -> Option<Arc<SalesforceOrg>> {
+    let ns = app.namespace().unwrap_or_default();
+    ctx.stores
+        .orgs
+        .get(&ObjectRef::new(&app.spec.org_ref.name).within(&ns))
+}
+
+impl GateOutcome {
+    /// Waits for a person (the org to appear, suspension to end, a supported API version).
+    pub fn stalled(&self) -> bool {
+        !matches!(self, GateOutcome::OrgNotReady { .. })
+    }
+
+    pub fn condition(&self) -> Desired {
+        match self {
+            GateOutcome::Suspended => Desired::new(
+                types::READY,
+                false,
+                reasons::SUSPENDED,
+                "spec.suspend is true: no Salesforce calls are made",
+            ),
+            GateOutcome::OrgNotFound { org } => Desired::new(
+                types::READY,
+                false,
+                reasons::ORG_NOT_FOUND,
+                format!("SalesforceOrg {org} does not exist in this namespace"),
+            ),
+            GateOutcome::EcaUnsupported { org, api_version } => Desired::new(
+                types::APP_READY,
+                false,
+                reasons::UNSUPPORTED,
+                format!(
+                    "External Client Apps with SAML need API version {} or later; SalesforceOrg {org} uses {api_version}: raise its spec.apiVersion or use app.type ConnectedApp",
+                    crate::salesforce::ECA_MIN_API_VERSION
+                ),
+            ),
+            GateOutcome::OrgNotReady { org, error } => Desired::new(
+                types::READY,
+                false,
+                reasons::ORG_NOT_READY,
+                format!("SalesforceOrg {org}: {}: {error}", error.reason()),
+            ),
+        }
+    }
+}

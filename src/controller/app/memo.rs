@@ -1,0 +1,142 @@
+//! The quiet period after a reconcile that talked to Salesforce: until it ends, reconciles of the
+//! same generation (triggered by the operator's own status or ConfigMap writes, or by org status
+//! updates) make no Salesforce call, as long as the cluster still holds the published ConfigMap.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::{ObjectRef, Store};
+use tracing::info;
+
+use crate::api::conditions::{self, types};
+use crate::api::{SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
+use crate::metadata_configmap;
+
+/// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
+const CACHE_LAG: Duration = Duration::from_secs(10);
+
+/// The org's uid, generation and the last flip of its Ready condition: a changed or newly
+/// healthy org ends the quiet period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrgVersion {
+    uid: String,
+    generation: Option<i64>,
+    ready_flip: Option<String>,
+}
+
+impl OrgVersion {
+    pub fn of(org: &SalesforceOrg) -> Self {
+        OrgVersion {
+            uid: org.uid().unwrap_or_default(),
+            generation: org.metadata.generation,
+            ready_flip: org
+                .status
+                .as_ref()
+                .and_then(|s| conditions::find(&s.conditions, types::READY))
+                .map(|c| format!("{}@{}", c.status, c.last_transition_time.0)),
+        }
+    }
+}
+
+/// What the last reconcile that talked to Salesforce left behind.
+pub struct Memo {
+    pub generation: Option<i64>,
+    pub org: OrgVersion,
+    pub quiet_until: Instant,
+    /// The last published ConfigMap as the watch cache keeps it (digests, no data), to tell
+    /// whether the cluster still holds what was published without a second copy of the document.
+    pub config_map: Option<Arc<ConfigMap>>,
+    /// When this operator last wrote that ConfigMap: until the cache has seen the write, a
+    /// mismatch is the cache lagging, not someone editing it.
+    pub written_at: Option<Instant>,
+    /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
+    /// value asks for a full check now.
+    pub sync_token: Option<String>,
+    /// The last attempt waits for a person (blocked creation, conflict, refused content): an org
+    /// turning healthy does not change that, so only a changed org spec ends the quiet period.
+    pub stalled: bool,
+}
+
+pub fn sync_token(app: &SsoConnectedApp) -> Option<String> {
+    app.annotations().get(SYNC_ANNOTATION).cloned()
+}
+
+#[derive(Default)]
+pub struct Memos {
+    map: Mutex<HashMap<String, Memo>>,
+}
+
+impl Memos {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Memo>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn record(&self, key: String, memo: Memo) {
+        self.lock().insert(key, memo);
+    }
+
+    pub fn forget(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    /// What remains of the quiet period `key`'s last reconcile chose.
+    pub fn remaining(&self, key: &str) -> Option<Duration> {
+        self.lock()
+            .get(key)
+            .map(|m| m.quiet_until.saturating_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
+    }
+
+    /// The last published ConfigMap and when it was written, kept when a run publishes nothing.
+    pub fn last_published(&self, key: &str) -> (Option<Arc<ConfigMap>>, Option<Instant>) {
+        self.lock()
+            .get(key)
+            .map(|m| (m.config_map.clone(), m.written_at))
+            .unwrap_or_default()
+    }
+
+    /// Within the quiet period of the same generation: wait, without calling Salesforce, as long
+    /// as the cluster still holds the published ConfigMap (someone may have edited or deleted it:
+    /// then a full check republishes it).
+    pub fn hit(
+        &self,
+        app: &SsoConnectedApp,
+        key: &str,
+        org: &OrgVersion,
+        config_maps: &Store<ConfigMap>,
+    ) -> Option<Action> {
+        let (remaining, cm, written_at) = {
+            let memos = self.lock();
+            let m = memos.get(key)?;
+            let remaining = m.quiet_until.saturating_duration_since(Instant::now());
+            if m.generation != app.metadata.generation
+                || m.org.uid != org.uid
+                || m.org.generation != org.generation
+                || (!m.stalled && m.org.ready_flip != org.ready_flip)
+                || m.sync_token != sync_token(app)
+                || remaining.is_zero()
+            {
+                return None;
+            }
+            (remaining, m.config_map.clone(), m.written_at)
+        };
+        if let Some(published) = cm {
+            let cached = config_maps.get(
+                &ObjectRef::new(&published.name_any())
+                    .within(&published.namespace().unwrap_or_default()),
+            );
+            if !cached.is_some_and(|c| metadata_configmap::matches_published(&c, &published)) {
+                if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
+                    return Some(Action::requeue(Duration::from_secs(1)));
+                }
+                info!(configmap = %published.name_any(), "the published ConfigMap was changed or deleted; republishing");
+                return None;
+            }
+        }
+        Some(Action::requeue(remaining))
+    }
+}

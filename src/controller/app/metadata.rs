@@ -1,0 +1,109 @@
+//! Stage: the app's IdP metadata from the org's My Domain, checked against the spec (issuer) and
+//! against the org's IdP certificate (the metadata must be signed with it; a rotation seen here
+//! before the snapshot knows it triggers one fresh look at the IdP).
+
+use super::inputs::Inputs;
+use crate::api::conditions::{Desired, reasons, types};
+use crate::controller::idp_cache::IdpSnapshot;
+use crate::controller::org_api::OrgApi;
+use crate::controller::registry::OrgHandle;
+use crate::error::Error;
+use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority};
+
+// One value per reconcile, moved rarely: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum MetadataOutcome {
+    /// The metadata, the signing certificate in it that the org's IdP uses, and the IdP snapshot
+    /// that certificate was matched against.
+    Fetched {
+        metadata: IdpMetadata,
+        certificate: CertInfo,
+        idp: IdpSnapshot,
+    },
+    /// The metadata's entity id is not the issuer the spec asks for.
+    IssuerMismatch {
+        entity_id: String,
+        issuer: String,
+    },
+    Failed(Error),
+}
+
+pub async fn fetch(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+    snapshot: IdpSnapshot,
+) -> MetadataOutcome {
+    let metadata = match org.api.fetch_app_metadata(input.api_name()).await {
+        Ok(md) => md,
+        Err(e) => return MetadataOutcome::Failed(Error::FetchIdpMetadata(e)),
+    };
+    if let Some(issuer) = &input.spec.saml.issuer
+        && &metadata.entity_id != issuer
+    {
+        return MetadataOutcome::IssuerMismatch {
+            entity_id: metadata.entity_id,
+            issuer: issuer.clone(),
+        };
+    }
+    let mut idp = snapshot;
+    let mut certificate = signing_certificate(&metadata, &idp);
+    if certificate.is_none() && idp.fingerprint.is_some() {
+        // The certificate may have been rotated since the snapshot was taken: look again once.
+        org.idp.invalidate().await;
+        match org
+            .idp
+            .get(&org.api, input.refresh, ReadPriority::Required)
+            .await
+        {
+            Ok(s) => {
+                idp = s;
+                certificate = signing_certificate(&metadata, &idp);
+            }
+            Err(e) => return MetadataOutcome::Failed(Error::ConfigureIdentityProvider(e)),
+        }
+    }
+    match certificate {
+        Some(certificate) => MetadataOutcome::Fetched {
+            metadata,
+            certificate,
+            idp,
+        },
+        None => MetadataOutcome::Failed(Error::MetadataNotSignedByIdp {
+            certificate: idp.certificate.unwrap_or_else(|| "?".into()),
+            fingerprint: idp.fingerprint.unwrap_or_else(|| "?".into()),
+        }),
+    }
+}
+
+/// The metadata's signing certificate that the IdP snapshot names (the first one when the org
+/// did not return the certificate's content).
+fn signing_certificate(md: &IdpMetadata, idp: &IdpSnapshot) -> Option<CertInfo> {
+    match &idp.fingerprint {
+        Some(fp) => md
+            .signing_certificates
+            .iter()
+            .find(|c| &c.sha256_fingerprint == fp)
+            .cloned(),
+        None => md.signing_certificates.first().cloned(),
+    }
+}
+
+impl MetadataOutcome {
+    /// The `MetadataPublished` condition when this stage did not get as far as publishing.
+    pub fn condition(&self) -> Option<Desired> {
+        let t = types::METADATA_PUBLISHED;
+        match self {
+            MetadataOutcome::Fetched { .. } => None,
+            MetadataOutcome::IssuerMismatch { entity_id, issuer } => Some(Desired::new(
+                t,
+                false,
+                reasons::METADATA_INVALID,
+                format!(
+                    "metadata entityID {entity_id} is not the issuer {issuer} the spec asks for"
+                ),
+            )),
+            MetadataOutcome::Failed(e) => Some(e.condition(t)),
+        }
+    }
+}

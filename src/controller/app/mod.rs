@@ -1,0 +1,186 @@
+//! `SsoConnectedApp` reconcile, as named stages: gate (may we call Salesforce?) → quiet period →
+//! claims (does another resource own this?) → identity provider → app → access → metadata →
+//! publish → certificate → status. The stages return typed outcomes; [`status::compute_status`]
+//! turns them into status and Events; this module only sequences them and decides when to come
+//! back. Wrapped in the kube finalizer helper, whose cleanup is [`cleanup`].
+
+mod access;
+mod certificate;
+mod claims;
+mod cleanup;
+mod gate;
+mod identity_provider;
+mod inputs;
+pub mod memo;
+mod metadata;
+mod outcomes;
+mod pipeline;
+mod publish;
+mod salesforce_app;
+mod status;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::{Api, ResourceExt};
+use tracing::{info, instrument, warn};
+
+use self::gate::Gate;
+use self::inputs::Inputs;
+use self::memo::{Memo, OrgVersion, sync_token};
+use self::outcomes::{Next, Outcomes};
+use self::publish::PublishOutcome;
+use crate::api::conditions::{self, types};
+use crate::api::{FINALIZER, SsoConnectedApp};
+use crate::controller::backoff::{jittered, until_refresh_tick};
+use crate::controller::context::Context;
+use crate::controller::index::key_of;
+use crate::controller::status_patch;
+use crate::error::Error;
+
+/// How long to wait before looking again at a claim conflict (the other resource may go).
+const CONFLICT_RECHECK: Duration = Duration::from_secs(60);
+
+#[instrument(skip_all, fields(namespace = %app.namespace().unwrap_or_default(), name = %app.name_any()))]
+pub async fn reconcile(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let timer = ctx.metrics.reconcile_started("ssoconnectedapp");
+    let ns = app.namespace().unwrap_or_default();
+    let api: Api<SsoConnectedApp> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer::finalizer(&api, FINALIZER, app, |event| async {
+        match event {
+            Finalizer::Apply(app) => apply(app, ctx.clone()).await,
+            Finalizer::Cleanup(app) => cleanup::cleanup(app, ctx.clone()).await,
+        }
+    })
+    .await
+    .map_err(Error::from);
+    timer.finish();
+    result
+}
+
+pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.count_error("ssoconnectedapp", err.category());
+    let key = key_of(&app);
+    // The reconcile that failed on a Salesforce call already chose the delay (and told the memo).
+    // Not so for a failed cleanup: the memo is the last apply's (quiet until the next refresh),
+    // and a deletion waiting on Salesforce must be retried with backoff, not an hour later.
+    let planned = ctx
+        .memos
+        .remaining(&key)
+        .filter(|_| app.metadata.deletion_timestamp.is_none());
+    let delay = planned.unwrap_or_else(|| ctx.retry.fast.failed(&key));
+    warn!(error = %err, category = err.category(), retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let key = key_of(&app);
+    let input = Inputs::new(&app, jiff::Timestamp::now());
+    let (org, handle) = match gate::open(&app, &ctx).await {
+        Gate::NotSynced => return Ok(Action::requeue(Duration::from_millis(500))),
+        Gate::Closed(outcome) => {
+            let action = match &outcome {
+                gate::GateOutcome::OrgNotReady { .. } => {
+                    Action::requeue(ctx.retry.fast.failed(&key).min(Duration::from_secs(10)))
+                }
+                // The org watch re-triggers this resource when the org appears or changes.
+                _ => Action::await_change(),
+            };
+            let outcomes = Outcomes {
+                gate: Some(outcome),
+                ..Outcomes::default()
+            };
+            finish(&input, &ctx, &outcomes).await?;
+            return Ok(action);
+        }
+        Gate::Open { org, handle } => (org, handle),
+    };
+    let org_version = OrgVersion::of(&org);
+    if let Some(action) = ctx
+        .memos
+        .hit(&app, &key, &org_version, &ctx.stores.config_maps)
+    {
+        return Ok(action);
+    }
+    if let Some(claim) = claims::check(&app, &ctx) {
+        let outcomes = Outcomes {
+            claim: Some(claim),
+            ..Outcomes::default()
+        };
+        finish(&input, &ctx, &outcomes).await?;
+        return Ok(Action::requeue(jittered(CONFLICT_RECHECK)));
+    }
+
+    let outcomes = pipeline::run(&handle, &*ctx, &input).await;
+
+    // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
+    let next = outcomes.next();
+    let delay = match next {
+        Next::Retry => outcomes
+            .failure()
+            .and_then(Error::retry_after)
+            .unwrap_or_else(|| ctx.retry.fast.failed(&key)),
+        Next::Stalled => {
+            ctx.retry.fast.reset(&key);
+            ctx.retry.slow.failed(&key)
+        }
+        Next::Refresh => {
+            ctx.retry.reset(&key);
+            until_refresh_tick(input.refresh, &handle.key, std::time::SystemTime::now())
+        }
+    };
+    let (config_map, written_at) = match &outcomes.publish {
+        Some(PublishOutcome::Published {
+            config_map, wrote, ..
+        }) => (Some(config_map.clone()), wrote.then(Instant::now)),
+        _ => ctx.memos.last_published(&key),
+    };
+    ctx.memos.record(
+        key.clone(),
+        Memo {
+            generation: app.metadata.generation,
+            org: org_version,
+            quiet_until: Instant::now() + delay,
+            config_map,
+            written_at,
+            sync_token: sync_token(&app),
+            stalled: next == Next::Stalled,
+        },
+    );
+    if let Err(e) = finish(&input, &ctx, &outcomes).await {
+        // The status write failed (e.g. the API server is down): without the memo the retry
+        // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
+        // sitting out the quiet period with a stale status.
+        ctx.memos.forget(&key);
+        return Err(e);
+    }
+    match outcomes.into_failure() {
+        Some(e) if next == Next::Retry => Err(e),
+        _ => Ok(Action::requeue(delay)),
+    }
+}
+
+/// Computes the status from the outcomes, writes it if it changed, and publishes the Events.
+async fn finish(input: &Inputs<'_>, ctx: &Context, outcomes: &Outcomes) -> Result<(), Error> {
+    let app = input.app;
+    let (new, events) = status::compute_status(input, outcomes);
+    let was_ready = app
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, types::READY))
+        .map(|c| c.status == "True");
+    status_patch::write_if_changed(ctx, app, app.status.as_ref(), &new).await?;
+    for event in &events {
+        ctx.publish_event(app, event).await;
+    }
+    if let Some(c) = conditions::find(&new.conditions, types::READY)
+        && was_ready != Some(c.status == "True")
+    {
+        info!(ready = c.status, reason = %c.reason, "readiness changed");
+    }
+    Ok(())
+}

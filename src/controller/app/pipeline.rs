@@ -1,0 +1,53 @@
+//! The stages that talk to Salesforce, in order: identity provider → app → access → metadata →
+//! publish → certificate. Each takes explicit inputs and returns a typed outcome; a stage that
+//! fails or must wait stops the ones after it. Generic over the org and the publisher, so the
+//! unit tests run exactly this with an in-memory org.
+
+use super::access;
+use super::certificate;
+use super::identity_provider;
+use super::inputs::Inputs;
+use super::metadata::{self, MetadataOutcome};
+use super::outcomes::Outcomes;
+use super::publish::{PublishOutcome, Publisher};
+use super::salesforce_app;
+use crate::controller::org_api::OrgApi;
+use crate::controller::registry::OrgHandle;
+
+pub async fn run(
+    org: &OrgHandle<impl OrgApi>,
+    publisher: &impl Publisher,
+    input: &Inputs<'_>,
+) -> Outcomes {
+    let mut out = Outcomes::default();
+    let idp = identity_provider::ensure(org, input).await;
+    let snapshot = idp.snapshot().cloned();
+    out.identity_provider = Some(idp);
+    let Some(snapshot) = snapshot else {
+        return out;
+    };
+
+    let app = salesforce_app::ensure(org, input).await;
+    let app_ok = app.succeeded();
+    out.access = app_ok.then(|| access::check(&app));
+    out.app = Some(app);
+    if !app_ok {
+        return out;
+    }
+
+    out.metadata = Some(metadata::fetch(org, input, snapshot).await);
+    let Some(MetadataOutcome::Fetched {
+        metadata,
+        certificate,
+        ..
+    }) = &out.metadata
+    else {
+        return out;
+    };
+    let published = publisher.publish(input, metadata, certificate).await;
+    if matches!(published, PublishOutcome::Published { .. }) {
+        out.certificate = Some(certificate::validity(certificate.not_after, input.now));
+    }
+    out.publish = Some(published);
+    out
+}

@@ -1,0 +1,232 @@
+//! Stage: the ConfigMap telephony pods mount, written only when it differs from what the cluster
+//! holds (compare before write), keeping the published bytes when Salesforce's download-time
+//! `validUntil` is all that moved, and removing what this resource published under an earlier name.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, ResourceExt};
+use tracing::{info, warn};
+
+use super::inputs::Inputs;
+use crate::api::MANAGER;
+use crate::api::app::MetadataStatus;
+use crate::api::conditions::{Desired, reasons, types};
+use crate::controller::context::Context;
+use crate::error::Error;
+use crate::events::EventSpec;
+use crate::metadata_configmap;
+use crate::salesforce::{CertInfo, IdpMetadata};
+
+#[derive(Debug)]
+pub enum PublishOutcome {
+    Published {
+        /// What was published, as the watch cache keeps it (digests, no data).
+        config_map: Arc<ConfigMap>,
+        /// Whether this reconcile wrote it (it was missing or different).
+        wrote: bool,
+        status: MetadataStatus,
+        /// The content is new (not what `status.metadata` already described).
+        new_content: bool,
+    },
+    Failed(Error),
+}
+
+/// Where the metadata goes: the cluster, or a recorder in unit tests.
+pub trait Publisher: Send + Sync {
+    fn publish(
+        &self,
+        input: &Inputs<'_>,
+        metadata: &IdpMetadata,
+        certificate: &CertInfo,
+    ) -> impl Future<Output = PublishOutcome> + Send;
+}
+
+/// What publishing `metadata` for this resource amounts to: the ConfigMap, `status.metadata`,
+/// and whether the content is new (then `publishedAt` moves).
+pub fn plan(
+    input: &Inputs<'_>,
+    metadata: &IdpMetadata,
+    certificate: &CertInfo,
+) -> (ConfigMap, MetadataStatus, bool) {
+    let app = input.app;
+    let cm = metadata_configmap::build(app, metadata, certificate);
+    let sha = metadata_configmap::sha256_hex(metadata.xml.as_bytes());
+    let previous = app.status.as_ref().and_then(|s| s.metadata.as_ref());
+    let (status, new_content) =
+        metadata_status(previous, &app.config_map_name(), sha, Time(input.now));
+    (cm, status, new_content)
+}
+
+/// `status.metadata` for content `sha` in ConfigMap `name`: `publishedAt` moves only when the
+/// content or the ConfigMap changes. Returns whether it did.
+fn metadata_status(
+    previous: Option<&MetadataStatus>,
+    name: &str,
+    sha: String,
+    now: Time,
+) -> (MetadataStatus, bool) {
+    let (published_at, new_content) = match previous {
+        Some(m) if m.sha256 == sha && m.config_map_name == name => (m.published_at.clone(), false),
+        _ => (now, true),
+    };
+    let status = MetadataStatus {
+        config_map_name: name.to_string(),
+        sha256: sha,
+        published_at,
+    };
+    (status, new_content)
+}
+
+impl Publisher for Context {
+    async fn publish(
+        &self,
+        input: &Inputs<'_>,
+        metadata: &IdpMetadata,
+        certificate: &CertInfo,
+    ) -> PublishOutcome {
+        let app = input.app;
+        let cm_name = app.config_map_name();
+        let ns = &input.namespace;
+        // Keep the published bytes when only Salesforce's download-time validUntil moved.
+        let cached = self
+            .stores
+            .config_maps
+            .get(&ObjectRef::new(&cm_name).within(ns));
+        let kept = match cached.as_deref().and_then(|c| {
+            metadata_configmap::only_valid_until_moved(c, &metadata.xml).map(str::to_owned)
+        }) {
+            Some(sha) => published_metadata(self, ns, &cm_name, &sha).await,
+            None => None,
+        };
+        let kept_metadata;
+        let metadata = match kept {
+            Some(xml) => {
+                kept_metadata = IdpMetadata {
+                    xml,
+                    ..metadata.clone()
+                };
+                &kept_metadata
+            }
+            None => metadata,
+        };
+        let (cm, status, new_content) = plan(input, metadata, certificate);
+        let (config_map, wrote) = match ensure_config_map(self, &cm).await {
+            Ok(r) => r,
+            Err(e) => return PublishOutcome::Failed(e),
+        };
+        if let Err(e) = remove_stale_config_maps(self, input, &cm_name).await {
+            warn!(error = %e, "could not remove a ConfigMap published under a previous name");
+        }
+        PublishOutcome::Published {
+            config_map,
+            wrote,
+            status,
+            new_content,
+        }
+    }
+}
+
+/// The published `metadata.xml` whose SHA-256 is `sha`, read from the API server (the watch
+/// cache keeps only digests); `None` if it no longer holds those bytes.
+async fn published_metadata(ctx: &Context, ns: &str, name: &str, sha: &str) -> Option<String> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    api.get_opt(name)
+        .await
+        .ok()
+        .flatten()?
+        .data?
+        .remove("metadata.xml")
+        .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
+}
+
+/// Applies the ConfigMap unless the watch cache shows it already up to date. Returns the
+/// published ConfigMap as the cache keeps it (slimmed; when nothing was written, the cache's own
+/// copy, shared rather than copied: a memo per app adds up) and whether it was written.
+async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<(Arc<ConfigMap>, bool), Error> {
+    let ns = cm.namespace().unwrap_or_default();
+    let name = cm.name_any();
+    if let Some(existing) = ctx
+        .stores
+        .config_maps
+        .get(&ObjectRef::new(&name).within(&ns))
+        && metadata_configmap::up_to_date(&existing, cm)
+    {
+        return Ok((existing, false));
+    }
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(cm),
+    )
+    .await
+    .map_err(|source| Error::ApplyConfigMap {
+        namespace: ns,
+        name,
+        source,
+    })?;
+    ctx.metrics.count_write("configmap");
+    Ok((Arc::new(metadata_configmap::slimmed(cm)), true))
+}
+
+/// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.
+async fn remove_stale_config_maps(
+    ctx: &Context,
+    input: &Inputs<'_>,
+    current: &str,
+) -> Result<(), kube::Error> {
+    let uid = input.app.uid().unwrap_or_default();
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &input.namespace);
+    for name in ctx.owners.controlled_by(&input.namespace, &uid) {
+        if name == current {
+            continue;
+        }
+        api.delete(&name, &Default::default()).await?;
+        ctx.metrics.count_write("configmap");
+        info!(configmap = %name, "removed ConfigMap published under a previous name");
+    }
+    Ok(())
+}
+
+impl PublishOutcome {
+    /// The `MetadataPublished` condition.
+    pub fn condition(&self) -> Desired {
+        let t = types::METADATA_PUBLISHED;
+        match self {
+            PublishOutcome::Published { status, .. } => Desired::new(
+                t,
+                true,
+                reasons::SYNCED,
+                format!(
+                    "IdP metadata published to ConfigMap {}",
+                    status.config_map_name
+                ),
+            ),
+            PublishOutcome::Failed(e) => e.condition(t),
+        }
+    }
+
+    pub fn events(&self) -> Vec<EventSpec> {
+        match self {
+            PublishOutcome::Published {
+                status,
+                new_content: true,
+                ..
+            } => vec![EventSpec::normal(
+                "MetadataPublished",
+                "PublishMetadata",
+                format!(
+                    "published IdP metadata (sha256 {}) to ConfigMap {}",
+                    &status.sha256[..12.min(status.sha256.len())],
+                    status.config_map_name
+                ),
+            )],
+            _ => vec![],
+        }
+    }
+}

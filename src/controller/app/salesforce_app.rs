@@ -1,0 +1,332 @@
+//! Stage: the app in Salesforce. Creates it when missing (without a read when the org's listing
+//! proves it absent), takes over an unmarked app only when the spec allows, never touches an app
+//! marked for another resource, and writes only the managed fields that differ.
+
+use tracing::debug;
+
+use super::inputs::Inputs;
+use crate::api::app::{AdoptionPolicy, AppStatus, AppType, DriftEntry};
+use crate::api::conditions::{Desired, reasons, types};
+use crate::controller::desired;
+use crate::controller::drift::{Field, differences_of};
+use crate::controller::org_api::{FoundApp, OrgApi, WantedApp};
+use crate::controller::registry::OrgHandle;
+use crate::error::Error;
+use crate::events::EventSpec;
+use crate::ownership::{self, Owner};
+
+#[derive(Debug)]
+pub enum AppOutcome {
+    /// Exists and matches the spec; nothing written.
+    InSync,
+    Created,
+    /// Changed to match a new spec.
+    Updated(Vec<Field>),
+    /// An unmarked app taken over (`policy.adoption: IfUnowned`).
+    Adopted,
+    /// Changed in Salesforce after this generation was applied; written back.
+    DriftCorrected(Vec<Field>),
+    /// ObserveOnly: differs and was left alone (`drift`: changed after being applied).
+    Differs {
+        fields: Vec<Field>,
+        drift: bool,
+    },
+    /// ObserveOnly, and there is no such app.
+    MissingObserveOnly,
+    /// The app carries another resource's ownership marker.
+    OwnedByOther {
+        owner: String,
+    },
+    /// The app exists without a marker and the spec does not allow taking it over.
+    Unowned,
+    ReadFailed(Error),
+    CreateFailed(Error),
+    UpdateFailed(Error),
+}
+
+pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> AppOutcome {
+    let spec = input.spec;
+    let created = create_if_listed_absent(org, input).await;
+    let found = if created.is_some() {
+        FoundApp::absent(spec.app.type_)
+    } else {
+        match org
+            .api
+            .read_app(spec.app.type_, input.api_name(), input.priority)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => return AppOutcome::ReadFailed(Error::ReadApp(e)),
+        }
+    };
+    if !found.exists() {
+        if input.observe_only {
+            return AppOutcome::MissingObserveOnly;
+        }
+        let written = match created {
+            Some(r) => r,
+            None => {
+                let want = desired::wanted(&found, spec, &input.marker);
+                org.api.write_app(&want).await
+            }
+        };
+        return match written {
+            Ok(()) => AppOutcome::Created,
+            Err(e) => AppOutcome::CreateFailed(Error::WriteApp(e)),
+        };
+    }
+    update(org, input, &found).await
+}
+
+/// For a resource that has never got this far, and an app the org's listing lacks: create it
+/// straight away (`createMetadata` cannot overwrite). `None`: read first instead (not a new
+/// connected app, no listing, or the app turned out to exist after all).
+async fn create_if_listed_absent(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+) -> Option<Result<(), crate::salesforce::SalesforceError>> {
+    if !input.first_time()
+        || input.observe_only
+        || input.spec.app.type_ != AppType::ConnectedApp
+        || !org.listing.absent(&org.api, input.api_name()).await
+    {
+        return None;
+    }
+    let WantedApp::Connected(app) =
+        desired::wanted(&FoundApp::Connected(None), input.spec, &input.marker)
+    else {
+        return None;
+    };
+    match org.api.create_connected_app(&app).await {
+        Err(e) if e.is_already_exists() => {
+            debug!(app = %input.api_name(), "created meanwhile by someone else; reading it");
+            None
+        }
+        r => Some(r),
+    }
+}
+
+/// The app exists: check ownership, then write what differs.
+async fn update(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>, found: &FoundApp) -> AppOutcome {
+    let mut adopting = false;
+    match ownership::owner_of(found.description()) {
+        o if o.is(&input.namespace, &input.name) => {}
+        Owner::Resource {
+            namespace, name, ..
+        } => {
+            return AppOutcome::OwnedByOther {
+                owner: format!("{namespace}/{name}"),
+            };
+        }
+        Owner::Unowned
+            if input.spec.policy.adoption == AdoptionPolicy::Never && !input.observe_only =>
+        {
+            return AppOutcome::Unowned;
+        }
+        Owner::Unowned => adopting = !input.observe_only,
+    }
+    let want = desired::wanted(found, input.spec, &input.marker);
+    let fields = differences_of(found, &want);
+    // Differences in a generation already applied were made in Salesforce, not in the spec.
+    let drift = input.applied && !adopting;
+    if fields.is_empty() {
+        return AppOutcome::InSync;
+    }
+    if input.observe_only {
+        return AppOutcome::Differs { fields, drift };
+    }
+    match org.api.write_app(&want).await {
+        Err(e) => AppOutcome::UpdateFailed(Error::WriteApp(e)),
+        Ok(()) if adopting => AppOutcome::Adopted,
+        Ok(()) if drift => AppOutcome::DriftCorrected(fields),
+        Ok(()) => AppOutcome::Updated(fields),
+    }
+}
+
+fn joined(fields: &[Field]) -> String {
+    fields
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AppOutcome {
+    /// Whether the app exists as far as later stages are concerned (they run after this).
+    pub fn succeeded(&self) -> bool {
+        matches!(
+            self,
+            AppOutcome::InSync
+                | AppOutcome::Created
+                | AppOutcome::Updated(_)
+                | AppOutcome::Adopted
+                | AppOutcome::DriftCorrected(_)
+                | AppOutcome::Differs { .. }
+        )
+    }
+
+    pub fn failure(&self) -> Option<&Error> {
+        match self {
+            AppOutcome::ReadFailed(e)
+            | AppOutcome::CreateFailed(e)
+            | AppOutcome::UpdateFailed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Waits for a person: nothing the operator may do changes it.
+    pub fn stalled(&self) -> bool {
+        matches!(
+            self,
+            AppOutcome::MissingObserveOnly | AppOutcome::OwnedByOther { .. } | AppOutcome::Unowned
+        )
+    }
+
+    /// `AppReady`, and `AccessGranted` where the app is missing.
+    pub fn conditions(&self, input: &Inputs<'_>) -> Vec<Desired> {
+        let (kind, api_name) = (input.kind(), input.api_name());
+        let t = types::APP_READY;
+        let synced = || {
+            Desired::new(
+                t,
+                true,
+                reasons::SYNCED,
+                format!("{kind} {api_name} matches the spec"),
+            )
+        };
+        let no_app = || {
+            Desired::new(
+                types::ACCESS_GRANTED,
+                false,
+                reasons::DEPENDENCY_NOT_READY,
+                "the app does not exist",
+            )
+        };
+        match self {
+            AppOutcome::InSync
+            | AppOutcome::Created
+            | AppOutcome::Updated(_)
+            | AppOutcome::Adopted
+            | AppOutcome::DriftCorrected(_) => vec![synced()],
+            AppOutcome::Differs { fields, .. } => vec![Desired::new(
+                t,
+                true,
+                reasons::OBSERVE_ONLY,
+                format!(
+                    "{kind} {api_name} differs from the spec in {}; ObserveOnly makes no change",
+                    joined(fields)
+                ),
+            )],
+            AppOutcome::MissingObserveOnly => vec![
+                Desired::new(
+                    t,
+                    false,
+                    reasons::NOT_FOUND,
+                    format!(
+                        "{kind} {api_name} does not exist in the org; ObserveOnly does not create it"
+                    ),
+                ),
+                no_app(),
+            ],
+            AppOutcome::OwnedByOther { owner } => vec![Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!("{kind} {api_name} is managed by {owner}, not by this resource"),
+            )],
+            AppOutcome::Unowned => vec![Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "{kind} {api_name} already exists in the org and carries no sso-operator ownership marker; set spec.policy.adoption: IfUnowned to take it over"
+                ),
+            )],
+            AppOutcome::CreateFailed(e) => vec![e.condition(t), no_app()],
+            AppOutcome::ReadFailed(e) | AppOutcome::UpdateFailed(e) => vec![e.condition(t)],
+        }
+    }
+
+    /// Events for what this stage did.
+    pub fn events(&self, input: &Inputs<'_>) -> Vec<EventSpec> {
+        let (kind, api_name) = (input.kind(), input.api_name());
+        match self {
+            AppOutcome::Created => vec![EventSpec::normal(
+                "Created",
+                "CreateApp",
+                format!("created {kind} {api_name}"),
+            )],
+            AppOutcome::Adopted => vec![EventSpec::normal(
+                "Adopted",
+                "AdoptApp",
+                format!("took over existing {kind} {api_name}"),
+            )],
+            AppOutcome::DriftCorrected(fields) => vec![EventSpec::warning(
+                reasons::DRIFTED,
+                "CorrectDrift",
+                format!(
+                    "{kind} {api_name} was changed in Salesforce ({}); restored the spec",
+                    joined(fields)
+                ),
+            )],
+            AppOutcome::Updated(fields) => vec![EventSpec::normal(
+                "Updated",
+                "UpdateApp",
+                format!("updated {kind} {api_name}: {}", joined(fields)),
+            )],
+            AppOutcome::CreateFailed(e)
+                if e.reason() == reasons::CONNECTED_APP_CREATION_BLOCKED =>
+            {
+                vec![EventSpec::warning(
+                    reasons::CONNECTED_APP_CREATION_BLOCKED,
+                    "CreateApp",
+                    e.to_string(),
+                )]
+            }
+            _ => vec![],
+        }
+    }
+
+    /// `status.drift` for this check (empty: none found, or not a drift check).
+    pub fn drift(&self) -> Vec<DriftEntry> {
+        let (fields, action) = match self {
+            AppOutcome::DriftCorrected(f) => (f, "Corrected"),
+            AppOutcome::Differs {
+                fields,
+                drift: true,
+            } => (fields, "Reported"),
+            _ => return vec![],
+        };
+        fields
+            .iter()
+            .map(|f| DriftEntry {
+                field: f.name().to_string(),
+                action: action.to_string(),
+            })
+            .collect()
+    }
+
+    /// `status.app`, when this stage got as far as writing (or finding) the app.
+    pub fn app_status(&self, input: &Inputs<'_>) -> Option<AppStatus> {
+        let reached = self.succeeded()
+            || matches!(
+                self,
+                AppOutcome::CreateFailed(_) | AppOutcome::UpdateFailed(_)
+            );
+        reached.then(|| AppStatus {
+            type_: input.spec.app.type_,
+            api_name: input.api_name().to_string(),
+            id: input
+                .app
+                .status
+                .as_ref()
+                .and_then(|s| s.app.as_ref())
+                .and_then(|a| a.id.clone()),
+        })
+    }
+
+    /// Whether profile or permission-set access differs and was left alone (ObserveOnly).
+    pub fn access_left_different(&self) -> bool {
+        matches!(self, AppOutcome::Differs { fields, drift: true } if fields.iter().any(|f| f.is_access()))
+    }
+}

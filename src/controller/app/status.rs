@@ -1,0 +1,213 @@
+//! The status (and the Events) one reconcile leads to, as a pure function of the previous status
+//! and the stages' outcomes: conditions per stage, the kstatus aggregates (`Ready`, `Stalled`,
+//! `Reconciling`), and `lastTransitionTime` moving only when a condition flips.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::identity_provider::IdpOutcome;
+use super::inputs::Inputs;
+use super::metadata::MetadataOutcome;
+use super::outcomes::Outcomes;
+use super::publish::PublishOutcome;
+use crate::api::app::{CertificateStatus, IdentityProviderStatus, SsoConnectedAppStatus, SsoUrls};
+use crate::api::conditions::{self, Desired, reasons, types};
+use crate::events::EventSpec;
+
+/// The conditions that make up `Ready`.
+const STAGES: [&str; 4] = [
+    types::IDENTITY_PROVIDER_READY,
+    types::APP_READY,
+    types::ACCESS_GRANTED,
+    types::METADATA_PUBLISHED,
+];
+
+/// The new status and the Events to publish once it is written.
+pub fn compute_status(
+    input: &Inputs<'_>,
+    outcomes: &Outcomes,
+) -> (SsoConnectedAppStatus, Vec<EventSpec>) {
+    let app = input.app;
+    let old = app.status.clone().unwrap_or_default();
+    let (mut conds, mut events) = stage_conditions(input, outcomes);
+    aggregate(&mut conds, outcomes.stalled());
+    let generation = app.metadata.generation;
+    let conditions = conditions::merge(&old.conditions, &conds, generation, Time(input.now));
+    let ready = last(&conds, types::READY).is_some_and(|c| c.status);
+    let mut drift = outcomes.app.as_ref().map(|a| a.drift()).unwrap_or_default();
+    // Keep the drift report of the last check until a later full check replaces it.
+    if drift.is_empty() && !ready {
+        drift = old.drift.clone();
+    }
+    let new = SsoConnectedAppStatus {
+        observed_generation: generation,
+        conditions,
+        app: outcomes
+            .app
+            .as_ref()
+            .and_then(|a| a.app_status(input))
+            .or(old.app.clone()),
+        identity_provider: identity_provider_status(input, outcomes)
+            .or(old.identity_provider.clone()),
+        metadata: match &outcomes.publish {
+            Some(PublishOutcome::Published { status, .. }) => Some(status.clone()),
+            _ => old.metadata.clone(),
+        },
+        drift,
+    };
+    events.extend(status_events(&old.conditions, &new.conditions));
+    (new, events)
+}
+
+/// Each stage's condition (in stage order) and the Events for what the stages did.
+fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<EventSpec>) {
+    let want = &input.spec.identity_provider.certificate;
+    let (mut conds, mut events) = (Vec::new(), Vec::new());
+    conds.extend(o.gate.as_ref().map(|g| g.condition()));
+    conds.extend(o.claim.as_ref().map(|c| c.condition(input.app)));
+    if let Some(idp) = &o.identity_provider {
+        conds.push(idp.condition(want));
+        if matches!(
+            idp,
+            IdpOutcome::Ready {
+                enabled_now: true,
+                ..
+            }
+        ) {
+            events.push(EventSpec::normal(
+                "IdentityProviderEnabled",
+                "ConfigureIdentityProvider",
+                format!("enabled the org's Identity Provider with certificate {want}"),
+            ));
+        }
+    }
+    if let Some(app) = &o.app {
+        conds.extend(app.conditions(input));
+        events.extend(app.events(input));
+    }
+    conds.extend(o.access.as_ref().map(|a| a.condition(input)));
+    conds.extend(o.metadata.as_ref().and_then(MetadataOutcome::condition));
+    if let Some(p) = &o.publish {
+        conds.push(p.condition());
+        events.extend(p.events());
+    }
+    conds.extend(o.certificate.as_ref().map(|v| v.condition()));
+    (conds, events)
+}
+
+fn last<'a>(conds: &'a [Desired], t: &str) -> Option<&'a Desired> {
+    conds.iter().rev().find(|c| c.type_ == t)
+}
+
+/// Adds `Ready` (unless a stage set it), `Stalled` and `Reconciling`.
+fn aggregate(conds: &mut Vec<Desired>, stalled: bool) {
+    if last(conds, types::READY).is_none() {
+        let first_bad = conds
+            .iter()
+            .find(|c| {
+                !c.status
+                    && (STAGES.contains(&c.type_)
+                        || (c.type_ == types::CERTIFICATE_VALID && c.reason == reasons::EXPIRED))
+            })
+            .cloned();
+        let all_ok = STAGES
+            .iter()
+            .all(|t| last(conds, t).is_some_and(|c| c.status));
+        let ready = match first_bad {
+            Some(c) => Desired::new(types::READY, false, c.reason, c.message),
+            None if all_ok => {
+                let msg = match last(conds, types::CERTIFICATE_VALID).map(|c| c.status) {
+                    Some(false) => {
+                        "in sync with Salesforce; the IdP certificate needs attention (see CertificateValid)"
+                    }
+                    _ => "in sync with Salesforce; IdP metadata published",
+                };
+                Desired::new(types::READY, true, reasons::SYNCED, msg)
+            }
+            None => Desired::new(types::READY, false, reasons::PROGRESSING, "reconciling"),
+        };
+        conds.push(ready);
+    }
+    let (ready, ready_reason) = last(conds, types::READY)
+        .map(|c| (c.status, c.reason))
+        .unwrap_or((false, reasons::PROGRESSING));
+    let stalled = !ready && stalled;
+    let reconciling = !ready && !stalled;
+    let flag = |on: bool, message: &'static str| {
+        if on {
+            (ready_reason, message)
+        } else {
+            (reasons::SYNCED, "")
+        }
+    };
+    let (reason, message) = flag(stalled, "waiting for a change to the spec or in Salesforce");
+    conds.push(Desired::new(types::STALLED, stalled, reason, message));
+    let (reason, message) = flag(reconciling, "retrying");
+    conds.push(Desired::new(
+        types::RECONCILING,
+        reconciling,
+        reason,
+        message,
+    ));
+}
+
+/// `status.identityProvider` from the metadata just published.
+fn identity_provider_status(input: &Inputs<'_>, o: &Outcomes) -> Option<IdentityProviderStatus> {
+    let Some(PublishOutcome::Published { .. }) = &o.publish else {
+        return None;
+    };
+    let Some(MetadataOutcome::Fetched {
+        metadata,
+        certificate,
+        idp,
+    }) = &o.metadata
+    else {
+        return None;
+    };
+    Some(IdentityProviderStatus {
+        entity_id: metadata.entity_id.clone(),
+        sso_urls: SsoUrls {
+            post: metadata.sso_post.clone(),
+            redirect: metadata.sso_redirect.clone(),
+        },
+        certificate: CertificateStatus {
+            name: idp
+                .certificate
+                .clone()
+                .unwrap_or_else(|| input.spec.identity_provider.certificate.clone()),
+            not_after: Time(certificate.not_after),
+            sha256_fingerprint: certificate.sha256_fingerprint.clone(),
+        },
+    })
+}
+
+/// Events the status change itself is worth: certificate trouble when it starts (not only a
+/// condition), and readiness when it flips.
+fn status_events(
+    old: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    new: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+) -> Vec<EventSpec> {
+    let mut events = Vec::new();
+    if let Some(c) = conditions::find(new, types::CERTIFICATE_VALID)
+        && c.status == "False"
+        && conditions::find(old, types::CERTIFICATE_VALID).is_none_or(|o| o.reason != c.reason)
+    {
+        events.push(EventSpec::warning(
+            &c.reason,
+            "CheckCertificate",
+            c.message.clone(),
+        ));
+    }
+    let was_ready = conditions::find(old, types::READY).map(|c| c.status == "True");
+    if let Some(c) = conditions::find(new, types::READY) {
+        let ready = c.status == "True";
+        if was_ready != Some(ready) {
+            let event = if ready {
+                EventSpec::normal
+            } else {
+                EventSpec::warning
+            };
+            events.push(event(&c.reason, "Reconcile", c.message.clone()));
+        }
+    }
+    events
+}

@@ -1,0 +1,112 @@
+//! Reconcile decisions, through the stages exactly as the controller runs them, against an
+//! in-memory org (`controller::fixtures`): no cluster, no simulator process.
+
+mod app;
+mod cleanup;
+mod identity_provider;
+mod metadata;
+mod stages_status;
+
+use std::sync::{Arc, Mutex};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::inputs::Inputs;
+use super::outcomes::Outcomes;
+use super::pipeline;
+use super::publish::{PublishOutcome, Publisher, plan};
+use super::status::compute_status;
+use crate::api::SsoConnectedApp;
+use crate::api::conditions;
+use crate::controller::fixtures::FakeOrg;
+use crate::controller::registry::OrgHandle;
+use crate::events::EventSpec;
+use crate::metadata_configmap;
+use crate::salesforce::{CertInfo, IdpMetadata};
+
+/// Takes what would be published and says it was.
+#[derive(Default)]
+struct RecordingPublisher {
+    published: Mutex<Vec<ConfigMap>>,
+}
+
+impl Publisher for RecordingPublisher {
+    async fn publish(
+        &self,
+        input: &Inputs<'_>,
+        metadata: &IdpMetadata,
+        certificate: &CertInfo,
+    ) -> PublishOutcome {
+        let (cm, status, new_content) = plan(input, metadata, certificate);
+        let slim = Arc::new(metadata_configmap::slimmed(&cm));
+        self.published.lock().unwrap().push(cm);
+        PublishOutcome::Published {
+            config_map: slim,
+            wrote: true,
+            status,
+            new_content,
+        }
+    }
+}
+
+/// An org and the resources' view of it, as one test sees them.
+struct World {
+    org: OrgHandle<FakeOrg>,
+    publisher: RecordingPublisher,
+    now: jiff::Timestamp,
+}
+
+/// What one reconcile did.
+struct Round {
+    outcomes: Outcomes,
+    events: Vec<EventSpec>,
+}
+
+impl World {
+    fn new(org: FakeOrg) -> Self {
+        World {
+            org: OrgHandle::new("team-a/acme", org),
+            publisher: RecordingPublisher::default(),
+            now: "2027-01-01T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    /// Runs the stages for `app` and writes the computed status into it, as the next reconcile
+    /// would find it.
+    async fn reconcile(&self, app: &mut SsoConnectedApp) -> Round {
+        let input = Inputs::new(app, self.now);
+        let outcomes = pipeline::run(&self.org, &self.publisher, &input).await;
+        let (status, events) = compute_status(&input, &outcomes);
+        app.status = Some(status);
+        Round { outcomes, events }
+    }
+
+    fn published(&self) -> usize {
+        self.publisher.published.lock().unwrap().len()
+    }
+}
+
+/// `(status, reason, message)` of condition `t`.
+fn cond(app: &SsoConnectedApp, t: &str) -> (String, String, String) {
+    let c = app
+        .status
+        .as_ref()
+        .and_then(|s| conditions::find(&s.conditions, t))
+        .unwrap_or_else(|| panic!("no condition {t}"));
+    (c.status.clone(), c.reason.clone(), c.message.clone())
+}
+
+/// Status and reason of condition `t`.
+fn state(app: &SsoConnectedApp, t: &str) -> (String, String) {
+    let (s, r, _) = cond(app, t);
+    (s, r)
+}
+
+fn t(s: &str) -> (String, String) {
+    let (a, b) = s.split_once(' ').unwrap();
+    (a.to_string(), b.to_string())
+}
+
+fn reasons_of(events: &[EventSpec]) -> Vec<&str> {
+    events.iter().map(|e| e.reason.as_str()).collect()
+}

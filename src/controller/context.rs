@@ -1,0 +1,69 @@
+//! What both controllers share: the Kubernetes client and watch caches, the per-org registry, the
+//! indexes, the quiet-period memos, retry state, and where Events and metrics go.
+
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::reflector::Store;
+use kube::{Client, Resource};
+
+use super::app::memo::Memos;
+use super::backoff::Backoff;
+use super::index::{AppIndex, ConfigMapOwners};
+use super::registry::OrgRegistry;
+use crate::api::{SalesforceOrg, SsoConnectedApp};
+use crate::events::{EventSpec, Recorder};
+use crate::metrics::Metrics;
+
+/// The watch caches.
+pub struct Stores {
+    pub orgs: Store<SalesforceOrg>,
+    pub apps: Store<SsoConnectedApp>,
+    /// The operator's ConfigMaps, slimmed to digests (see `metadata_configmap::slim_for_cache`).
+    pub config_maps: Store<ConfigMap>,
+}
+
+/// Per-object retry state: `fast` for failures a retry can fix, `slow` for those that wait for
+/// a person (creation blocked, conflicts).
+pub struct Retry {
+    pub fast: Backoff,
+    pub slow: Backoff,
+}
+
+impl Retry {
+    pub fn reset(&self, key: &str) {
+        self.fast.reset(key);
+        self.slow.reset(key);
+    }
+}
+
+pub struct Context {
+    pub client: Client,
+    pub stores: Stores,
+    pub registry: OrgRegistry,
+    pub index: AppIndex,
+    pub owners: ConfigMapOwners,
+    pub memos: Memos,
+    pub retry: Retry,
+    pub recorder: Recorder,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Context {
+    /// Publishes an Event about `obj`; a failure is logged, never fatal.
+    pub async fn publish_event(&self, obj: &impl Resource<DynamicType = ()>, event: &EventSpec) {
+        if let Err(e) = self
+            .recorder
+            .publish(
+                &obj.object_ref(&()),
+                event.warning,
+                &event.reason,
+                event.action,
+                event.note.clone(),
+            )
+            .await
+        {
+            tracing::warn!(error = %e, reason = %event.reason, "could not publish Event");
+        }
+    }
+}

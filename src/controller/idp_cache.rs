@@ -1,0 +1,143 @@
+//! One org's view of its Identity Provider (settings plus the signing certificate's fingerprint),
+//! shared by every app of the org and refreshed at most once per refresh interval: N apps cost one
+//! `IdentityProviderSettings` read, not N. Reads and the enabling write are single-flight.
+
+use std::time::{Duration, Instant};
+
+use super::org_api::OrgApi;
+use crate::salesforce::{ReadPriority, SalesforceError};
+
+/// What [`IdpCache::ensure`] found or did.
+#[derive(Clone, Debug)]
+pub enum Ensured {
+    /// Already enabled with the wanted certificate.
+    Already(IdpSnapshot),
+    /// This call enabled it.
+    Enabled(IdpSnapshot),
+    /// Not as wanted, and writing was not allowed (ObserveOnly).
+    Observed(IdpSnapshot),
+    /// The wanted certificate does not exist in the org; nothing was written.
+    CertificateMissing,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdpSnapshot {
+    pub enabled: bool,
+    pub certificate: Option<String>,
+    /// SHA-256 fingerprint (colon hex) of the IdP certificate, when the org returns its content.
+    pub fingerprint: Option<String>,
+    pub fetched: Instant,
+}
+
+/// The org's IdP snapshot behind an async lock: whoever holds it reads or writes for everyone.
+#[derive(Default)]
+pub struct IdpCache {
+    slot: tokio::sync::Mutex<Option<IdpSnapshot>>,
+}
+
+impl IdpCache {
+    /// The last snapshot, without waiting or calling Salesforce.
+    pub fn peek(&self) -> Option<IdpSnapshot> {
+        self.slot.try_lock().ok().and_then(|g| g.clone())
+    }
+
+    /// A snapshot no older than `max_age`, reading the org if needed (one reader at a time; the
+    /// others wait and share its result).
+    pub async fn get(
+        &self,
+        api: &impl OrgApi,
+        max_age: Duration,
+        priority: ReadPriority,
+    ) -> Result<IdpSnapshot, SalesforceError> {
+        let mut guard = self.slot.lock().await;
+        fresh_or_load(&mut guard, api, max_age, priority).await
+    }
+
+    /// Makes sure the Identity Provider is enabled with certificate `want` (when `write`), holding
+    /// the slot throughout, so that apps reconciling together make one write, not one each.
+    pub async fn ensure(
+        &self,
+        api: &impl OrgApi,
+        want: &str,
+        max_age: Duration,
+        priority: ReadPriority,
+        write: bool,
+    ) -> Result<Ensured, SalesforceError> {
+        let mut guard = self.slot.lock().await;
+        let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
+        if snap.enabled && snap.certificate.as_deref() == Some(want) {
+            return Ok(Ensured::Already(snap));
+        }
+        if !write {
+            return Ok(Ensured::Observed(snap));
+        }
+        let Some(cert) = api.read_certificate(want, ReadPriority::Required).await? else {
+            return Ok(Ensured::CertificateMissing);
+        };
+        api.enable_identity_provider(want).await?;
+        let snap = IdpSnapshot {
+            enabled: true,
+            certificate: Some(want.to_string()),
+            fingerprint: cert.content.as_deref().and_then(pem_fingerprint),
+            fetched: Instant::now(),
+        };
+        *guard = Some(snap.clone());
+        Ok(Ensured::Enabled(snap))
+    }
+
+    /// Forgets the snapshot, e.g. when metadata shows a certificate the snapshot does not know.
+    pub async fn invalidate(&self) {
+        *self.slot.lock().await = None;
+    }
+}
+
+/// Colon-separated upper-case hex SHA-256 of a PEM certificate's DER, as IdP metadata parsing
+/// reports it.
+pub fn pem_fingerprint(pem: &[u8]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let (_, p) = x509_parser::pem::parse_x509_pem(pem).ok()?;
+    let digest = Sha256::digest(&p.contents);
+    Some(
+        digest
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+async fn fresh_or_load(
+    slot: &mut Option<IdpSnapshot>,
+    api: &impl OrgApi,
+    max_age: Duration,
+    priority: ReadPriority,
+) -> Result<IdpSnapshot, SalesforceError> {
+    if let Some(s) = slot.as_ref()
+        && s.fetched.elapsed() < max_age
+    {
+        return Ok(s.clone());
+    }
+    let (enabled, certificate) = match api.read_identity_provider(priority).await? {
+        Some(s) => (
+            s.enable_identity_provider,
+            Some(s.certificate_name).filter(|c| !c.is_empty()),
+        ),
+        None => (false, None),
+    };
+    let fingerprint = match (&certificate, enabled) {
+        (Some(name), true) => api
+            .read_certificate(name, priority)
+            .await?
+            .and_then(|c| c.content)
+            .and_then(|pem| pem_fingerprint(&pem)),
+        _ => None,
+    };
+    let snap = IdpSnapshot {
+        enabled,
+        certificate,
+        fingerprint,
+        fetched: Instant::now(),
+    };
+    *slot = Some(snap.clone());
+    Ok(snap)
+}

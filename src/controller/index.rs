@@ -1,0 +1,426 @@
+//! Indexes kept up to date from the watch events, so questions about other resources cost work in
+//! proportion to the answer, not to the number of resources: who else claims an app name, which
+//! IdP certificates an org's apps ask for, which apps use an org, which ConfigMaps a resource
+//! controls. A relist (`Init` … `InitDone`) builds fresh tables and swaps them in at the end, as
+//! the reflector does with its store, so objects deleted while the watch was down disappear.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::ResourceExt;
+use kube::runtime::watcher::Event;
+
+use crate::api::SsoConnectedApp;
+use crate::api::app::{AppType, ManagementPolicy};
+use crate::api::conditions::{self, types};
+
+/// `namespace/name` of an `SsoConnectedApp`.
+pub type AppKey = String;
+/// `namespace/name` of the `SalesforceOrg` an app refers to.
+pub type OrgRef = String;
+
+/// Tables that follow a watch: live ones, and fresh ones while a relist is under way.
+#[derive(Default)]
+struct Relisted<T> {
+    live: T,
+    relisting: Option<T>,
+}
+
+/// An index over one kind of watched object.
+#[derive(Default)]
+pub struct Index<T> {
+    tables: Mutex<Relisted<T>>,
+}
+
+/// The indexes over `SsoConnectedApp`s.
+pub type AppIndex = Index<AppTables>;
+/// Which ConfigMaps (of those the operator watches) each resource controls.
+pub type ConfigMapOwners = Index<OwnerTables>;
+
+impl<T: Default + Tables> Index<T> {
+    /// Follows one watch event.
+    pub fn apply(&self, ev: &Event<T::Object>) {
+        let mut t = self.tables.lock().unwrap_or_else(|e| e.into_inner());
+        match ev {
+            Event::Apply(o) => t.live.upsert(o),
+            Event::Delete(o) => t.live.remove(o),
+            Event::Init => t.relisting = Some(T::default()),
+            Event::InitApply(o) => t.relisting.get_or_insert_with(T::default).upsert(o),
+            Event::InitDone => {
+                if let Some(fresh) = t.relisting.take() {
+                    t.live = fresh;
+                }
+            }
+        }
+    }
+
+    fn live(&self) -> impl std::ops::Deref<Target = T> + '_ {
+        struct Live<'a, T>(std::sync::MutexGuard<'a, Relisted<T>>);
+        impl<T> std::ops::Deref for Live<'_, T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.0.live
+            }
+        }
+        Live(self.tables.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+pub trait Tables {
+    type Object;
+    fn upsert(&mut self, o: &Self::Object);
+    fn remove(&mut self, o: &Self::Object);
+}
+
+/// What the conflict checks need to know of one app.
+#[derive(Clone, Debug)]
+struct Facts {
+    uid: String,
+    org: OrgRef,
+    type_: AppType,
+    api_name: String,
+    certificate: String,
+    /// Earlier ranks win an app name: the resource already holding it, then the older.
+    rank: Rank,
+    deleting: bool,
+    /// Takes part in choosing the org's IdP certificate (not suspended, not ObserveOnly).
+    votes_for_idp: bool,
+}
+
+/// (does not hold the app, creation time, key): smaller wins. Timestamps have whole seconds, so
+/// the key breaks ties.
+pub type Rank = (bool, Option<jiff::Timestamp>, AppKey);
+
+/// The rank of `app` in a contest for its app name.
+pub fn rank(app: &SsoConnectedApp) -> Rank {
+    let holds = app.status.as_ref().is_some_and(|s| {
+        conditions::find(&s.conditions, types::APP_READY).is_some_and(|c| c.status == "True")
+    });
+    (!holds, app.creation_timestamp().map(|t| t.0), key_of(app))
+}
+
+/// `namespace/name` of an app.
+pub fn key_of(app: &SsoConnectedApp) -> AppKey {
+    format!("{}/{}", app.namespace().unwrap_or_default(), app.name_any())
+}
+
+/// `namespace/name` of the org an app refers to.
+pub fn org_ref_of(app: &SsoConnectedApp) -> OrgRef {
+    format!(
+        "{}/{}",
+        app.namespace().unwrap_or_default(),
+        app.spec.org_ref.name
+    )
+}
+
+fn name_key(type_: AppType, api_name: &str) -> (AppType, String) {
+    (type_, api_name.to_ascii_lowercase())
+}
+
+#[derive(Default)]
+pub struct AppTables {
+    apps: HashMap<AppKey, Facts>,
+    /// By kind and lower-cased API name.
+    by_name: HashMap<(AppType, String), BTreeSet<AppKey>>,
+    by_org: HashMap<OrgRef, BTreeSet<AppKey>>,
+    /// Per org, the certificates its IdP-voting apps ask for, and who asks.
+    certificates: HashMap<OrgRef, BTreeMap<String, BTreeSet<AppKey>>>,
+}
+
+/// Removes `v` from the set under `k`, and the set when it is left empty.
+fn unlink<K: std::hash::Hash + Eq, V: Ord>(map: &mut HashMap<K, BTreeSet<V>>, k: &K, v: &V) {
+    if let Some(set) = map.get_mut(k) {
+        set.remove(v);
+        if set.is_empty() {
+            map.remove(k);
+        }
+    }
+}
+
+impl Tables for AppTables {
+    type Object = SsoConnectedApp;
+
+    fn upsert(&mut self, app: &SsoConnectedApp) {
+        self.remove(app);
+        let key = key_of(app);
+        let facts = Facts {
+            uid: app.uid().unwrap_or_default(),
+            org: org_ref_of(app),
+            type_: app.spec.app.type_,
+            api_name: app.spec.app.api_name.clone(),
+            certificate: app.spec.identity_provider.certificate.clone(),
+            rank: rank(app),
+            deleting: app.metadata.deletion_timestamp.is_some(),
+            votes_for_idp: app.metadata.deletion_timestamp.is_none()
+                && !app.spec.suspend
+                && app.spec.policy.management == ManagementPolicy::Full,
+        };
+        self.by_name
+            .entry(name_key(facts.type_, &facts.api_name))
+            .or_default()
+            .insert(key.clone());
+        self.by_org
+            .entry(facts.org.clone())
+            .or_default()
+            .insert(key.clone());
+        if facts.votes_for_idp {
+            self.certificates
+                .entry(facts.org.clone())
+                .or_default()
+                .entry(facts.certificate.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        self.apps.insert(key, facts);
+    }
+
+    fn remove(&mut self, app: &SsoConnectedApp) {
+        let key = key_of(app);
+        let Some(f) = self.apps.remove(&key) else {
+            return;
+        };
+        unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), &key);
+        unlink(&mut self.by_org, &f.org, &key);
+        if let Some(certs) = self.certificates.get_mut(&f.org) {
+            if let Some(set) = certs.get_mut(&f.certificate) {
+                set.remove(&key);
+                if set.is_empty() {
+                    certs.remove(&f.certificate);
+                }
+            }
+            if certs.is_empty() {
+                self.certificates.remove(&f.org);
+            }
+        }
+    }
+}
+
+impl Index<AppTables> {
+    /// The apps that refer to org `org`.
+    pub fn apps_of_org(&self, org: &str) -> Vec<AppKey> {
+        self.live()
+            .by_org
+            .get(org)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Another live resource of the same real org (`identity` maps an org reference to the org
+    /// it means) that claims `app`'s app and ranks before it.
+    pub fn earlier_claimant(
+        &self,
+        app: &SsoConnectedApp,
+        identity: impl Fn(&str) -> String,
+    ) -> Option<AppKey> {
+        let t = self.live();
+        let candidates = t
+            .by_name
+            .get(&name_key(app.spec.app.type_, &app.spec.app.api_name))?;
+        let (uid, mine, my_rank) = (
+            app.uid().unwrap_or_default(),
+            identity(&org_ref_of(app)),
+            rank(app),
+        );
+        candidates
+            .iter()
+            .filter_map(|k| t.apps.get(k).map(|f| (k, f)))
+            .filter(|(_, f)| f.uid != uid && !f.deleting && f.api_name == app.spec.app.api_name)
+            .filter(|(_, f)| f.rank < my_rank && identity(&f.org) == mine)
+            .map(|(k, _)| k.clone())
+            .min()
+    }
+
+    /// Resources of the same real org that ask for another IdP certificate than `app`, as
+    /// `"<key> wants <certificate>"`, sorted.
+    pub fn idp_disagreement(
+        &self,
+        app: &SsoConnectedApp,
+        identity: impl Fn(&str) -> String,
+    ) -> Vec<String> {
+        let t = self.live();
+        let (uid, mine, want) = (
+            app.uid().unwrap_or_default(),
+            identity(&org_ref_of(app)),
+            &app.spec.identity_provider.certificate,
+        );
+        let mut out: Vec<String> = t
+            .certificates
+            .iter()
+            .filter(|(org, certs)| certs.keys().any(|c| c != want) && identity(org) == mine)
+            .flat_map(|(_, certs)| certs.iter().filter(|(c, _)| *c != want))
+            .flat_map(|(c, keys)| keys.iter().map(move |k| (k, c)))
+            .filter(|(k, _)| t.apps.get(*k).is_some_and(|f| f.uid != uid))
+            .map(|(k, c)| format!("{k} wants {c}"))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+#[derive(Default)]
+pub struct OwnerTables {
+    /// Controller owner uid → `(namespace, name)` of the ConfigMaps it controls.
+    by_owner: HashMap<String, BTreeSet<(String, String)>>,
+    owner_of: HashMap<(String, String), String>,
+}
+
+impl Tables for OwnerTables {
+    type Object = ConfigMap;
+
+    fn upsert(&mut self, cm: &ConfigMap) {
+        self.remove(cm);
+        let id = (cm.namespace().unwrap_or_default(), cm.name_any());
+        if let Some(owner) = cm
+            .owner_references()
+            .iter()
+            .find(|o| o.controller == Some(true))
+        {
+            self.by_owner
+                .entry(owner.uid.clone())
+                .or_default()
+                .insert(id.clone());
+            self.owner_of.insert(id, owner.uid.clone());
+        }
+    }
+
+    fn remove(&mut self, cm: &ConfigMap) {
+        let id = (cm.namespace().unwrap_or_default(), cm.name_any());
+        if let Some(owner) = self.owner_of.remove(&id) {
+            unlink(&mut self.by_owner, &owner, &id);
+        }
+    }
+}
+
+impl Index<OwnerTables> {
+    /// Names of the ConfigMaps in `namespace` whose controller is the object with `uid`.
+    pub fn controlled_by(&self, namespace: &str, uid: &str) -> Vec<String> {
+        self.live()
+            .by_owner
+            .get(uid)
+            .into_iter()
+            .flatten()
+            .filter(|(ns, _)| ns == namespace)
+            .map(|(_, name)| name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::fixtures::{app_named, ready};
+
+    fn identity(org: &str) -> String {
+        org.to_string()
+    }
+
+    #[test]
+    fn the_app_already_holding_a_name_wins_then_the_older() {
+        let index = AppIndex::default();
+        let old = app_named("team-a", "old", "Voice_SSO", "2026-01-01T00:00:00Z");
+        let holder = ready(app_named(
+            "team-a",
+            "holder",
+            "Voice_SSO",
+            "2026-02-01T00:00:00Z",
+        ));
+        let young = app_named("team-a", "young", "Voice_SSO", "2026-03-01T00:00:00Z");
+        for a in [&old, &holder, &young] {
+            index.apply(&Event::Apply(a.clone()));
+        }
+        assert_eq!(index.earlier_claimant(&holder, identity), None);
+        assert_eq!(
+            index.earlier_claimant(&old, identity).as_deref(),
+            Some("team-a/holder")
+        );
+        assert_eq!(
+            index.earlier_claimant(&young, identity).as_deref(),
+            Some("team-a/holder")
+        );
+        index.apply(&Event::Delete(holder.clone()));
+        assert_eq!(
+            index.earlier_claimant(&young, identity).as_deref(),
+            Some("team-a/old")
+        );
+        assert_eq!(index.earlier_claimant(&old, identity), None);
+    }
+
+    #[test]
+    fn claims_count_only_within_one_real_org() {
+        let index = AppIndex::default();
+        let mut other = app_named("team-b", "b", "Voice_SSO", "2026-01-01T00:00:00Z");
+        other.spec.org_ref.name = "globex".into();
+        let mine = app_named("team-a", "a", "Voice_SSO", "2026-02-01T00:00:00Z");
+        index.apply(&Event::Apply(other));
+        assert_eq!(index.earlier_claimant(&mine, identity), None);
+        // Two org references naming the same real org see each other.
+        let same = |_: &str| "https://acme.my.salesforce.com".to_string();
+        assert_eq!(
+            index.earlier_claimant(&mine, same).as_deref(),
+            Some("team-b/b")
+        );
+    }
+
+    #[test]
+    fn idp_disagreement_lists_voters_for_other_certificates_only() {
+        let index = AppIndex::default();
+        let mine = app_named("team-a", "a", "A", "2026-01-01T00:00:00Z");
+        let mut other = app_named("team-a", "b", "B", "2026-01-01T00:00:00Z");
+        other.spec.identity_provider.certificate = "Other_Cert".into();
+        let mut suspended = other.clone();
+        suspended.metadata.name = Some("c".into());
+        suspended.spec.suspend = true;
+        for a in [&mine, &other, &suspended] {
+            index.apply(&Event::Apply(a.clone()));
+        }
+        assert_eq!(
+            index.idp_disagreement(&mine, identity),
+            vec!["team-a/b wants Other_Cert".to_string()]
+        );
+        other.spec.identity_provider.certificate = mine.spec.identity_provider.certificate.clone();
+        index.apply(&Event::Apply(other));
+        assert!(index.idp_disagreement(&mine, identity).is_empty());
+    }
+
+    #[test]
+    fn a_relist_drops_what_was_deleted_while_the_watch_was_down() {
+        let index = AppIndex::default();
+        let a = app_named("ns", "a", "A", "2026-01-01T00:00:00Z");
+        let b = app_named("ns", "b", "B", "2026-01-01T00:00:00Z");
+        index.apply(&Event::Apply(a.clone()));
+        index.apply(&Event::Apply(b.clone()));
+        index.apply(&Event::Init);
+        index.apply(&Event::InitApply(b));
+        // Until the relist is done, the old tables answer.
+        assert_eq!(index.apps_of_org("ns/acme").len(), 2);
+        index.apply(&Event::InitDone);
+        assert_eq!(index.apps_of_org("ns/acme"), vec!["ns/b".to_string()]);
+    }
+
+    #[test]
+    fn configmaps_are_indexed_by_their_controller() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let owners = ConfigMapOwners::default();
+        let cm = |name: &str, uid: &str| {
+            let mut c = ConfigMap::default();
+            c.metadata.name = Some(name.into());
+            c.metadata.namespace = Some("ns".into());
+            c.metadata.owner_references = Some(vec![OwnerReference {
+                uid: uid.into(),
+                controller: Some(true),
+                ..Default::default()
+            }]);
+            c
+        };
+        owners.apply(&Event::Apply(cm("old-name", "u1")));
+        owners.apply(&Event::Apply(cm("new-name", "u1")));
+        owners.apply(&Event::Apply(cm("theirs", "u2")));
+        let mut mine = owners.controlled_by("ns", "u1");
+        mine.sort();
+        assert_eq!(mine, vec!["new-name", "old-name"]);
+        owners.apply(&Event::Delete(cm("old-name", "u1")));
+        assert_eq!(owners.controlled_by("ns", "u1"), vec!["new-name"]);
+        assert!(owners.controlled_by("other", "u1").is_empty());
+    }
+}

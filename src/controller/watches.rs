@@ -1,0 +1,214 @@
+//! The two controllers and their watches: `SalesforceOrg`s, `SsoConnectedApp`s (whose events also
+//! feed the indexes), the operator's ConfigMaps (slimmed to digests), readiness once every watch
+//! has listed, and graceful shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store, store::Writer};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+
+use super::app;
+use super::backoff::{Backoff, WatchBackoff};
+use super::context::{Context, Retry, Stores};
+use super::index::{AppIndex, ConfigMapOwners};
+use super::org;
+use super::registry::OrgRegistry;
+use crate::api::{MANAGER, SalesforceOrg, SsoConnectedApp};
+use crate::config::RunArgs;
+use crate::events::Recorder;
+use crate::metadata_configmap::{MANAGED_BY, MANAGED_BY_LABEL};
+use crate::metrics::Metrics;
+use crate::salesforce::Salesforce;
+
+/// What the process hands the controllers.
+pub struct Shared {
+    pub client: Client,
+    pub salesforce: Salesforce,
+    pub metrics: Arc<Metrics>,
+    /// Set once every watch has delivered its initial list (`/readyz`).
+    pub ready: Arc<AtomicBool>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub async fn run_controllers(
+    args: &RunArgs,
+    shared: Shared,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> Result<(), BoxError> {
+    let ns = args.namespace.as_deref();
+    let client = shared.client.clone();
+    let (orgs, org_writer) = reflector::store();
+    let (apps, app_writer) = reflector::store();
+    let (config_maps, cm_writer) = reflector::store();
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        stores: Stores {
+            orgs,
+            apps,
+            config_maps,
+        },
+        registry: OrgRegistry::new(
+            client.clone(),
+            shared.salesforce,
+            Duration::from_secs(args.org_refresh_seconds.max(10)),
+        ),
+        index: AppIndex::default(),
+        owners: ConfigMapOwners::default(),
+        memos: Default::default(),
+        retry: Retry {
+            fast: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            slow: Backoff::new(Duration::from_secs(300), Duration::from_secs(3600)),
+        },
+        recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
+        metrics: shared.metrics,
+    });
+    let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
+    let cms_api: Api<ConfigMap> = scoped(&client, ns);
+    let owners_ctx = ctx.clone();
+    let cm_stream = watcher(cms_api.clone(), watch_config().labels(&managed))
+        .backoff(WatchBackoff::default())
+        .modify(crate::metadata_configmap::slim_for_cache)
+        .inspect_ok(move |ev| owners_ctx.owners.apply(ev))
+        .reflect(cm_writer)
+        .touched_objects()
+        .for_each(|_| futures::future::ready(()));
+
+    let cfg = ControllerConfig::default().concurrency(args.concurrency);
+    let orgs_api: Api<SalesforceOrg> = scoped(&client, ns);
+    let org_ctl = slim_controller(orgs_api.clone(), cfg.clone(), org_writer, |_| {});
+    let index_ctx = ctx.clone();
+    let app_ctl = slim_controller(scoped(&client, ns), cfg, app_writer, move |ev| {
+        index_ctx.index.apply(ev)
+    });
+    // A changed org (fixed Secret reference, new status after authenticating) re-checks its apps.
+    let mapper_ctx = ctx.clone();
+    let app_ctl = app_ctl
+        .owns(cms_api, watch_config().labels(&managed))
+        .watches(orgs_api, watch_config(), move |org: SalesforceOrg| {
+            let org_ref = format!("{}/{}", org.namespace().unwrap_or_default(), org.name_any());
+            mapper_ctx
+                .index
+                .apps_of_org(&org_ref)
+                .into_iter()
+                .filter_map(|key| {
+                    let (ns, name) = key.split_once('/')?;
+                    Some(ObjectRef::<SsoConnectedApp>::new(name).within(ns))
+                })
+                .collect::<Vec<_>>()
+        });
+    tokio::spawn(mark_ready_when_synced(ctx.clone(), shared.ready));
+
+    let stop = futures::FutureExt::shared(Box::pin(stop));
+    let org_run = org_ctl
+        .graceful_shutdown_on(stop.clone())
+        .run(org::reconcile, org::error_policy, ctx.clone())
+        .for_each(|r| {
+            report("salesforceorg", r);
+            futures::future::ready(())
+        });
+    let app_run = app_ctl
+        .graceful_shutdown_on(stop)
+        .run(app::reconcile, app::error_policy, ctx)
+        .for_each(|r| {
+            report("ssoconnectedapp", r);
+            futures::future::ready(())
+        });
+    tokio::select! {
+        _ = futures::future::join(org_run, app_run) => {},
+        _ = cm_stream => {},
+    }
+    Ok(())
+}
+
+/// Readiness: every watch has delivered its initial list. Polled rather than awaited: a store's
+/// readiness wakes only its last waiter, and the controllers themselves wait on the same stores.
+async fn mark_ready_when_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
+    use futures::FutureExt;
+    let s = &ctx.stores;
+    loop {
+        let synced = s.orgs.wait_until_ready().now_or_never().is_some()
+            && s.apps.wait_until_ready().now_or_never().is_some()
+            && s.config_maps.wait_until_ready().now_or_never().is_some();
+        if synced {
+            tracing::info!("watches synced; ready");
+            ready.store(true, Ordering::Relaxed);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// An API for `K` in `ns`, or in every namespace.
+pub fn scoped<K>(client: &Client, ns: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// Smaller pages keep the relist peak low (the store, not the operator's code, dominates memory).
+fn watch_config() -> watcher::Config {
+    watcher::Config::default().page_size(100)
+}
+
+/// A controller over `api` with its own cache (`writer`), slimmed (see [`slim`]), `on_event`
+/// seeing every watch event, and the short watch backoff.
+fn slim_controller<K>(
+    api: Api<K>,
+    cfg: ControllerConfig,
+    writer: Writer<K>,
+    on_event: impl FnMut(&watcher::Event<K>) + Send + 'static,
+) -> Controller<K>
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let store: Store<K> = writer.as_reader();
+    let stream = watcher(api, watch_config())
+        .modify(slim)
+        .inspect_ok(on_event)
+        .reflect(writer)
+        .applied_objects();
+    Controller::for_stream(stream, store)
+        .with_config(cfg)
+        .trigger_backoff(WatchBackoff::default())
+}
+
+/// What the caches keep of a watched resource: everything but managedFields and kubectl's
+/// client-side-apply copy, which the operator never reads and which would be a large part of its
+/// memory at a thousand resources.
+fn slim<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+fn report<K: Resource, E: std::fmt::Display>(
+    controller: &'static str,
+    r: Result<(ObjectRef<K>, Action), kube::runtime::controller::Error<E, watcher::Error>>,
+) {
+    match r {
+        Ok((obj, _)) => tracing::debug!(controller, object = %obj, "reconciled"),
+        Err(kube::runtime::controller::Error::ReconcilerFailed(e, obj)) => {
+            tracing::debug!(controller, object = %obj, error = %e, "reconcile failed")
+        }
+        Err(e) => tracing::warn!(controller, error = %e, "controller stream error"),
+    }
+}
