@@ -12,6 +12,7 @@ use tracing::{Instrument, debug, info_span, warn};
 use url::Url;
 
 use super::auth;
+use super::auth::Identity;
 use super::batch::{Batcher, Pending};
 use super::eca::{
     self, DeployFlags, DeployOutcome, DeployResult, DeployStatus, ECA_MIN_API_VERSION,
@@ -25,13 +26,12 @@ use super::model::{
     CertificateMetadata, ConnectedApp, FileProperties, IDENTITY_PROVIDER_FULL_NAME,
     IdentityProviderSettings,
 };
+use super::options::ClientOptions;
 use super::secret::{RsaSigningKey, SecretString, parse_private_key};
 use super::soap::{self, Fault, MAX_COMPONENTS};
 use super::transport::{self, MAX_METADATA_BODY, Raw};
 use super::xml;
-use super::{
-    ApiUsage, ClientOptions, Credentials, Identity, OrgConnection, ReadPriority, UpsertOutcome,
-};
+use super::{ApiUsage, Credentials, OrgConnection, ReadPriority, UpsertOutcome};
 
 const CONNECTED_APP: &str = "ConnectedApp";
 
