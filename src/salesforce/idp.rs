@@ -5,7 +5,7 @@ use roxmltree::Node;
 use sha2::{Digest, Sha256};
 
 use super::error::SalesforceError;
-use super::model::parse_datetime;
+use super::wsdl::parse_datetime;
 use super::xml::{self, children};
 
 pub const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";

@@ -19,12 +19,14 @@ mod secret;
 mod soap;
 mod transport;
 mod url_policy;
+mod wsdl;
 mod xml;
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+pub use auth::Identity;
 pub use eca::{
     DeployMessage, DeployOutcome, DeployStatus, ECA_MIN_API_VERSION, ExternalClientAppBundle,
     ExternalClientApplication, ExtlClntAppConfigurablePolicies, ExtlClntAppDistState,
@@ -35,16 +37,15 @@ pub use eca::{
 pub use error::{ComponentError, DeployProblem, ErrorKind, SalesforceError};
 pub use idp::{BINDING_POST, BINDING_REDIRECT, CertInfo, IdpMetadata, parse_idp_metadata};
 pub use model::{
-    CONNECTED_APP_ORDER, CertificateMetadata, ConnectedApp, ConnectedAppSamlConfig, FileProperties,
+    CONNECTED_APP_ORDER, CertificateMetadata, ConnectedApp, ConnectedAppSamlConfig,
     IDENTITY_PROVIDER_FULL_NAME, IdentityProviderSettings, SamlEncryptionType, SamlIdpSloBinding,
     SamlNameIdFormatType, SamlSigningAlgoType, SamlSubjectType, UnmanagedFields,
 };
-pub use auth::Identity;
 pub use options::{CallObserver, ClientOptions};
 pub use org::OrgClient;
 pub use secret::{MIN_RSA_BITS, RsaSigningKey, SecretString, parse_private_key};
+pub use soap::FileProperties;
 pub use url_policy::{validate_allow_entry, validate_url};
-
 
 /// How the operator authenticates to one org.
 #[derive(Clone, Debug)]
@@ -124,7 +125,6 @@ impl OrgConnection {
             && self.credentials.same_as(&other.credentials)
     }
 }
-
 
 /// Daily API usage as last seen (`Sforce-Limit-Info`, `LimitInfoHeader` or `/limits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use super::auth;
 use super::auth::Identity;
 use super::batch::{Batcher, Pending};
 use super::eca::{
-    self, DeployFlags, DeployOutcome, DeployResult, DeployStatus, ECA_MIN_API_VERSION,
+    self, DeployFlags, DeployOutcome, DeployResult, ECA_MIN_API_VERSION,
     EXTERNAL_CLIENT_APPLICATION, EXTL_CLNT_APP_CONFIGURABLE_POLICIES,
     EXTL_CLNT_APP_SAML_CONFIGURABLE_POLICIES, ExternalClientAppBundle, ExternalClientApplication,
     ExtlClntAppConfigurablePolicies, ExtlClntAppSamlConfigurablePolicies,
@@ -23,17 +23,15 @@ use super::eca::{
 use super::error::{ComponentError, ErrorKind, SalesforceError};
 use super::idp::{IdpMetadata, parse_idp_metadata};
 use super::model::{
-    CertificateMetadata, ConnectedApp, FileProperties, IDENTITY_PROVIDER_FULL_NAME,
-    IdentityProviderSettings,
+    CERTIFICATE, CONNECTED_APP, CertificateMetadata, ConnectedApp, IDENTITY_PROVIDER_FULL_NAME,
+    IDENTITY_PROVIDER_SETTINGS, IdentityProviderSettings,
 };
 use super::options::ClientOptions;
 use super::secret::{RsaSigningKey, SecretString, parse_private_key};
-use super::soap::{self, Fault, MAX_COMPONENTS};
+use super::soap::{self, Fault, FileProperties, MAX_COMPONENTS};
 use super::transport::{self, MAX_METADATA_BODY, Raw};
 use super::xml;
 use super::{ApiUsage, Credentials, OrgConnection, ReadPriority, UpsertOutcome};
-
-const CONNECTED_APP: &str = "ConnectedApp";
 
 struct Token {
     access: SecretString,
@@ -317,7 +315,7 @@ impl OrgClient {
         priority: ReadPriority,
     ) -> Result<Option<IdentityProviderSettings>, SalesforceError> {
         self.read_single(
-            "IdentityProviderSettings",
+            IDENTITY_PROVIDER_SETTINGS,
             IDENTITY_PROVIDER_FULL_NAME,
             priority,
             IdentityProviderSettings::parse,
@@ -335,7 +333,7 @@ impl OrgClient {
         let _permit = inner.permit().await?;
         let body = soap::upsert_body(&[s.render_metadata()]);
         let text = inner
-            .soap_call(op, "IdentityProviderSettings", 1, &body)
+            .soap_call(op, IDENTITY_PROVIDER_SETTINGS, 1, &body)
             .await?;
         let doc = xml::parse(op, &text)?;
         let resp = response_node(op, &doc)?;
@@ -344,7 +342,7 @@ impl OrgClient {
             Some(r) if r.success => Ok(()),
             Some(r) => Err(SalesforceError::Component {
                 operation: op,
-                metadata_type: "IdentityProviderSettings",
+                metadata_type: IDENTITY_PROVIDER_SETTINGS,
                 full_name: IDENTITY_PROVIDER_FULL_NAME.into(),
                 errors: r.errors.clone(),
             }),
@@ -368,7 +366,7 @@ impl OrgClient {
         name: &str,
         priority: ReadPriority,
     ) -> Result<Option<CertificateMetadata>, SalesforceError> {
-        self.read_single("Certificate", name, priority, CertificateMetadata::parse)
+        self.read_single(CERTIFICATE, name, priority, CertificateMetadata::parse)
             .await
     }
 
@@ -590,7 +588,7 @@ impl OrgClient {
                 DeployResult::parse(r).map_err(|e| SalesforceError::protocol(op, e))?
             };
             if result.done {
-                return deploy_outcome(result);
+                return result.into_outcome();
             }
             if started.elapsed() >= inner.opts.deploy_timeout {
                 return Err(SalesforceError::DeployTimeout {
@@ -761,44 +759,6 @@ fn response_node<'a, 'i>(
     // cannot happen, so report it as a protocol error rather than panic.
     soap::response(op, doc)?
         .map_err(|f| SalesforceError::protocol(op, format!("unexpected fault {}", f.code)))
-}
-
-/// A finished deploy: `Ok` only for `Succeeded` (with rollbackOnError a partial success does
-/// not happen; if it does, the failed components are reported like a failure).
-fn deploy_outcome(r: DeployResult) -> Result<DeployOutcome, SalesforceError> {
-    if r.status == DeployStatus::Succeeded && r.component_failures.is_empty() {
-        let components: Vec<_> = r
-            .component_successes
-            .into_iter()
-            .filter(|m| !m.component_type.is_empty())
-            .collect();
-        let warnings = components
-            .iter()
-            .filter(|m| m.problem.is_some())
-            .cloned()
-            .collect();
-        return Ok(DeployOutcome {
-            id: r.id,
-            status: r.status,
-            components,
-            warnings,
-        });
-    }
-    let message = match (r.error_status_code, r.error_message) {
-        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-        (None, Some(m)) => Some(m),
-        _ => None,
-    };
-    Err(SalesforceError::DeployFailed {
-        id: r.id,
-        status: r.status.to_string(),
-        problems: r
-            .component_failures
-            .iter()
-            .map(|m| m.to_problem())
-            .collect(),
-        message,
-    })
 }
 
 fn check_api_names(names: &[&str]) -> Result<(), SalesforceError> {
