@@ -7,10 +7,12 @@
 //! client, so they share one token, one in-flight cap, one view of the daily allocation and one
 //! batcher.
 
+mod api_name;
 mod auth;
 mod batch;
 mod eca;
 mod error;
+mod fingerprint;
 mod idp;
 mod model;
 mod options;
@@ -35,6 +37,7 @@ pub use eca::{
     ExtlClntAppSamlSignAlgoType, ExtlClntAppSamlSubjectType, ExtlClntAppStartPage,
 };
 pub use error::{ComponentError, DeployProblem, ErrorKind, SalesforceError};
+pub use fingerprint::{pem_sha256_fingerprint, sha256_fingerprint};
 pub use idp::{BINDING_POST, BINDING_REDIRECT, CertInfo, IdpMetadata, parse_idp_metadata};
 pub use model::{
     CONNECTED_APP_ORDER, CertificateMetadata, ConnectedApp, ConnectedAppSamlConfig,

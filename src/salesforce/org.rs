@@ -11,6 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tracing::{Instrument, debug, info_span, warn};
 use url::Url;
 
+use super::api_name::{check_api_names, is_api_name};
 use super::auth;
 use super::auth::Identity;
 use super::batch::{Batcher, Pending};
@@ -761,23 +762,6 @@ fn response_node<'a, 'i>(
         .map_err(|f| SalesforceError::protocol(op, format!("unexpected fault {}", f.code)))
 }
 
-fn check_api_names(names: &[&str]) -> Result<(), SalesforceError> {
-    match names.iter().find(|n| !is_api_name(n)) {
-        Some(bad) => Err(SalesforceError::Config {
-            reason: format!("'{bad}' is not a valid Metadata API name"),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// Letters, digits and underscores, starting with a letter: the Metadata API name rule, and the
-/// guard against path tricks in the metadata URL.
-fn is_api_name(s: &str) -> bool {
-    s.len() <= 80
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 /// Delete of a missing component: Salesforce answers with a per-component error.
 fn is_not_found(errors: &[ComponentError]) -> bool {
     errors.iter().any(|e| {
@@ -1415,13 +1399,5 @@ mod tests {
             "INSUFFICIENT_ACCESS",
             "insufficient access rights"
         )]));
-    }
-
-    #[test]
-    fn api_names() {
-        assert!(is_api_name("Voice_SSO"));
-        assert!(!is_api_name("../x"));
-        assert!(!is_api_name("1abc"));
-        assert!(!is_api_name("a.b"));
     }
 }
