@@ -9,7 +9,6 @@
 
 mod api_name;
 mod auth;
-mod batch;
 mod eca;
 mod error;
 mod fingerprint;
@@ -45,7 +44,7 @@ pub use model::{
     SamlNameIdFormatType, SamlSigningAlgoType, SamlSubjectType, UnmanagedFields,
 };
 pub use options::{CallObserver, ClientOptions};
-pub use org::OrgClient;
+pub use org::{ApiUsage, OrgClient, ReadPriority, UpsertOutcome};
 pub use secret::{MIN_RSA_BITS, RsaSigningKey, SecretString, parse_private_key};
 pub use soap::FileProperties;
 pub use url_policy::{validate_allow_entry, validate_url};
@@ -127,35 +126,6 @@ impl OrgConnection {
             && self.reserve_percent == other.reserve_percent
             && self.credentials.same_as(&other.credentials)
     }
-}
-
-/// Daily API usage as last seen (`Sforce-Limit-Info`, `LimitInfoHeader` or `/limits`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ApiUsage {
-    pub used: u64,
-    pub limit: u64,
-    pub observed_at: jiff::Timestamp,
-}
-
-impl ApiUsage {
-    pub fn remaining(&self) -> u64 {
-        self.limit.saturating_sub(self.used)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UpsertOutcome {
-    pub created: bool,
-}
-
-/// Whether a read may be held back to protect the org's remaining allocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ReadPriority {
-    /// Needed to make progress (create/update/delete decisions).
-    #[default]
-    Required,
-    /// Drift checks, limit refreshes: fail fast with `Quota` when below the reserve.
-    Optional,
 }
 
 /// The per-process registry of org clients.
