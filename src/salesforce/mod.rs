@@ -6,6 +6,14 @@
 //! `SalesforceOrg` (key `"namespace/name"`). Every resource that uses the same org shares that
 //! client, so they share one token, one in-flight cap, one view of the daily allocation and one
 //! batcher.
+//!
+//! Layout: `org/` is the per-org client (operations by subject, budget, session, classification,
+//! coalescing). `model/` and `eca/` are the typed Metadata API components, rendered and parsed with
+//! the WSDL helpers of `wsdl.rs` on top of the hardened XML of `xml.rs`. `soap.rs` frames the calls
+//! and their results; `transport.rs` sends them, after the allow-list of `url_policy.rs`. `auth.rs`
+//! mints tokens with the keys of `secret.rs`; `idp.rs` parses IdP metadata; `fingerprint.rs` and
+//! `api_name.rs` hold the one certificate fingerprint and the one API name rule. Shared things sit
+//! in leaf files that use nothing from here.
 
 mod api_name;
 mod auth;
