@@ -7,11 +7,11 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::connection::{Credentials, OrgConnection};
 use super::error::SalesforceError;
 use super::options::ClientOptions;
 use super::secret::{RsaSigningKey, SecretString};
 use super::transport::{self, MAX_TOKEN_BODY};
-use super::{Credentials, OrgConnection};
 
 /// Assertion lifetime. Salesforce wants `exp` within about 3 minutes.
 const ASSERTION_TTL_SECS: i64 = 180;

@@ -12,11 +12,13 @@
 //! the WSDL helpers of `wsdl.rs` on top of the hardened XML of `xml.rs`. `soap.rs` frames the calls
 //! and their results; `transport.rs` sends them, after the allow-list of `url_policy.rs`. `auth.rs`
 //! mints tokens with the keys of `secret.rs`; `idp.rs` parses IdP metadata; `fingerprint.rs` and
-//! `api_name.rs` hold the one certificate fingerprint and the one API name rule. Shared things sit
-//! in leaf files that use nothing from here.
+//! `api_name.rs` hold the one certificate fingerprint and the one API name rule; `options.rs` and
+//! `connection.rs` the settings. Shared things sit in leaf files that use nothing from here: this
+//! file only wires them and keeps the registry.
 
 mod api_name;
 mod auth;
+mod connection;
 mod eca;
 mod error;
 mod fingerprint;
@@ -36,6 +38,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 pub use auth::Identity;
+pub use connection::{Credentials, OrgConnection};
 pub use eca::{
     DeployMessage, DeployOutcome, DeployStatus, ECA_MIN_API_VERSION, ExternalClientAppBundle,
     ExternalClientApplication, ExtlClntAppConfigurablePolicies, ExtlClntAppDistState,
@@ -56,85 +59,6 @@ pub use org::{ApiUsage, OrgClient, ReadPriority, UpsertOutcome};
 pub use secret::{MIN_RSA_BITS, RsaSigningKey, SecretString, parse_private_key};
 pub use soap::FileProperties;
 pub use url_policy::{validate_allow_entry, validate_url};
-
-/// How the operator authenticates to one org.
-#[derive(Clone, Debug)]
-pub enum Credentials {
-    JwtBearer {
-        client_id: String,
-        username: String,
-        private_key_pem: SecretString,
-    },
-    ClientCredentials {
-        client_id: String,
-        client_secret: SecretString,
-    },
-}
-
-impl Credentials {
-    fn same_as(&self, other: &Credentials) -> bool {
-        match (self, other) {
-            (
-                Credentials::JwtBearer {
-                    client_id: a,
-                    username: b,
-                    private_key_pem: c,
-                },
-                Credentials::JwtBearer {
-                    client_id: x,
-                    username: y,
-                    private_key_pem: z,
-                },
-            ) => a == x && b == y && c.ct_eq(z),
-            (
-                Credentials::ClientCredentials {
-                    client_id: a,
-                    client_secret: b,
-                },
-                Credentials::ClientCredentials {
-                    client_id: x,
-                    client_secret: y,
-                },
-            ) => a == x && b.ct_eq(y),
-            _ => false,
-        }
-    }
-
-    pub fn flow(&self) -> &'static str {
-        match self {
-            Credentials::JwtBearer { .. } => "jwt-bearer",
-            Credentials::ClientCredentials { .. } => "client-credentials",
-        }
-    }
-}
-
-/// Everything needed to talk to one org, built by the reconciler from a `SalesforceOrg` and its
-/// Secret.
-#[derive(Clone, Debug)]
-pub struct OrgConnection {
-    /// My Domain; all API calls and IdP metadata fetches go here.
-    pub instance_url: url::Url,
-    /// Token endpoint host for JWT bearer; client credentials use `instance_url`.
-    pub login_url: url::Url,
-    pub audience: String,
-    /// e.g. `"63.0"`.
-    pub api_version: String,
-    pub credentials: Credentials,
-    pub max_concurrent_calls: u32,
-    pub reserve_percent: u32,
-}
-
-impl OrgConnection {
-    fn same_as(&self, other: &OrgConnection) -> bool {
-        self.instance_url == other.instance_url
-            && self.login_url == other.login_url
-            && self.audience == other.audience
-            && self.api_version == other.api_version
-            && self.max_concurrent_calls == other.max_concurrent_calls
-            && self.reserve_percent == other.reserve_percent
-            && self.credentials.same_as(&other.credentials)
-    }
-}
 
 /// The per-process registry of org clients.
 pub struct Salesforce {

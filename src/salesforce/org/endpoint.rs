@@ -8,7 +8,7 @@ use std::time::Instant;
 use tracing::{debug, warn};
 use url::Url;
 
-use crate::salesforce::OrgConnection;
+use crate::salesforce::connection::OrgConnection;
 use crate::salesforce::error::SalesforceError;
 use crate::salesforce::options::ClientOptions;
 

@@ -28,8 +28,8 @@ use tokio::sync::Semaphore;
 pub use budget::{ApiUsage, ReadPriority};
 pub use coalesce::UpsertOutcome;
 
-use crate::salesforce::OrgConnection;
 use crate::salesforce::auth::Identity;
+use crate::salesforce::connection::OrgConnection;
 use crate::salesforce::error::SalesforceError;
 use crate::salesforce::options::ClientOptions;
 use call::Caller;

@@ -10,8 +10,8 @@ use std::time::Instant;
 use tracing::{Instrument, debug, info_span};
 
 use super::endpoint::Endpoint;
-use crate::salesforce::Credentials;
 use crate::salesforce::auth::{self, Identity};
+use crate::salesforce::connection::Credentials;
 use crate::salesforce::error::SalesforceError;
 use crate::salesforce::secret::{RsaSigningKey, SecretString, parse_private_key};
 
