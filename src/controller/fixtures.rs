@@ -9,7 +9,6 @@ use std::sync::{Mutex, OnceLock};
 use crate::api::SsoConnectedApp;
 use crate::api::app::{AppStatus, AppType, SsoConnectedAppSpec, SsoConnectedAppStatus};
 use crate::api::conditions::{self, Desired, reasons, types};
-use crate::controller::idp_cache::pem_fingerprint;
 use crate::controller::org_api::{FoundApp, OrgApi, WantedApp};
 use crate::salesforce::{
     CertInfo, CertificateMetadata, ComponentError, ConnectedApp, ExternalClientAppBundle,
@@ -105,7 +104,8 @@ fn make_cert(name: &str) -> TestCert {
     let info = CertInfo {
         pem: pem.clone(),
         not_after: "2030-01-01T00:00:00Z".parse().expect("timestamp"),
-        sha256_fingerprint: pem_fingerprint(pem.as_bytes()).expect("fingerprint"),
+        sha256_fingerprint: crate::salesforce::pem_sha256_fingerprint(pem.as_bytes())
+            .expect("fingerprint"),
         subject: format!("CN={name}"),
     };
     TestCert { pem, info }

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::org_api::OrgApi;
-use crate::salesforce::{ReadPriority, SalesforceError};
+use crate::salesforce::{ReadPriority, SalesforceError, pem_sha256_fingerprint};
 
 /// What [`IdpCache::ensure`] found or did.
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ impl IdpCache {
         let snap = IdpSnapshot {
             enabled: true,
             certificate: Some(want.to_string()),
-            fingerprint: cert.content.as_deref().and_then(pem_fingerprint),
+            fingerprint: cert.content.as_deref().and_then(pem_sha256_fingerprint),
             fetched: Instant::now(),
         };
         *guard = Some(snap.clone());
@@ -89,21 +89,6 @@ impl IdpCache {
     pub async fn invalidate(&self) {
         *self.slot.lock().await = None;
     }
-}
-
-/// Colon-separated upper-case hex SHA-256 of a PEM certificate's DER, as IdP metadata parsing
-/// reports it.
-pub fn pem_fingerprint(pem: &[u8]) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    let (_, p) = x509_parser::pem::parse_x509_pem(pem).ok()?;
-    let digest = Sha256::digest(&p.contents);
-    Some(
-        digest
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":"),
-    )
 }
 
 async fn fresh_or_load(
@@ -129,7 +114,7 @@ async fn fresh_or_load(
             .read_certificate(name, priority)
             .await?
             .and_then(|c| c.content)
-            .and_then(|pem| pem_fingerprint(&pem)),
+            .and_then(|pem| pem_sha256_fingerprint(&pem)),
         _ => None,
     };
     let snap = IdpSnapshot {

@@ -7,10 +7,11 @@ use jsonwebtoken::{Algorithm, Header};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::connection::{Credentials, OrgConnection};
 use super::error::SalesforceError;
+use super::options::ClientOptions;
 use super::secret::{RsaSigningKey, SecretString};
 use super::transport::{self, MAX_TOKEN_BODY};
-use super::{ClientOptions, Credentials, Identity, OrgConnection};
 
 /// Assertion lifetime. Salesforce wants `exp` within about 3 minutes.
 const ASSERTION_TTL_SECS: i64 = 180;
@@ -35,6 +36,13 @@ struct OAuthError {
     error: String,
     #[serde(default)]
     error_description: String,
+}
+
+/// Who the token belongs to, from the token response's `id` URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub org_id: String,
+    pub user_id: String,
 }
 
 pub struct Minted {

@@ -2,10 +2,10 @@
 
 use base64::Engine as _;
 use roxmltree::Node;
-use sha2::{Digest, Sha256};
 
 use super::error::SalesforceError;
-use super::model::parse_datetime;
+use super::fingerprint::sha256_fingerprint;
+use super::wsdl::parse_datetime;
 use super::xml::{self, children};
 
 pub const MD_NS: &str = "urn:oasis:names:tc:SAML:2.0:metadata";
@@ -55,6 +55,38 @@ pub fn parse_idp_metadata(
 ) -> Result<IdpMetadata, SalesforceError> {
     let doc = xml::parse(OP, &text)?;
     let root = doc.root_element();
+    let (entity_id, valid_until) = entity_descriptor(root, now)?;
+    let idp = idp_descriptor(root)?;
+    let (sso_post, sso_redirect) = sso_services(idp)?;
+    let slo = md(idp, "SingleLogoutService").find_map(|s| {
+        Some((
+            s.attribute("Binding")?.to_string(),
+            s.attribute("Location")?.to_string(),
+        ))
+    });
+    let name_id_formats = md(idp, "NameIDFormat")
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let signing_certificates = signing_certificates(idp)?;
+    drop(doc);
+    Ok(IdpMetadata {
+        xml: text,
+        entity_id,
+        sso_post,
+        sso_redirect,
+        slo,
+        name_id_formats,
+        signing_certificates,
+        valid_until,
+    })
+}
+
+/// The root `md:EntityDescriptor`: its `entityID` and `validUntil`, refused once expired.
+fn entity_descriptor(
+    root: Node<'_, '_>,
+    now: jiff::Timestamp,
+) -> Result<(String, Option<jiff::Timestamp>), SalesforceError> {
     if root.tag_name().name() != "EntityDescriptor" || root.tag_name().namespace() != Some(MD_NS) {
         return Err(bad(format!(
             "root element is '{}' in namespace {:?}, expected md:EntityDescriptor",
@@ -81,6 +113,11 @@ pub fn parse_idp_metadata(
             "metadata expired: validUntil {vu} is in the past"
         )));
     }
+    Ok((entity_id, valid_until))
+}
+
+/// The one `IDPSSODescriptor`, which must support SAML 2.0.
+fn idp_descriptor<'a, 'i>(root: Node<'a, 'i>) -> Result<Node<'a, 'i>, SalesforceError> {
     let idps: Vec<_> = md(root, "IDPSSODescriptor").collect();
     let idp = match idps.as_slice() {
         [one] => *one,
@@ -95,7 +132,11 @@ pub fn parse_idp_metadata(
             "IDPSSODescriptor does not support the SAML 2.0 protocol",
         ));
     }
+    Ok(idp)
+}
 
+/// The first HTTP-POST and HTTP-Redirect `SingleSignOnService` locations; at least one is needed.
+fn sso_services(idp: Node<'_, '_>) -> Result<(Option<String>, Option<String>), SalesforceError> {
     let mut sso_post = None;
     let mut sso_redirect = None;
     for sso in md(idp, "SingleSignOnService") {
@@ -111,17 +152,11 @@ pub fn parse_idp_metadata(
             "no SingleSignOnService with the HTTP-POST or HTTP-Redirect binding",
         ));
     }
-    let slo = md(idp, "SingleLogoutService").find_map(|s| {
-        Some((
-            s.attribute("Binding")?.to_string(),
-            s.attribute("Location")?.to_string(),
-        ))
-    });
-    let name_id_formats = md(idp, "NameIDFormat")
-        .map(|n| n.text().unwrap_or("").trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
+    Ok((sso_post, sso_redirect))
+}
 
+/// Every `ds:X509Certificate` of a `KeyDescriptor` for signing; at least one is needed.
+fn signing_certificates(idp: Node<'_, '_>) -> Result<Vec<CertInfo>, SalesforceError> {
     let mut signing_certificates = Vec::new();
     for kd in md(idp, "KeyDescriptor") {
         // No `use` means the key is for both signing and encryption.
@@ -141,17 +176,7 @@ pub fn parse_idp_metadata(
             "no signing certificate (KeyDescriptor use=\"signing\" with ds:X509Certificate)",
         ));
     }
-    drop(doc);
-    Ok(IdpMetadata {
-        xml: text,
-        entity_id,
-        sso_post,
-        sso_redirect,
-        slo,
-        name_id_formats,
-        signing_certificates,
-        valid_until,
-    })
+    Ok(signing_certificates)
 }
 
 /// Decodes a base64 DER certificate (whitespace allowed) and extracts what the operator publishes.
@@ -164,12 +189,7 @@ pub fn cert_info(b64: &str) -> Result<CertInfo, SalesforceError> {
         .map_err(|e| bad(format!("X509Certificate is not a valid certificate: {e}")))?;
     let not_after = jiff::Timestamp::from_second(cert.validity().not_after.timestamp())
         .map_err(|e| bad(format!("certificate notAfter out of range: {e}")))?;
-    let digest = Sha256::digest(&der);
-    let sha256_fingerprint = digest
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":");
+    let sha256_fingerprint = sha256_fingerprint(&der);
     let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
     for chunk in clean.as_bytes().chunks(64) {
         // The base64 alphabet is ASCII, so any chunk boundary is a char boundary.
@@ -188,6 +208,7 @@ pub fn cert_info(b64: &str) -> Result<CertInfo, SalesforceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     fn test_cert() -> (String, Vec<u8>) {
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();

@@ -1,13 +1,13 @@
 //! Metadata API SOAP framing: request bodies (pure, without the session, so they can be compared
-//! with hand-written XML), the envelope, and response/fault parsing.
+//! with hand-written XML), the envelope, and response/fault parsing, down to the per-component
+//! results (`SaveResult`, `FileProperties`).
 
 use roxmltree::{Document, Node};
 
 use super::error::{ComponentError, SalesforceError};
 use super::secret::SecretString;
+use super::wsdl::{METADATA_NS, parse_datetime};
 use super::xml::{child, child_text, children, escape, is_nil, parse_bool, push_elem, xsi_type};
-
-pub const METADATA_NS: &str = "http://soap.sforce.com/2006/04/metadata";
 pub const SOAP_ENV_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// Most components per CRUD call (readMetadata/upsertMetadata/deleteMetadata "Limit: 10").
@@ -15,13 +15,7 @@ pub const MAX_COMPONENTS: usize = 10;
 
 /// `<readMetadata><type>T</type><fullNames>..</fullNames>*</readMetadata>`
 pub fn read_body(metadata_type: &str, names: &[&str]) -> String {
-    let mut out = String::from("<readMetadata>");
-    push_elem(&mut out, "type", metadata_type);
-    for n in names {
-        push_elem(&mut out, "fullNames", n);
-    }
-    out.push_str("</readMetadata>");
-    out
+    names_body("readMetadata", metadata_type, names)
 }
 
 /// `<upsertMetadata>` around already rendered `<metadata xsi:type=..>` elements.
@@ -42,12 +36,18 @@ pub fn save_body(operation: &str, rendered: &[String]) -> String {
 
 /// `<deleteMetadata><type>T</type><fullNames>..</fullNames>*</deleteMetadata>`
 pub fn delete_body(metadata_type: &str, names: &[&str]) -> String {
-    let mut out = String::from("<deleteMetadata>");
+    names_body("deleteMetadata", metadata_type, names)
+}
+
+/// `<op><type>T</type><fullNames>..</fullNames>*</op>`: the parameter list `readMetadata` and
+/// `deleteMetadata` share in the WSDL.
+fn names_body(operation: &str, metadata_type: &str, names: &[&str]) -> String {
+    let mut out = format!("<{operation}>");
     push_elem(&mut out, "type", metadata_type);
     for n in names {
         push_elem(&mut out, "fullNames", n);
     }
-    out.push_str("</deleteMetadata>");
+    out.push_str(&format!("</{operation}>"));
     out
 }
 
@@ -204,6 +204,33 @@ pub fn component_results(
         });
     }
     Ok(out)
+}
+
+/// One `FileProperties` from `listMetadata`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProperties {
+    pub full_name: String,
+    pub id: String,
+    pub file_name: String,
+    pub metadata_type: String,
+    pub namespace_prefix: Option<String>,
+    pub last_modified_date: Option<jiff::Timestamp>,
+    pub manageable_state: Option<String>,
+}
+
+impl FileProperties {
+    pub fn parse(node: Node<'_, '_>) -> Result<Self, String> {
+        Ok(FileProperties {
+            full_name: child_text(node, "fullName").ok_or("fullName missing")?,
+            id: child_text(node, "id").unwrap_or_default(),
+            file_name: child_text(node, "fileName").unwrap_or_default(),
+            metadata_type: child_text(node, "type").unwrap_or_default(),
+            namespace_prefix: child_text(node, "namespacePrefix").filter(|s| !s.is_empty()),
+            last_modified_date: child_text(node, "lastModifiedDate")
+                .and_then(|t| parse_datetime(t.trim()).ok()),
+            manageable_state: child_text(node, "manageableState"),
+        })
+    }
 }
 
 /// Pairs results with the names that were sent. Salesforce returns one result per component in

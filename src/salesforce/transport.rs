@@ -6,8 +6,8 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use url::Url;
 
-use super::ClientOptions;
 use super::error::SalesforceError;
+use super::options::ClientOptions;
 use super::url_policy::validate_url;
 
 /// Cap for IdP metadata documents.

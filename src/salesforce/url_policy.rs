@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use super::ClientOptions;
 use super::error::SalesforceError;
+use super::options::ClientOptions;
 
 /// Optional partitions between the My Domain name and `my.salesforce.com`.
 const MY_DOMAIN_SUFFIXES: &[&str] = &[

@@ -1,5 +1,4 @@
-//! Typed Metadata API models that match the v63.0 WSDL element for element (names, order, enum
-//! tokens), with rendering to request XML and parsing from response XML.
+//! `ConnectedApp` and its `ConnectedAppSamlConfig`.
 //!
 //! `ConnectedApp` models the fields the operator manages. The WSDL fields it does not manage
 //! (`oauthConfig`, `ipRanges`, `sessionPolicy`, ...) are kept from a read as canonical XML in
@@ -11,105 +10,15 @@ use std::fmt;
 
 use roxmltree::Node;
 
-use super::xml::{child, child_text, children, parse_bool, push_elem, push_opt, reserialize};
+use super::saml::{
+    SamlEncryptionType, SamlIdpSloBinding, SamlNameIdFormatType, SamlSigningAlgoType,
+    SamlSubjectType,
+};
+use crate::salesforce::wsdl::{opt_token, token};
+use crate::salesforce::xml::{child, child_text, children, push_elem, push_opt, reserialize};
 
-macro_rules! wsdl_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $token:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            /// Every variant, in WSDL order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The WSDL enumeration token.
-            pub fn as_token(self) -> &'static str {
-                match self { $($name::$variant => $token),+ }
-            }
-
-            /// Parses a WSDL token exactly (tokens are case-sensitive on the wire).
-            pub fn from_token(s: &str) -> Option<Self> {
-                match s { $($token => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_token())
-            }
-        }
-    };
-}
-
-pub(crate) use wsdl_enum;
-
-wsdl_enum!(
-    /// `SamlSubjectType`.
-    SamlSubjectType {
-        Username => "Username",
-        FederationId => "FederationId",
-        UserId => "UserId",
-        SpokeId => "SpokeId",
-        CustomAttribute => "CustomAttribute",
-        PersistentId => "PersistentId",
-    }
-);
-
-wsdl_enum!(
-    /// `SamlNameIdFormatType`.
-    SamlNameIdFormatType {
-        Unspecified => "Unspecified",
-        EmailAddress => "EmailAddress",
-        Persistent => "Persistent",
-        Transient => "Transient",
-    }
-);
-
-impl SamlNameIdFormatType {
-    /// The SAML URN that the IdP metadata shows for this token.
-    pub fn urn(self) -> &'static str {
-        match self {
-            SamlNameIdFormatType::Unspecified => {
-                "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-            }
-            SamlNameIdFormatType::EmailAddress => {
-                "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
-            }
-            SamlNameIdFormatType::Persistent => {
-                "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
-            }
-            SamlNameIdFormatType::Transient => {
-                "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
-            }
-        }
-    }
-}
-
-wsdl_enum!(
-    /// `SamlSigningAlgoType`.
-    SamlSigningAlgoType {
-        Sha1 => "SHA1",
-        Sha256 => "SHA256",
-    }
-);
-
-wsdl_enum!(
-    /// `SamlIdpSLOBinding` (element `samlIdpSLOBindingEnum`).
-    SamlIdpSloBinding {
-        RedirectBinding => "RedirectBinding",
-        PostBinding => "PostBinding",
-    }
-);
-
-wsdl_enum!(
-    /// `SamlEncryptionType`.
-    SamlEncryptionType {
-        Aes128 => "AES_128",
-        Aes256 => "AES_256",
-        TripleDes => "Triple_Des",
-    }
-);
+/// Metadata type name.
+pub const CONNECTED_APP: &str = "ConnectedApp";
 
 /// `ConnectedAppSamlConfig`, fields in WSDL sequence order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,43 +101,38 @@ impl ConnectedAppSamlConfig {
         out.push_str("</samlConfig>");
     }
 
+    /// Parses `<samlConfig>`; errors name the element as `samlConfig.<element>`.
     fn parse(node: Node<'_, '_>) -> Result<Self, String> {
-        fn en<T>(
-            node: Node<'_, '_>,
-            name: &str,
-            f: fn(&str) -> Option<T>,
-        ) -> Result<Option<T>, String> {
-            match child_text(node, name) {
-                None => Ok(None),
-                Some(t) => f(t.trim())
-                    .map(Some)
-                    .ok_or_else(|| format!("samlConfig.{name}: unknown token '{}'", t.trim())),
-            }
-        }
-        let subject =
-            child_text(node, "samlSubjectType").ok_or("samlConfig.samlSubjectType missing")?;
+        Self::parse_elements(node).map_err(|e| format!("samlConfig.{e}"))
+    }
+
+    fn parse_elements(node: Node<'_, '_>) -> Result<Self, String> {
+        let subject = child_text(node, "samlSubjectType").ok_or("samlSubjectType missing")?;
         Ok(ConnectedAppSamlConfig {
-            acs_url: child_text(node, "acsUrl").ok_or("samlConfig.acsUrl missing")?,
+            acs_url: child_text(node, "acsUrl").ok_or("acsUrl missing")?,
             certificate: child_text(node, "certificate"),
             encryption_certificate: child_text(node, "encryptionCertificate"),
-            encryption_type: en(node, "encryptionType", SamlEncryptionType::from_token)?,
-            entity_url: child_text(node, "entityUrl").ok_or("samlConfig.entityUrl missing")?,
+            encryption_type: opt_token(node, "encryptionType", SamlEncryptionType::from_token)?,
+            entity_url: child_text(node, "entityUrl").ok_or("entityUrl missing")?,
             issuer: child_text(node, "issuer"),
-            saml_idp_slo_binding: en(node, "samlIdpSLOBindingEnum", SamlIdpSloBinding::from_token)?,
-            saml_name_id_format: en(node, "samlNameIdFormat", SamlNameIdFormatType::from_token)?,
-            saml_signing_algo_type: en(
+            saml_idp_slo_binding: opt_token(
+                node,
+                "samlIdpSLOBindingEnum",
+                SamlIdpSloBinding::from_token,
+            )?,
+            saml_name_id_format: opt_token(
+                node,
+                "samlNameIdFormat",
+                SamlNameIdFormatType::from_token,
+            )?,
+            saml_signing_algo_type: opt_token(
                 node,
                 "samlSigningAlgoType",
                 SamlSigningAlgoType::from_token,
             )?,
             saml_slo_url: child_text(node, "samlSloUrl"),
             saml_subject_custom_attr: child_text(node, "samlSubjectCustomAttr"),
-            saml_subject_type: SamlSubjectType::from_token(subject.trim()).ok_or_else(|| {
-                format!(
-                    "samlConfig.samlSubjectType: unknown token '{}'",
-                    subject.trim()
-                )
-            })?,
+            saml_subject_type: token("samlSubjectType", &subject, SamlSubjectType::from_token)?,
         })
     }
 }
@@ -414,222 +318,10 @@ impl ConnectedApp {
     }
 }
 
-/// The fullName of the org's `IdentityProviderSettings` component.
-pub const IDENTITY_PROVIDER_FULL_NAME: &str = "IdentityProvider";
-
-/// `IdentityProviderSettings` (fullName `IdentityProvider`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdentityProviderSettings {
-    pub certificate_name: String,
-    pub enable_identity_provider: bool,
-}
-
-impl IdentityProviderSettings {
-    pub fn render_metadata(&self) -> String {
-        let mut out = String::from("<metadata xsi:type=\"IdentityProviderSettings\">");
-        push_elem(&mut out, "fullName", IDENTITY_PROVIDER_FULL_NAME);
-        push_elem(&mut out, "certificateName", &self.certificate_name);
-        push_elem(
-            &mut out,
-            "enableIdentityProvider",
-            if self.enable_identity_provider {
-                "true"
-            } else {
-                "false"
-            },
-        );
-        out.push_str("</metadata>");
-        out
-    }
-
-    pub fn parse(node: Node<'_, '_>) -> Result<Self, String> {
-        let enabled =
-            child_text(node, "enableIdentityProvider").ok_or("enableIdentityProvider missing")?;
-        Ok(IdentityProviderSettings {
-            // A disabled IdP may have no certificate; the WSDL says required, orgs say otherwise.
-            certificate_name: child_text(node, "certificateName").unwrap_or_default(),
-            enable_identity_provider: parse_bool(&enabled)
-                .ok_or_else(|| format!("enableIdentityProvider: not a boolean: '{enabled}'"))?,
-        })
-    }
-}
-
-/// What the operator needs from a `Certificate` component.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateMetadata {
-    pub full_name: String,
-    pub master_label: String,
-    pub expiration_date: Option<jiff::Timestamp>,
-    pub key_size: Option<u32>,
-    pub ca_signed: bool,
-    /// Decoded `content` (the `.crt` text, PEM) when the org returns it.
-    pub content: Option<Vec<u8>>,
-}
-
-impl CertificateMetadata {
-    pub fn parse(node: Node<'_, '_>) -> Result<Self, String> {
-        use base64::Engine as _;
-        let expiration_date = match child_text(node, "expirationDate") {
-            Some(t) if !t.trim().is_empty() => Some(parse_datetime(t.trim())?),
-            _ => None,
-        };
-        let key_size = match child_text(node, "keySize") {
-            Some(t) => Some(
-                t.trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("keySize: not a number: '{t}'"))?,
-            ),
-            None => None,
-        };
-        let content = match child_text(node, "content") {
-            Some(t) => {
-                let clean: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-                Some(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(clean)
-                        .map_err(|_| "content: not base64".to_string())?,
-                )
-            }
-            None => None,
-        };
-        Ok(CertificateMetadata {
-            full_name: child_text(node, "fullName").ok_or("fullName missing")?,
-            master_label: child_text(node, "masterLabel").unwrap_or_default(),
-            expiration_date,
-            key_size,
-            ca_signed: child_text(node, "caSigned")
-                .and_then(|b| parse_bool(&b))
-                .unwrap_or(false),
-            content,
-        })
-    }
-}
-
-/// `xsd:dateTime` as Salesforce writes it (`2026-11-27T21:53:00.000Z`); a value without an offset
-/// is taken as UTC.
-pub fn parse_datetime(s: &str) -> Result<jiff::Timestamp, String> {
-    if let Ok(ts) = s.parse::<jiff::Timestamp>() {
-        return Ok(ts);
-    }
-    if let Ok(dt) = s.parse::<jiff::civil::DateTime>() {
-        return dt
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| format!("dateTime '{s}': {e}"));
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        return d
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(|e| format!("date '{s}': {e}"));
-    }
-    Err(format!("not an xsd:dateTime: '{s}'"))
-}
-
-/// One `FileProperties` from `listMetadata`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileProperties {
-    pub full_name: String,
-    pub id: String,
-    pub file_name: String,
-    pub metadata_type: String,
-    pub namespace_prefix: Option<String>,
-    pub last_modified_date: Option<jiff::Timestamp>,
-    pub manageable_state: Option<String>,
-}
-
-impl FileProperties {
-    pub fn parse(node: Node<'_, '_>) -> Result<Self, String> {
-        Ok(FileProperties {
-            full_name: child_text(node, "fullName").ok_or("fullName missing")?,
-            id: child_text(node, "id").unwrap_or_default(),
-            file_name: child_text(node, "fileName").unwrap_or_default(),
-            metadata_type: child_text(node, "type").unwrap_or_default(),
-            namespace_prefix: child_text(node, "namespacePrefix").filter(|s| !s.is_empty()),
-            last_modified_date: child_text(node, "lastModifiedDate")
-                .and_then(|t| parse_datetime(t.trim()).ok()),
-            manageable_state: child_text(node, "manageableState"),
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::salesforce::xml;
-
-    #[test]
-    fn every_enum_token_round_trips() {
-        for v in SamlSubjectType::ALL {
-            assert_eq!(SamlSubjectType::from_token(v.as_token()), Some(*v));
-        }
-        for v in SamlNameIdFormatType::ALL {
-            assert_eq!(SamlNameIdFormatType::from_token(v.as_token()), Some(*v));
-        }
-        for v in SamlSigningAlgoType::ALL {
-            assert_eq!(SamlSigningAlgoType::from_token(v.as_token()), Some(*v));
-        }
-        for v in SamlIdpSloBinding::ALL {
-            assert_eq!(SamlIdpSloBinding::from_token(v.as_token()), Some(*v));
-        }
-        for v in SamlEncryptionType::ALL {
-            assert_eq!(SamlEncryptionType::from_token(v.as_token()), Some(*v));
-        }
-    }
-
-    #[test]
-    fn enum_tokens_match_the_wsdl() {
-        let tokens = |v: Vec<&'static str>| v.join("|");
-        assert_eq!(
-            tokens(SamlSubjectType::ALL.iter().map(|v| v.as_token()).collect()),
-            "Username|FederationId|UserId|SpokeId|CustomAttribute|PersistentId"
-        );
-        assert_eq!(
-            tokens(
-                SamlNameIdFormatType::ALL
-                    .iter()
-                    .map(|v| v.as_token())
-                    .collect()
-            ),
-            "Unspecified|EmailAddress|Persistent|Transient"
-        );
-        assert_eq!(
-            tokens(
-                SamlSigningAlgoType::ALL
-                    .iter()
-                    .map(|v| v.as_token())
-                    .collect()
-            ),
-            "SHA1|SHA256"
-        );
-        assert_eq!(
-            tokens(
-                SamlIdpSloBinding::ALL
-                    .iter()
-                    .map(|v| v.as_token())
-                    .collect()
-            ),
-            "RedirectBinding|PostBinding"
-        );
-        assert_eq!(
-            tokens(
-                SamlEncryptionType::ALL
-                    .iter()
-                    .map(|v| v.as_token())
-                    .collect()
-            ),
-            "AES_128|AES_256|Triple_Des"
-        );
-        // Tokens are case-sensitive on the wire: the public fixture mistakes are refused.
-        assert_eq!(SamlSubjectType::from_token("federationId"), None);
-        assert_eq!(SamlEncryptionType::from_token("None"), None);
-        assert_eq!(
-            SamlNameIdFormatType::from_token(
-                "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified"
-            ),
-            None
-        );
-    }
 
     fn full_app() -> ConnectedApp {
         ConnectedApp {
@@ -759,42 +451,5 @@ mod tests {
         let doc = xml::parse("test", x).unwrap();
         let e = ConnectedApp::parse(doc.root_element()).unwrap_err();
         assert!(e.contains("federationId"), "{e}");
-    }
-
-    #[test]
-    fn identity_provider_renders_in_wsdl_order() {
-        let s = IdentityProviderSettings {
-            certificate_name: "SelfSignedCert_IdP".into(),
-            enable_identity_provider: true,
-        };
-        assert_eq!(
-            s.render_metadata(),
-            concat!(
-                r#"<metadata xsi:type="IdentityProviderSettings"><fullName>IdentityProvider</fullName>"#,
-                "<certificateName>SelfSignedCert_IdP</certificateName>",
-                "<enableIdentityProvider>true</enableIdentityProvider></metadata>"
-            )
-        );
-    }
-
-    #[test]
-    fn certificate_parses() {
-        let x = concat!(
-            r#"<records xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="Certificate">"#,
-            "<fullName>SelfSignedCert_IdP</fullName><content>LS0tLS1CRUdJTg==</content>",
-            "<caSigned>false</caSigned><expirationDate>2026-11-27T00:00:00.000Z</expirationDate>",
-            "<keySize>2048</keySize><masterLabel>SelfSignedCert IdP</masterLabel></records>"
-        );
-        let doc = xml::parse("test", x).unwrap();
-        let c = CertificateMetadata::parse(doc.root_element()).unwrap();
-        assert_eq!(c.full_name, "SelfSignedCert_IdP");
-        assert_eq!(c.master_label, "SelfSignedCert IdP");
-        assert_eq!(c.key_size, Some(2048));
-        assert!(!c.ca_signed);
-        assert_eq!(
-            c.expiration_date.unwrap().to_string(),
-            "2026-11-27T00:00:00Z"
-        );
-        assert_eq!(c.content.as_deref(), Some(&b"-----BEGIN"[..]));
     }
 }

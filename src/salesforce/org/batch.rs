@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::error::SalesforceError;
+use crate::salesforce::error::SalesforceError;
 
 pub struct Pending<Req, Resp> {
     /// The component's fullName.
