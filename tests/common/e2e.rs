@@ -1,6 +1,7 @@
-//! End-to-end fixture: a fresh namespace on the real kube-apiserver, a `salesforce-sim` process for
-//! one org, the JWT Secret and `SalesforceOrg`, and the `sso-operator` binary run as a process
-//! watching only that namespace (so tests running in parallel never see each other's resources).
+//! End-to-end fixture: a fresh namespace on the real kube-apiserver, a simulated org
+//! (`sim.rs`, in this process), the JWT Secret and `SalesforceOrg`, and the `sso-operator`
+//! binary run as a process watching only that namespace (so tests running in parallel never see
+//! each other's resources).
 //!
 //! Include after the cluster harness:
 //! ```ignore
@@ -9,7 +10,9 @@
 //! ```
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+#[path = "sim.rs"]
+mod sim;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -20,21 +23,23 @@ use serde_json::{Value, json};
 use sso_operator::api::{SalesforceOrg, SsoConnectedApp};
 
 use super::cluster;
-
-pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
-pub const USERNAME: &str = "integration@acme.com";
+pub use sim::{JWT_CLIENT, OauthClient, USERNAME};
+// For the test files that generate keys or add clients (not all do).
+#[allow(unused_imports)]
+pub use sim::{rsa_key_pair, secret_client};
 
 /// How the simulated org starts.
 #[derive(Clone)]
 pub struct OrgSeed {
     pub creation_allowed: bool,
     pub idp_enabled: bool,
-    /// Extra YAML list items for `connectedApps:` (each starting with `  - `).
-    pub connected_apps: String,
+    /// Apps already in the org, in WSDL field names (e.g. [`unowned_app`]).
+    pub connected_apps: Vec<Value>,
+    /// `expiresAt` of the IdP certificate (`2026-01-02T00:00:00Z`).
     pub cert_expires_at: Option<String>,
     pub latency_ms: u64,
-    /// Extra YAML list items for `oauthClients:` (each starting with `  - `).
-    pub extra_oauth_clients: String,
+    /// OAuth clients besides the JWT client.
+    pub extra_oauth_clients: Vec<OauthClient>,
 }
 
 impl Default for OrgSeed {
@@ -42,188 +47,87 @@ impl Default for OrgSeed {
         Self {
             creation_allowed: true,
             idp_enabled: false,
-            connected_apps: String::new(),
+            connected_apps: Vec::new(),
             cert_expires_at: None,
             latency_ms: 0,
-            extra_oauth_clients: String::new(),
+            extra_oauth_clients: Vec::new(),
         }
     }
 }
 
-pub fn rsa_key_pair(cn: &str) -> (String, String) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("rsa key");
-    let cert = rcgen::CertificateParams::new(vec![cn.to_owned()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
-    (cert.pem(), key.serialize_pem())
-}
-
-fn org_yaml(seed: &OrgSeed) -> String {
-    let expires = seed
+/// The org of a seed: [`sim::base_org`] with a second certificate, a large API allocation and
+/// the seed's switches, clients and apps.
+fn org(seed: &OrgSeed) -> sim::OrgFile {
+    let mut org = sim::base_org();
+    org.certificates[0].expires_at = seed
         .cert_expires_at
         .as_ref()
-        .map(|e| format!(", expiresAt: \"{e}\""))
-        .unwrap_or_default();
-    let apps = if seed.connected_apps.is_empty() {
-        " []".to_string()
-    } else {
-        format!("\n{}", seed.connected_apps)
-    };
-    format!(
-        r#"orgId: 00D5g000000SIMUEAA
-myDomain: acme.my.salesforce.com
-users:
-  - {{username: {USERNAME}, profile: System Administrator}}
-profiles: [System Administrator, Contact Center Agent]
-permissionSets: [Voice_Agent]
-certificates:
-  - {{name: SelfSignedCert_IdP, masterLabel: SelfSignedCert IdP, keySize: 2048{expires}}}
-  - {{name: SelfSignedCert_Other, keySize: 2048}}
-identityProvider: {{enabled: {idp}, certificate: {idp_cert}}}
-oauthClients:
-  - consumerKey: {JWT_CLIENT}
-    certificateFile: client.pem
-    preAuthorizedProfiles: [System Administrator]
-{extra_clients}connectedApps:{apps}
-limits: {{dailyApiRequests: 100000, concurrentLongRequests: 5}}
-policy: {{connectedAppCreationAllowed: {creation}}}
-tokenTtl: 2h
-audience: https://login.salesforce.com
-"#,
-        idp = seed.idp_enabled,
-        idp_cert = if seed.idp_enabled {
-            "SelfSignedCert_IdP"
-        } else {
-            "null"
-        },
-        creation = seed.creation_allowed,
-        extra_clients = seed.extra_oauth_clients,
-    )
+        .map(|e| e.parse().expect("cert_expires_at"));
+    org.certificates
+        .push(sim::CertSpec::named("SelfSignedCert_Other"));
+    if seed.idp_enabled {
+        sim::enable_idp(&mut org);
+    }
+    org.oauth_clients
+        .extend(seed.extra_oauth_clients.iter().cloned());
+    org.connected_apps = seed.connected_apps.clone();
+    org.limits.daily_api_requests = 100_000;
+    sim::creation_allowed(&mut org, seed.creation_allowed);
+    org
 }
 
-/// A running simulator.
+/// A running simulated org.
 pub struct Sim {
-    child: Child,
+    org: sim::Org,
     pub base: String,
     pub port: u16,
     pub ca_file: PathBuf,
     pub key_pem: String,
     pub dir: tempfile::TempDir,
-    http: reqwest::Client,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Sim {
     pub fn start(seed: &OrgSeed) -> Sim {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (cert, key_pem) = rsa_key_pair("sso-operator-jwt");
-        std::fs::write(dir.path().join("client.pem"), cert).expect("write cert");
-        std::fs::write(dir.path().join("org.yaml"), org_yaml(seed)).expect("write org");
-        let ca_file = dir.path().join("ca.pem");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_salesforce-sim"))
-            .arg("--org-file")
-            .arg(dir.path().join("org.yaml"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--control",
-                "--latency-ms",
-                &seed.latency_ms.to_string(),
-            ])
-            .arg("--self-signed-ca-out")
-            .arg(&ca_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start salesforce-sim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("sim said {line:?}"))
-            .to_string();
-        let port = base
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
-        let ca = std::fs::read(&ca_file).expect("ca");
-        let http = reqwest::Client::builder()
-            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca).expect("ca pem"))
-            .no_proxy()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client");
-        Sim {
-            child,
-            base,
-            port,
-            ca_file,
-            key_pem,
+        let sim::Started {
+            org,
             dir,
-            http,
+            ca_file,
+            key,
+            ..
+        } = sim::start(org(seed), seed.latency_ms);
+        Sim {
+            base: org.url.clone(),
+            port: org.port(),
+            org,
+            ca_file,
+            key_pem: key.key_pem,
+            dir,
         }
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("sim get");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        self.org.get(path).await
     }
 
     pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        assert!(status.is_success(), "{path}: HTTP {status}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        self.org.post(path, body).await
     }
 
     /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
     pub async fn delete(&self, path: &str) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("sim delete");
-        assert!(
-            r.status().is_success(),
-            "DELETE {path}: HTTP {}",
-            r.status()
-        );
+        self.org.delete(path).await
     }
 
     pub async fn state(&self) -> Value {
-        serde_json::from_str(&self.get("/__sim/state").await.1).expect("state json")
+        self.org.state().await
     }
 
     pub async fn calls(&self) -> Value {
-        serde_json::from_str(&self.get("/__sim/calls").await.1).expect("calls json")
+        self.org.calls().await
     }
 
     pub async fn count(&self, op: &str) -> u64 {
-        self.calls().await["counts"][op].as_u64().unwrap_or(0)
+        self.org.count(op).await
     }
 
     /// Calls that change the org (create, update, upsert, delete; deploy).
@@ -270,8 +174,7 @@ impl Sim {
     }
 
     pub async fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.org.stop();
     }
 }
 
@@ -674,19 +577,19 @@ spec:
 }
 
 /// An app already in the org, without the ownership marker (for adoption tests).
-pub fn unowned_app_yaml(full_name: &str) -> String {
-    format!(
-        r#"  - fullName: {full_name}
-    label: Hand Made
-    contactEmail: admin@acme.example
-    description: created by hand in Setup
-    profileName: [System Administrator]
-    samlConfig:
-      acsUrl: https://old.vendor.example/acs
-      entityUrl: https://old.vendor.example/sp
-      samlSubjectType: Username
-"#
-    )
+pub fn unowned_app(full_name: &str) -> Value {
+    json!({
+        "fullName": full_name,
+        "label": "Hand Made",
+        "contactEmail": "admin@acme.example",
+        "description": "created by hand in Setup",
+        "profileName": ["System Administrator"],
+        "samlConfig": {
+            "acsUrl": "https://old.vendor.example/acs",
+            "entityUrl": "https://old.vendor.example/sp",
+            "samlSubjectType": "Username",
+        },
+    })
 }
 
 pub fn json_str(v: &Value, path: &[&str]) -> String {
