@@ -14,22 +14,18 @@ pub fn check_app(st: &State, fields: &[Elem]) -> Vec<ItemError> {
         let leaf_name = path.rsplit('.').next().unwrap_or(&path).to_owned();
         errors.push(required_field(&path, &leaf_name));
     }
-    for p in mt::texts(fields, "profileName") {
-        if !st.profiles.contains(p) {
-            errors.push(err(
-                Some("profileName"),
-                format!("In field: profileName - no Profile named {p} found"),
-                "INVALID_CROSS_REFERENCE_KEY",
-            ));
-        }
-    }
-    for p in mt::texts(fields, "permissionSetName") {
-        if !st.permission_sets.contains(p) {
-            errors.push(err(
-                Some("permissionSetName"),
-                format!("In field: permissionSetName - no PermissionSet named {p} found"),
-                "INVALID_CROSS_REFERENCE_KEY",
-            ));
+    for (field, known, what) in [
+        ("profileName", &st.profiles, "Profile"),
+        ("permissionSetName", &st.permission_sets, "PermissionSet"),
+    ] {
+        for p in mt::texts(fields, field) {
+            if !known.contains(p) {
+                errors.push(err(
+                    Some(field),
+                    format!("In field: {field} - no {what} named {p} found"),
+                    "INVALID_CROSS_REFERENCE_KEY",
+                ));
+            }
         }
     }
     if let Some(saml) = mt::child(fields, "samlConfig")

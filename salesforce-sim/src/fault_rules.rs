@@ -1,4 +1,4 @@
-//! Injected faults (`POST /__sim/faults`, docs/simulator.md "Fault injection"): the rules as
+//! Injected faults (`POST /__sim/faults`, docs/simulator.md "Test controls"): the rules as
 //! the control endpoint accepts and lists them, and how a rule matches a request. Applied by
 //! the middleware in `faults.rs`; `failComponent` rules by `deploy()` (`soap/deploy.rs`).
 

@@ -46,5 +46,5 @@ pub use org_file::{
     OrgFile, Policy, UserSpec,
 };
 pub use router::app;
-pub use server::{Listener, ServeOptions, SimHandle, Tls, start};
+pub use server::{Endpoint, Listener, ServeOptions, SimHandle, Tls, start};
 pub use state::{Shared, Sim, State};

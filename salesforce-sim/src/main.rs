@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     let options = cli.serve_options();
     let listener = Listener::bind(&options).await?;
     let stop = shutdown_signal();
-    announce(listener.url())?;
+    announce(&listener.endpoint().url)?;
     let app = salesforce_sim::app(Sim::new(state, options.latency), options.control);
     listener.serve(app, stop).await
 }

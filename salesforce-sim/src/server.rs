@@ -52,13 +52,23 @@ impl Default for ServeOptions {
     }
 }
 
+/// Where a simulator listens, and how to trust it.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// The base URL (`https://localhost:PORT` on loopback; `http://` with [`Tls::Off`]).
+    pub url: String,
+    pub port: u16,
+    /// The generated CA (PEM), with [`Tls::SelfSigned`].
+    pub ca_pem: Option<String>,
+    /// Where that CA was written (`ca_out`).
+    pub ca_file: Option<PathBuf>,
+}
+
 /// A bound listener and its TLS configuration, not serving yet.
 pub struct Listener {
     listener: std::net::TcpListener,
     tls: Option<RustlsConfig>,
-    url: String,
-    port: u16,
-    ca_pem: Option<String>,
+    endpoint: Endpoint,
 }
 
 impl Listener {
@@ -76,12 +86,16 @@ impl Listener {
         };
         let (chain, key, ca_pem) = match &options.tls {
             Tls::Off => {
-                return Ok(Listener {
-                    listener,
-                    tls: None,
+                let endpoint = Endpoint {
                     url: format!("http://{host}:{}", addr.port()),
                     port: addr.port(),
                     ca_pem: None,
+                    ca_file: None,
+                };
+                return Ok(Listener {
+                    listener,
+                    tls: None,
+                    endpoint,
                 });
             }
             Tls::Files { cert, key } => (tls::read_pem_certs(cert)?, tls::read_pem_key(key)?, None),
@@ -99,27 +113,24 @@ impl Listener {
             }
         };
         let config = tls::server_config(chain, key)?;
+        let ca_file = match &options.tls {
+            Tls::SelfSigned { ca_out } => ca_out.clone(),
+            _ => None,
+        };
         Ok(Listener {
             listener,
             tls: Some(RustlsConfig::from_config(Arc::new(config))),
-            url: format!("https://{host}:{}", addr.port()),
-            port: addr.port(),
-            ca_pem,
+            endpoint: Endpoint {
+                url: format!("https://{host}:{}", addr.port()),
+                port: addr.port(),
+                ca_pem,
+                ca_file,
+            },
         })
     }
 
-    /// The base URL (`https://localhost:PORT` on loopback).
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The generated CA (PEM), with [`Tls::SelfSigned`].
-    pub fn ca_pem(&self) -> Option<&str> {
-        self.ca_pem.as_deref()
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Serves `app` until `stop` resolves to a grace period, then stops (open connections get
@@ -157,32 +168,15 @@ impl Listener {
 
 /// A simulator running in this process; it stops when dropped.
 pub struct SimHandle {
-    url: String,
-    port: u16,
-    ca_pem: Option<String>,
-    ca_file: Option<PathBuf>,
+    endpoint: Endpoint,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl SimHandle {
-    /// The base URL (`https://localhost:PORT`, or `http://` with [`Tls::Off`]).
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
-    /// The generated CA (PEM), with [`Tls::SelfSigned`].
-    pub fn ca_pem(&self) -> Option<&str> {
-        self.ca_pem.as_deref()
-    }
-
-    /// Where the CA was written (`ca_out` of [`Tls::SelfSigned`]).
-    pub fn ca_file(&self) -> Option<&Path> {
-        self.ca_file.as_deref()
+    /// Where it listens (URL, port, CA).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
     }
 
     /// Stops serving (open connections are closed) and waits for the simulator's thread.
@@ -203,18 +197,14 @@ impl Drop for SimHandle {
     }
 }
 
-/// What the simulator's thread reports once it listens: (URL, port, CA PEM).
-type Ready = Result<(String, u16, Option<String>), String>;
+/// What the simulator's thread reports once it listens.
+type Ready = Result<Endpoint, String>;
 
 /// Starts the simulator in this process, on its own thread and tokio runtime (2 workers, as
 /// the binary), with the org `org` (relative `certificateFile`s are read from `base_dir`).
 /// Returns once it listens; errors are the ones the binary would print.
 pub fn start(org: OrgFile, base_dir: &Path, options: ServeOptions) -> Result<SimHandle, String> {
     let base_dir = base_dir.to_owned();
-    let ca_file = match &options.tls {
-        Tls::SelfSigned { ca_out } => ca_out.clone(),
-        _ => None,
-    };
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -239,11 +229,8 @@ pub fn start(org: OrgFile, base_dir: &Path, options: ServeOptions) -> Result<Sim
         .recv()
         .unwrap_or_else(|_| Err("the simulator's thread ended before it listened".into()));
     match ready {
-        Ok((url, port, ca_pem)) => Ok(SimHandle {
-            url,
-            port,
-            ca_pem,
-            ca_file,
+        Ok(endpoint) => Ok(SimHandle {
+            endpoint,
             stop: Some(stop_tx),
             thread: Some(thread),
         }),
@@ -274,11 +261,7 @@ async fn run_in_process(
             return;
         }
     };
-    let _ = ready.send(Ok((
-        listener.url().to_owned(),
-        listener.port(),
-        listener.ca_pem().map(str::to_owned),
-    )));
+    let _ = ready.send(Ok(listener.endpoint().clone()));
     let app = router::app(Sim::new(state, options.latency), options.control);
     let stop = async {
         let _ = stop.await;

@@ -121,7 +121,8 @@ pub fn start(org: OrgFile, latency_ms: u64) -> Started {
         ..ServeOptions::default()
     };
     let handle = salesforce_sim::start(org, dir.path(), options).expect("start salesforce-sim");
-    let ca_pem = handle.ca_pem().expect("generated CA").as_bytes().to_vec();
+    let endpoint = handle.endpoint();
+    let ca_pem = endpoint.ca_pem.clone().expect("generated CA").into_bytes();
     let http = reqwest::Client::builder()
         .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca_pem).expect("CA PEM"))
         .no_proxy()
@@ -130,7 +131,7 @@ pub fn start(org: OrgFile, latency_ms: u64) -> Started {
         .expect("client");
     Started {
         org: Org {
-            url: handle.url().to_owned(),
+            url: endpoint.url.clone(),
             handle,
             http,
         },
@@ -151,7 +152,7 @@ pub struct Org {
 
 impl Org {
     pub fn port(&self) -> u16 {
-        self.handle.port()
+        self.handle.endpoint().port
     }
 
     /// Stops the org (it stops on drop too).

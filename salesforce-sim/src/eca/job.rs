@@ -52,16 +52,10 @@ impl Msg {
     ) -> Msg {
         Msg {
             changed: false,
-            component_type: kind.map(|k| k.info().name.to_owned()),
-            created: false,
-            created_date: now,
-            deleted: false,
-            file_name: file.to_owned(),
-            full_name: name.to_owned(),
-            id: None,
             problem: Some(problem),
             problem_type: Some("Error"),
             success: false,
+            ..Msg::success(kind, name, file, now)
         }
     }
 

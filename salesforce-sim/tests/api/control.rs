@@ -25,13 +25,7 @@ async fn injected_faults_apply_to_the_next_n_matching_requests() {
     // Not matching: a read passes.
     assert_eq!(s.soap(&t, READ).await.0, 200);
     let (status, xml) = s
-        .soap(
-            &t,
-            &format!(
-                "<upsertMetadata>{}</upsertMetadata>",
-                saml_app("Existing_Telephony")
-            ),
-        )
+        .soap(&t, &sim::upsert(&saml_app("Existing_Telephony")))
         .await;
     assert_eq!(status, 500);
     assert_eq!(
@@ -73,13 +67,7 @@ async fn injected_html_reset_and_truncation() {
         json!({"operation": "readMetadata", "reset": true}),
     )
     .await;
-    let r = s
-        .client
-        .post(s.u("/services/Soap/m/66.0"))
-        .header("content-type", "text/xml")
-        .body(sim::envelope(&t, READ))
-        .send()
-        .await;
+    let r = s.soap_send(&t, READ).await;
     let failed = match r {
         Err(_) => true,
         Ok(resp) => resp.text().await.is_err(),
@@ -91,13 +79,7 @@ async fn injected_html_reset_and_truncation() {
         json!({"operation": "readMetadata", "truncate": true}),
     )
     .await;
-    let r = s
-        .client
-        .post(s.u("/services/Soap/m/66.0"))
-        .header("content-type", "text/xml")
-        .body(sim::envelope(&t, READ))
-        .send()
-        .await;
+    let r = s.soap_send(&t, READ).await;
     match r {
         Ok(resp) => {
             assert_eq!(resp.status().as_u16(), 200);
@@ -170,12 +152,7 @@ async fn call_log_counts_operations_and_names() {
         .send()
         .await
         .unwrap();
-    s.client
-        .get(s.u("/services/data/v66.0/limits"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    s.limits(Some(&t)).await;
     let calls = s.control_get("/__sim/calls").await;
     assert_eq!(
         calls["counts"],

@@ -150,13 +150,13 @@ impl Sim {
         };
         let handle = salesforce_sim::start(opts.org, dir.path(), options).expect("simulator");
         let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
-        if let Some(pem) = handle.ca_pem() {
+        if let Some(pem) = &handle.endpoint().ca_pem {
             builder = builder
                 .tls_certs_only([reqwest::Certificate::from_pem(pem.as_bytes()).expect("CA PEM")]);
         }
         let client = builder.build().expect("client");
         Sim {
-            url: handle.url().to_owned(),
+            url: handle.endpoint().url.clone(),
             handle,
             dir,
             client,
@@ -223,6 +223,26 @@ impl Sim {
         (status, ct, r.text().await.expect("soap text"))
     }
 
+    /// POST the jsforce-shaped envelope around `inner` to `/services/Soap/m/66.0`, for tests of
+    /// the transport itself (the exchange may fail).
+    pub async fn soap_send(&self, token: &str, inner: &str) -> reqwest::Result<reqwest::Response> {
+        self.client
+            .post(self.u("/services/Soap/m/66.0"))
+            .header("content-type", "text/xml")
+            .body(envelope(token, inner))
+            .send()
+            .await
+    }
+
+    /// `GET /services/data/v66.0/limits`, with the token as bearer when given.
+    pub async fn limits(&self, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.u("/services/data/v66.0/limits"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("limits request")
+    }
+
     /// jsforce-shaped envelope: default namespace on Header and Body.
     pub async fn soap(&self, token: &str, inner: &str) -> (u16, String) {
         let (s, _, t) = self
@@ -269,6 +289,11 @@ pub fn envelope(token: &str, inner: &str) -> String {
 <soapenv:Body xmlns="http://soap.sforce.com/2006/04/metadata">{inner}</soapenv:Body>
 </soapenv:Envelope>"#
     )
+}
+
+/// An `upsertMetadata` of `components`.
+pub fn upsert(components: &str) -> String {
+    format!("<upsertMetadata>{components}</upsertMetadata>")
 }
 
 /// A SAML connected app component with the given fullName (hand-written XML).

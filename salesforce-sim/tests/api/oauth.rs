@@ -187,14 +187,7 @@ async fn tokens_expire_on_the_simulator_clock() {
     let t = s.token().await;
     let limits = |t: String| {
         let s = &s;
-        async move {
-            s.client
-                .get(s.u("/services/data/v66.0/limits"))
-                .bearer_auth(t)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { s.limits(Some(&t)).await }
     };
     let r = limits(t.clone()).await;
     assert_eq!(r.status().as_u16(), 200);
@@ -238,37 +231,20 @@ async fn versions_and_limits_with_usage_header() {
     );
 
     let t = s.token().await;
-    let r = s
-        .client
-        .get(s.u("/services/data/v66.0/limits"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = s.limits(Some(&t)).await;
     assert_eq!(r.headers()["sforce-limit-info"], "api-usage=1/15000");
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body["DailyApiRequests"],
         json!({"Max": 15000, "Remaining": 14999})
     );
-    let r = s
-        .client
-        .get(s.u("/services/data/v66.0/limits"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.limits(None).await;
     assert_eq!(r.status().as_u16(), 401);
 
     // Exhausted allocation: 403 REQUEST_LIMIT_EXCEEDED with the header, then its return.
     s.control_post("/__sim/limits", json!({"used": 15000}))
         .await;
-    let r = s
-        .client
-        .get(s.u("/services/data/v66.0/limits"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = s.limits(Some(&t)).await;
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(r.headers()["sforce-limit-info"], "api-usage=15000/15000");
     let body: Value = r.json().await.unwrap();
@@ -277,13 +253,7 @@ async fn versions_and_limits_with_usage_header() {
         json!([{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
     );
     s.control_post("/__sim/limits", json!({"used": 10})).await;
-    let r = s
-        .client
-        .get(s.u("/services/data/v66.0/limits"))
-        .bearer_auth(&t)
-        .send()
-        .await
-        .unwrap();
+    let r = s.limits(Some(&t)).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.headers()["sforce-limit-info"], "api-usage=11/15000");
 }

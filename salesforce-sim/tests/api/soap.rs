@@ -48,12 +48,7 @@ async fn read_returns_records_in_order_and_nil_for_missing_names() {
 async fn creation_is_blocked_by_default_but_update_and_delete_work() {
     let s = Sim::start();
     let t = s.token().await;
-    let (status, xml) = s
-        .soap(
-            &t,
-            &format!("<upsertMetadata>{}</upsertMetadata>", saml_app("New_App")),
-        )
-        .await;
+    let (status, xml) = s.soap(&t, &sim::upsert(&saml_app("New_App"))).await;
     assert_eq!(status, 200, "{xml}");
     let r = &results_of(&xml)[0];
     assert!(!r.success);
@@ -82,13 +77,7 @@ async fn creation_is_blocked_by_default_but_update_and_delete_work() {
     assert!(r.success, "{xml}");
     // Upsert of an existing app: created=false.
     let (_, xml) = s
-        .soap(
-            &t,
-            &format!(
-                "<upsertMetadata>{}</upsertMetadata>",
-                saml_app("Existing_Telephony")
-            ),
-        )
+        .soap(&t, &sim::upsert(&saml_app("Existing_Telephony")))
         .await;
     let r = &results_of(&xml)[0];
     assert!(r.success && r.created == Some(false), "{xml}");
@@ -126,12 +115,7 @@ async fn upsert_creates_when_allowed_with_partial_success() {
     assert!(!r[1].success);
     assert_eq!(r[1].status_codes, ["INVALID_CROSS_REFERENCE_KEY"]);
     assert!(r[1].messages[0].contains("no Profile named No Such Profile"));
-    let (_, xml) = s
-        .soap(
-            &t,
-            &format!("<upsertMetadata>{}</upsertMetadata>", saml_app("App_One")),
-        )
-        .await;
+    let (_, xml) = s.soap(&t, &sim::upsert(&saml_app("App_One"))).await;
     assert_eq!(results_of(&xml)[0].created, Some(false));
     // Unknown permission set.
     let ps = saml_app("Ps_App").replace(
