@@ -3,6 +3,10 @@
 //! binary run as a process watching only that namespace (so tests running in parallel never see
 //! each other's resources).
 //!
+//! Parts: `e2e/org.rs` (the org's seed and the running org's controls), `e2e/operator.rs` (the
+//! operator process and its metrics), `sim.rs` (starting the simulator); this file holds [`Env`],
+//! the manifests and [`Flavor`].
+//!
 //! Include after the cluster harness:
 //! ```ignore
 //! #[path = "common/cluster.rs"] mod cluster;
@@ -10,11 +14,13 @@
 //! ```
 #![allow(dead_code)]
 
+#[path = "e2e/operator.rs"]
+mod operator;
+#[path = "e2e/org.rs"]
+mod org;
 #[path = "sim.rs"]
 mod sim;
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -23,279 +29,14 @@ use serde_json::{Value, json};
 use sso_operator::api::{SalesforceOrg, SsoConnectedApp};
 
 use super::cluster;
-pub use sim::{JWT_CLIENT, OauthClient, USERNAME};
-// For the test files that generate keys or add clients (not all do).
+// Not every test file uses every part.
+#[allow(unused_imports)]
+pub use operator::{Operator, metrics, operator_idle};
+#[allow(unused_imports)]
+pub use org::{OrgSeed, Sim};
+pub use sim::{JWT_CLIENT, USERNAME};
 #[allow(unused_imports)]
 pub use sim::{rsa_key_pair, secret_client};
-
-/// How the simulated org starts.
-#[derive(Clone)]
-pub struct OrgSeed {
-    pub creation_allowed: bool,
-    pub idp_enabled: bool,
-    /// Apps already in the org, in WSDL field names (e.g. [`unowned_app`]).
-    pub connected_apps: Vec<Value>,
-    /// `expiresAt` of the IdP certificate (`2026-01-02T00:00:00Z`).
-    pub cert_expires_at: Option<String>,
-    pub latency_ms: u64,
-    /// OAuth clients besides the JWT client.
-    pub extra_oauth_clients: Vec<OauthClient>,
-}
-
-impl Default for OrgSeed {
-    fn default() -> Self {
-        Self {
-            creation_allowed: true,
-            idp_enabled: false,
-            connected_apps: Vec::new(),
-            cert_expires_at: None,
-            latency_ms: 0,
-            extra_oauth_clients: Vec::new(),
-        }
-    }
-}
-
-/// The org of a seed: [`sim::base_org`] with a second certificate, a large API allocation and
-/// the seed's switches, clients and apps.
-fn org(seed: &OrgSeed) -> sim::OrgFile {
-    let mut org = sim::base_org();
-    org.certificates[0].expires_at = seed
-        .cert_expires_at
-        .as_ref()
-        .map(|e| e.parse().expect("cert_expires_at"));
-    org.certificates
-        .push(sim::CertSpec::named("SelfSignedCert_Other"));
-    if seed.idp_enabled {
-        sim::enable_idp(&mut org);
-    }
-    org.oauth_clients
-        .extend(seed.extra_oauth_clients.iter().cloned());
-    org.connected_apps = seed.connected_apps.clone();
-    org.limits.daily_api_requests = 100_000;
-    sim::creation_allowed(&mut org, seed.creation_allowed);
-    org
-}
-
-/// A running simulated org.
-pub struct Sim {
-    org: sim::Org,
-    pub base: String,
-    pub port: u16,
-    pub ca_file: PathBuf,
-    pub key_pem: String,
-    pub dir: tempfile::TempDir,
-}
-
-impl Sim {
-    pub fn start(seed: &OrgSeed) -> Sim {
-        let sim::Started {
-            org,
-            dir,
-            ca_file,
-            key,
-            ..
-        } = sim::start(org(seed), seed.latency_ms);
-        Sim {
-            base: org.url.clone(),
-            port: org.port(),
-            org,
-            ca_file,
-            key_pem: key.key_pem,
-            dir,
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, String) {
-        self.org.get(path).await
-    }
-
-    pub async fn control(&self, path: &str, body: Value) -> Value {
-        self.org.post(path, body).await
-    }
-
-    /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
-    pub async fn delete(&self, path: &str) {
-        self.org.delete(path).await
-    }
-
-    pub async fn state(&self) -> Value {
-        self.org.state().await
-    }
-
-    pub async fn calls(&self) -> Value {
-        self.org.calls().await
-    }
-
-    pub async fn count(&self, op: &str) -> u64 {
-        self.org.count(op).await
-    }
-
-    /// Calls that change the org (create, update, upsert, delete; deploy).
-    pub async fn writes(&self) -> u64 {
-        let c = self.calls().await;
-        [
-            "createMetadata",
-            "updateMetadata",
-            "upsertMetadata",
-            "deleteMetadata",
-            "deploy",
-        ]
-        .iter()
-        .map(|op| c["counts"][op].as_u64().unwrap_or(0))
-        .sum()
-    }
-
-    /// Writes whose component list names `full_name`.
-    pub async fn writes_of(&self, full_name: &str) -> Vec<Value> {
-        let c = self.calls().await;
-        c["log"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| {
-                let op = e["operation"].as_str().unwrap_or("");
-                matches!(
-                    op,
-                    "createMetadata"
-                        | "updateMetadata"
-                        | "upsertMetadata"
-                        | "deleteMetadata"
-                        | "deploy"
-                ) && e["fullNames"]
-                    .as_array()
-                    .is_some_and(|n| n.iter().any(|x| x == full_name))
-            })
-            .collect()
-    }
-
-    pub async fn app(&self, full_name: &str) -> Option<Value> {
-        self.state().await["connectedApps"].get(full_name).cloned()
-    }
-
-    pub async fn stop(&mut self) {
-        self.org.stop();
-    }
-}
-
-/// A running operator process.
-pub struct Operator {
-    child: Option<Child>,
-    pub log: PathBuf,
-    pub metrics_port: u16,
-}
-
-impl Operator {
-    pub fn start(ns: &str, sim: &Sim, dir: &std::path::Path, extra: &[&str]) -> Operator {
-        Self::start_as(ns, sim, dir, extra, cluster::kubeconfig())
-    }
-
-    /// Like [`Operator::start`], with extra environment (e.g. another `RUST_LOG`).
-    pub fn start_env(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, cluster::kubeconfig(), env)
-    }
-
-    /// Like [`Operator::start`], with another identity's kubeconfig.
-    pub fn start_as(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, kubeconfig, &[])
-    }
-
-    fn spawn(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-        env: &[(&str, &str)],
-    ) -> Operator {
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join(format!("operator-{metrics_port}.log"));
-        let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-            .arg("run")
-            .args(["--namespace", ns])
-            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--allow-host", &format!("localhost:{}", sim.port)])
-            .arg("--salesforce-ca-file")
-            .arg(&sim.ca_file)
-            .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "info,sso_operator=debug")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("start sso-operator");
-        Operator {
-            child: Some(child),
-            log,
-            metrics_port,
-        }
-    }
-
-    pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The exit status if the process has exited (e.g. crashed), `None` while it runs.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(s)) = child.try_wait() {
-                return Some(s);
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                return child.wait().ok();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 /// Namespace + simulator + org + operator.
 pub struct Env {
@@ -602,41 +343,6 @@ pub fn json_str(v: &Value, path: &[&str]) -> String {
 
 pub fn no_json() -> Value {
     json!({})
-}
-
-fn metric(text: &str, name: &str, controller: &str) -> Option<f64> {
-    let prefix = format!("{name}{{controller=\"{controller}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// True once the operator has finished every reconcile of `controller` it started (and started
-/// at least one): reconciles counted at start equal reconciles timed at the end.
-pub async fn operator_idle(port: u16, controller: &str) -> bool {
-    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
-        return false;
-    };
-    let text = r.text().await.unwrap_or_default();
-    match (
-        metric(&text, "sso_operator_reconciles_total", controller),
-        metric(
-            &text,
-            "sso_operator_reconcile_duration_seconds_count",
-            controller,
-        ),
-    ) {
-        (Some(started), Some(done)) => started > 0.0 && started == done,
-        _ => false,
-    }
-}
-
-/// The operator's `/metrics` text.
-pub async fn metrics(port: u16) -> String {
-    match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 /// Which kind of Salesforce app a shared test drives: the same test code runs for both.
