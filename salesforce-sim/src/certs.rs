@@ -1,5 +1,5 @@
 //! Certificates: the org's self-signed certificates, shaped like the ones Salesforce generates
-//! in Setup > Certificate and Key Management (salesforce-api.md §4: RSA 2048/4096,
+//! in Setup > Certificate and Key Management (salesforce-api.md §3.4: RSA 2048/4096,
 //! sha256WithRSA, `OU=<15-char org id>, O=Salesforce.com`), the RSA key of a JWT client's
 //! certificate, and the key pair a test registers as a JWT client.
 

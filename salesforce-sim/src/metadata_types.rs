@@ -1,6 +1,7 @@
 //! Schema-driven handling of Metadata API components: the WSDL element tables
-//! (`wsdl_types.rs`), a small element tree, strict deserialization from request XML and
-//! from JSON/YAML, and rendering back to XML and JSON.
+//! (`wsdl_types.rs`, from the v63.0 WSDL, the authoritative contract of salesforce-api.md §13),
+//! a small element tree, strict deserialization from request XML and from JSON/YAML, and
+//! rendering back to XML and JSON.
 //!
 //! Strictness (see docs/simulator.md): unknown elements, elements in another namespace,
 //! a second occurrence of a non-repeatable element, text inside a complex element,

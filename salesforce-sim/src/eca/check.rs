@@ -1,5 +1,6 @@
-//! Semantic checks of one ECA component against the org (Salesforce-style messages; the wording
-//! is an assumption where no source gives it), and storing a checked component.
+//! Semantic checks of one ECA component against the org (the rules of salesforce-api.md §8.2
+//! and §14; Salesforce-style messages, whose wording is an assumption where no source gives it),
+//! and storing a checked component.
 
 use jiff::Timestamp;
 

@@ -1,5 +1,6 @@
-//! The three External Client App metadata types (their WSDL tables, zip folders and file
-//! suffixes, first API versions, id prefixes) and the org's store of ECA components.
+//! The three External Client App metadata types (salesforce-api.md §8.2: their WSDL tables,
+//! zip folders and file suffixes, first API versions; id prefixes are an assumption) and the
+//! org's store of ECA components.
 
 use std::collections::BTreeMap;
 
