@@ -19,9 +19,13 @@ RUN rustup target add x86_64-unknown-linux-musl
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# The workspace's other member (the Salesforce simulator, a dev-dependency of the operator's
+# tests): cargo needs its manifest to load the workspace; only the operator is built.
+COPY salesforce-sim/Cargo.toml ./salesforce-sim/Cargo.toml
+COPY salesforce-sim/src ./salesforce-sim/src
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked --target x86_64-unknown-linux-musl --bin sso-operator \
+    cargo build --release --locked -p sso-operator --target x86_64-unknown-linux-musl --bin sso-operator \
  && install -D -m 0755 target/x86_64-unknown-linux-musl/release/sso-operator /out/sso-operator
 
 # distroless/static: CA certificates, /etc/passwd with the nonroot user, tzdata; nothing else.

@@ -19,8 +19,8 @@ include hack/bench.mk
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## build the operator and the simulator
-	$(CARGO) build --bins
+build: ## build the operator and the simulator (the workspace's binaries)
+	$(CARGO) build --workspace --bins
 
 crds: ## regenerate crds/ from `sso-operator crd`
 	@mkdir -p crds
@@ -41,18 +41,19 @@ demo: ## the whole job locally: control plane + simulator + operator, a Ready ap
 demo-down: ## stop the demo's operator and simulator, and the control plane
 	@$(MAKE) --no-print-directory cluster-down
 
-lint: ## rustfmt check and clippy with warnings as errors
+lint: ## rustfmt check, clippy with warnings as errors (workspace), no import cycles in the simulator
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 hack/import-cycles.py salesforce-sim/src
 
-test-unit: ## tests that need no cluster (skips tests named k8s_*)
-	$(CARGO) test --all-targets -- --skip k8s_
+test-unit: ## tests that need no cluster (skips tests named k8s_*), over the workspace
+	$(CARGO) test --workspace --all-targets -- --skip k8s_
 
 test: lint deny ## lint, cargo deny (offline checks), then every test against a local control plane (brought up and down here)
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
-	    SSO_REQUIRE_HELM=1 KUBECONFIG="$(SSO_LOCAL_DIR)/kubeconfig" $(CARGO) test --all-targets -- --test-threads=$(TEST_THREADS) \
+	    SSO_REQUIRE_HELM=1 KUBECONFIG="$(SSO_LOCAL_DIR)/kubeconfig" $(CARGO) test --workspace --all-targets -- --test-threads=$(TEST_THREADS) \
 	      || status=$$?; \
 	  fi; \
 	  $(MAKE) --no-print-directory cluster-down || true; \

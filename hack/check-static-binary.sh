@@ -17,7 +17,8 @@ grep -q -- "--target $TARGET --bin sso-operator" Dockerfile \
 grep -q '^FROM gcr.io/distroless/static' Dockerfile \
   || { echo "FAIL: the Dockerfile's final stage is not distroless/static" >&2; exit 1; }
 
-cargo build --release --locked --target "$TARGET" --bin sso-operator
+# The operator only (the workspace's other member, the simulator, is for tests).
+cargo build --release --locked -p sso-operator --target "$TARGET" --bin sso-operator
 
 fail=0
 echo "== file"

@@ -39,7 +39,7 @@ export KUBECONFIG=$LOCAL/kubeconfig
 K=$LOCAL/bin/kubectl
 
 step "building sso-operator and salesforce-sim"
-(cd "$REPO" && cargo build --quiet --bins)
+(cd "$REPO" && cargo build --quiet --workspace --bins)
 BIN=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug
 
 # A fresh demo each time: stop what an earlier run left.

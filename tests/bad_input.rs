@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app_yaml};
+use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -191,7 +191,7 @@ async fn k8s_bad_input_catalogue() {
     let env = Env::start(
         "bad-a",
         OrgSeed {
-            connected_apps: unowned_app_yaml("Hand_Made"),
+            connected_apps: vec![unowned_app("Hand_Made")],
             ..Default::default()
         },
     )
@@ -206,7 +206,7 @@ async fn k8s_bad_input_catalogue() {
     env.wait_ready("baseline", WAIT).await;
 
     // Keys.
-    let (_, other_rsa) = e2e::rsa_key_pair("not-registered");
+    let other_rsa = e2e::rsa_key_pair("not-registered").key_pem;
     let rsa1024 = openssl(&["genrsa", "1024"]);
     let encrypted_pkcs8 = openssl(&[
         "genpkey",
@@ -235,7 +235,7 @@ async fn k8s_bad_input_catalogue() {
         "ec_paramgen_curve:P-256",
     ]);
     let ed25519 = openssl(&["genpkey", "-algorithm", "ed25519"]);
-    let cert_only = e2e::rsa_key_pair("cert-only").0;
+    let cert_only = e2e::rsa_key_pair("cert-only").cert_pem;
 
     let mut cases: Vec<Case> = Vec::new();
     let mut n = 0usize;

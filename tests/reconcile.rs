@@ -10,7 +10,7 @@ mod e2e;
 
 use std::time::Duration;
 
-use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app_yaml};
+use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app};
 use serde_json::json;
 
 const SHORT: Duration = Duration::from_secs(30);
@@ -222,7 +222,7 @@ async fn k8s_two_resources_naming_one_app_the_second_gets_conflict() {
 async fn k8s_creation_blocked_is_reported_and_retried_slowly() {
     let seed = OrgSeed {
         creation_allowed: false,
-        connected_apps: unowned_app_yaml("Existing_SSO"),
+        connected_apps: vec![unowned_app("Existing_SSO")],
         ..Default::default()
     };
     let env = Env::start("e2e-blocked", seed).await;

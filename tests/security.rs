@@ -58,10 +58,11 @@ async fn k8s_no_secret_material_in_logs_events_or_status() {
     let client_secret = format!("cs-{:032x}", rand::random::<u128>());
     let wrong_secret = format!("wrong-{:032x}", rand::random::<u128>());
     let seed = OrgSeed {
-        extra_oauth_clients: format!(
-            "  - consumerKey: {CC_CLIENT}\n    clientSecret: {client_secret}\n    runAsUsername: {}\n    preAuthorizedProfiles: [System Administrator]\n",
-            e2e::USERNAME
-        ),
+        extra_oauth_clients: vec![e2e::secret_client(
+            CC_CLIENT,
+            &client_secret,
+            Some(e2e::USERNAME),
+        )],
         ..Default::default()
     };
     let mut env = Env::start("sec-leak", seed).await;
@@ -75,7 +76,7 @@ async fn k8s_no_secret_material_in_logs_events_or_status() {
         &[("RUST_LOG", "trace")],
     );
     let base = env.sim.base.clone();
-    let (_, unregistered_key) = e2e::rsa_key_pair("not-registered");
+    let unregistered_key = e2e::rsa_key_pair("not-registered").key_pem;
 
     // A client-credentials org, one with a wrong client secret, one with an unregistered key.
     let cc_org = |name: &str, secret: &str, value: &str| {

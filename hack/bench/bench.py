@@ -948,7 +948,7 @@ def main():
     bin_dir = env("BENCH_BIN_DIR", os.path.join(env("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release"))
     for b in ("sso-operator", "salesforce-sim"):
         if not os.access(os.path.join(bin_dir, b), os.X_OK):
-            sys.exit(f"bench: {bin_dir}/{b} missing; run `cargo build --release --bins` (make bench does)")
+            sys.exit(f"bench: {bin_dir}/{b} missing; run `cargo build --release --workspace --bins` (make bench does)")
     work = tempfile.mkdtemp(prefix="sso-bench-")
     local = os.path.join(work, "local")
     log(f"work dir {work}; config {json.dumps({k: v for k, v in CFG.items() if k != 'out'})}")

@@ -1,6 +1,11 @@
-//! End-to-end fixture: a fresh namespace on the real kube-apiserver, a `salesforce-sim` process for
-//! one org, the JWT Secret and `SalesforceOrg`, and the `sso-operator` binary run as a process
-//! watching only that namespace (so tests running in parallel never see each other's resources).
+//! End-to-end fixture: a fresh namespace on the real kube-apiserver, a simulated org
+//! (`sim.rs`, in this process), the JWT Secret and `SalesforceOrg`, and the `sso-operator`
+//! binary run as a process watching only that namespace (so tests running in parallel never see
+//! each other's resources).
+//!
+//! Parts: `e2e/org.rs` (the org's seed and the running org's controls), `e2e/operator.rs` (the
+//! operator process and its metrics), `sim.rs` (starting the simulator); this file holds [`Env`],
+//! the manifests and [`Flavor`].
 //!
 //! Include after the cluster harness:
 //! ```ignore
@@ -9,9 +14,13 @@
 //! ```
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "e2e/operator.rs"]
+mod operator;
+#[path = "e2e/org.rs"]
+mod org;
+#[path = "sim.rs"]
+mod sim;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -20,379 +29,14 @@ use serde_json::{Value, json};
 use sso_operator::api::{SalesforceOrg, SsoConnectedApp};
 
 use super::cluster;
-
-pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
-pub const USERNAME: &str = "integration@acme.com";
-
-/// How the simulated org starts.
-#[derive(Clone)]
-pub struct OrgSeed {
-    pub creation_allowed: bool,
-    pub idp_enabled: bool,
-    /// Extra YAML list items for `connectedApps:` (each starting with `  - `).
-    pub connected_apps: String,
-    pub cert_expires_at: Option<String>,
-    pub latency_ms: u64,
-    /// Extra YAML list items for `oauthClients:` (each starting with `  - `).
-    pub extra_oauth_clients: String,
-}
-
-impl Default for OrgSeed {
-    fn default() -> Self {
-        Self {
-            creation_allowed: true,
-            idp_enabled: false,
-            connected_apps: String::new(),
-            cert_expires_at: None,
-            latency_ms: 0,
-            extra_oauth_clients: String::new(),
-        }
-    }
-}
-
-pub fn rsa_key_pair(cn: &str) -> (String, String) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("rsa key");
-    let cert = rcgen::CertificateParams::new(vec![cn.to_owned()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
-    (cert.pem(), key.serialize_pem())
-}
-
-fn org_yaml(seed: &OrgSeed) -> String {
-    let expires = seed
-        .cert_expires_at
-        .as_ref()
-        .map(|e| format!(", expiresAt: \"{e}\""))
-        .unwrap_or_default();
-    let apps = if seed.connected_apps.is_empty() {
-        " []".to_string()
-    } else {
-        format!("\n{}", seed.connected_apps)
-    };
-    format!(
-        r#"orgId: 00D5g000000SIMUEAA
-myDomain: acme.my.salesforce.com
-users:
-  - {{username: {USERNAME}, profile: System Administrator}}
-profiles: [System Administrator, Contact Center Agent]
-permissionSets: [Voice_Agent]
-certificates:
-  - {{name: SelfSignedCert_IdP, masterLabel: SelfSignedCert IdP, keySize: 2048{expires}}}
-  - {{name: SelfSignedCert_Other, keySize: 2048}}
-identityProvider: {{enabled: {idp}, certificate: {idp_cert}}}
-oauthClients:
-  - consumerKey: {JWT_CLIENT}
-    certificateFile: client.pem
-    preAuthorizedProfiles: [System Administrator]
-{extra_clients}connectedApps:{apps}
-limits: {{dailyApiRequests: 100000, concurrentLongRequests: 5}}
-policy: {{connectedAppCreationAllowed: {creation}}}
-tokenTtl: 2h
-audience: https://login.salesforce.com
-"#,
-        idp = seed.idp_enabled,
-        idp_cert = if seed.idp_enabled {
-            "SelfSignedCert_IdP"
-        } else {
-            "null"
-        },
-        creation = seed.creation_allowed,
-        extra_clients = seed.extra_oauth_clients,
-    )
-}
-
-/// A running simulator.
-pub struct Sim {
-    child: Child,
-    pub base: String,
-    pub port: u16,
-    pub ca_file: PathBuf,
-    pub key_pem: String,
-    pub dir: tempfile::TempDir,
-    http: reqwest::Client,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Sim {
-    pub fn start(seed: &OrgSeed) -> Sim {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (cert, key_pem) = rsa_key_pair("sso-operator-jwt");
-        std::fs::write(dir.path().join("client.pem"), cert).expect("write cert");
-        std::fs::write(dir.path().join("org.yaml"), org_yaml(seed)).expect("write org");
-        let ca_file = dir.path().join("ca.pem");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_salesforce-sim"))
-            .arg("--org-file")
-            .arg(dir.path().join("org.yaml"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--control",
-                "--latency-ms",
-                &seed.latency_ms.to_string(),
-            ])
-            .arg("--self-signed-ca-out")
-            .arg(&ca_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start salesforce-sim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("sim said {line:?}"))
-            .to_string();
-        let port = base
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
-        let ca = std::fs::read(&ca_file).expect("ca");
-        let http = reqwest::Client::builder()
-            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca).expect("ca pem"))
-            .no_proxy()
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("client");
-        Sim {
-            child,
-            base,
-            port,
-            ca_file,
-            key_pem,
-            dir,
-            http,
-        }
-    }
-
-    pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("sim get");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
-    }
-
-    pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
-        assert!(status.is_success(), "{path}: HTTP {status}: {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
-    pub async fn delete(&self, path: &str) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("sim delete");
-        assert!(
-            r.status().is_success(),
-            "DELETE {path}: HTTP {}",
-            r.status()
-        );
-    }
-
-    pub async fn state(&self) -> Value {
-        serde_json::from_str(&self.get("/__sim/state").await.1).expect("state json")
-    }
-
-    pub async fn calls(&self) -> Value {
-        serde_json::from_str(&self.get("/__sim/calls").await.1).expect("calls json")
-    }
-
-    pub async fn count(&self, op: &str) -> u64 {
-        self.calls().await["counts"][op].as_u64().unwrap_or(0)
-    }
-
-    /// Calls that change the org (create, update, upsert, delete; deploy).
-    pub async fn writes(&self) -> u64 {
-        let c = self.calls().await;
-        [
-            "createMetadata",
-            "updateMetadata",
-            "upsertMetadata",
-            "deleteMetadata",
-            "deploy",
-        ]
-        .iter()
-        .map(|op| c["counts"][op].as_u64().unwrap_or(0))
-        .sum()
-    }
-
-    /// Writes whose component list names `full_name`.
-    pub async fn writes_of(&self, full_name: &str) -> Vec<Value> {
-        let c = self.calls().await;
-        c["log"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| {
-                let op = e["operation"].as_str().unwrap_or("");
-                matches!(
-                    op,
-                    "createMetadata"
-                        | "updateMetadata"
-                        | "upsertMetadata"
-                        | "deleteMetadata"
-                        | "deploy"
-                ) && e["fullNames"]
-                    .as_array()
-                    .is_some_and(|n| n.iter().any(|x| x == full_name))
-            })
-            .collect()
-    }
-
-    pub async fn app(&self, full_name: &str) -> Option<Value> {
-        self.state().await["connectedApps"].get(full_name).cloned()
-    }
-
-    pub async fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A running operator process.
-pub struct Operator {
-    child: Option<Child>,
-    pub log: PathBuf,
-    pub metrics_port: u16,
-}
-
-impl Operator {
-    pub fn start(ns: &str, sim: &Sim, dir: &std::path::Path, extra: &[&str]) -> Operator {
-        Self::start_as(ns, sim, dir, extra, cluster::kubeconfig())
-    }
-
-    /// Like [`Operator::start`], with extra environment (e.g. another `RUST_LOG`).
-    pub fn start_env(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, cluster::kubeconfig(), env)
-    }
-
-    /// Like [`Operator::start`], with another identity's kubeconfig.
-    pub fn start_as(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, kubeconfig, &[])
-    }
-
-    fn spawn(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-        env: &[(&str, &str)],
-    ) -> Operator {
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = dir.join(format!("operator-{metrics_port}.log"));
-        let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-            .arg("run")
-            .args(["--namespace", ns])
-            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--allow-host", &format!("localhost:{}", sim.port)])
-            .arg("--salesforce-ca-file")
-            .arg(&sim.ca_file)
-            .args(extra)
-            .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "info,sso_operator=debug")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(out)
-            .spawn()
-            .expect("start sso-operator");
-        Operator {
-            child: Some(child),
-            log,
-            metrics_port,
-        }
-    }
-
-    pub fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// The exit status if the process has exited (e.g. crashed), `None` while it runs.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
-        let mut child = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Ok(Some(s)) = child.try_wait() {
-                return Some(s);
-            }
-            if std::time::Instant::now() > deadline {
-                let _ = child.kill();
-                return child.wait().ok();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Operator {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+// Not every test file uses every part.
+#[allow(unused_imports)]
+pub use operator::{Operator, metrics, operator_idle};
+#[allow(unused_imports)]
+pub use org::{OrgSeed, Sim};
+pub use sim::{JWT_CLIENT, USERNAME};
+#[allow(unused_imports)]
+pub use sim::{rsa_key_pair, secret_client};
 
 /// Namespace + simulator + org + operator.
 pub struct Env {
@@ -674,19 +318,19 @@ spec:
 }
 
 /// An app already in the org, without the ownership marker (for adoption tests).
-pub fn unowned_app_yaml(full_name: &str) -> String {
-    format!(
-        r#"  - fullName: {full_name}
-    label: Hand Made
-    contactEmail: admin@acme.example
-    description: created by hand in Setup
-    profileName: [System Administrator]
-    samlConfig:
-      acsUrl: https://old.vendor.example/acs
-      entityUrl: https://old.vendor.example/sp
-      samlSubjectType: Username
-"#
-    )
+pub fn unowned_app(full_name: &str) -> Value {
+    json!({
+        "fullName": full_name,
+        "label": "Hand Made",
+        "contactEmail": "admin@acme.example",
+        "description": "created by hand in Setup",
+        "profileName": ["System Administrator"],
+        "samlConfig": {
+            "acsUrl": "https://old.vendor.example/acs",
+            "entityUrl": "https://old.vendor.example/sp",
+            "samlSubjectType": "Username",
+        },
+    })
 }
 
 pub fn json_str(v: &Value, path: &[&str]) -> String {
@@ -699,41 +343,6 @@ pub fn json_str(v: &Value, path: &[&str]) -> String {
 
 pub fn no_json() -> Value {
     json!({})
-}
-
-fn metric(text: &str, name: &str, controller: &str) -> Option<f64> {
-    let prefix = format!("{name}{{controller=\"{controller}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.trim().parse().ok())
-}
-
-/// True once the operator has finished every reconcile of `controller` it started (and started
-/// at least one): reconciles counted at start equal reconciles timed at the end.
-pub async fn operator_idle(port: u16, controller: &str) -> bool {
-    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
-        return false;
-    };
-    let text = r.text().await.unwrap_or_default();
-    match (
-        metric(&text, "sso_operator_reconciles_total", controller),
-        metric(
-            &text,
-            "sso_operator_reconcile_duration_seconds_count",
-            controller,
-        ),
-    ) {
-        (Some(started), Some(done)) => started > 0.0 && started == done,
-        _ => false,
-    }
-}
-
-/// The operator's `/metrics` text.
-pub async fn metrics(port: u16) -> String {
-    match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
 }
 
 /// Which kind of Salesforce app a shared test drives: the same test code runs for both.

@@ -1,367 +1,222 @@
-//! Starts `salesforce-sim` on port 0 with a temporary org file and kills it on drop.
-//! Requests in the tests are hand-written (raw XML/form bodies); nothing here uses the
-//! operator's Salesforce client.
+//! The simulated Salesforce org of the operator's integration tests, the one way they start it:
+//! in this process through the `salesforce-sim` library (its own thread and runtime, HTTPS with
+//! a generated CA, `/__sim/` controls on), from an org file written from the typed
+//! [`OrgFile`], with the JWT client's key pair from the library's generator.
+//!
+//! `e2e.rs` (operator runs) and `client_support.rs` (Salesforce client tests) include this
+//! module and shape the org for their tests from [`base_org`].
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub use salesforce_sim::{CertSpec, ClientKeyPair as KeyPair, OauthClient, OrgFile, UserSpec};
+use salesforce_sim::{IdpSpec, Policy, ServeOptions, SimHandle, Tls};
 use serde_json::Value;
 
-pub const MD_NS: &str = "http://soap.sforce.com/2006/04/metadata";
-pub const CLIENT_KEY: &str = "3MVG9SIMULATOR";
-pub const CC_KEY: &str = "3MVG9CLIENTCREDS";
-pub const CC_SECRET: &str = "s3cr3t";
-pub const ADMIN: &str = "integration@acme.com";
+/// The integration user the operator authenticates as.
+pub const USERNAME: &str = "integration@acme.com";
+/// The consumer key of the JWT bearer client.
+pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
+/// The org's IdP certificate.
+pub const IDP_CERT: &str = "SelfSignedCert_IdP";
 
-/// A JWT client key pair generated for the test (never committed).
-pub struct ClientKey {
-    pub cert_pem: String,
-    pub key_pem: String,
+/// A JWT client key pair: an RSA 2048 key and a self-signed certificate for `cn`.
+pub fn rsa_key_pair(cn: &str) -> KeyPair {
+    salesforce_sim::client_key_pair(cn).expect("RSA key pair")
 }
 
-pub fn client_key() -> ClientKey {
-    let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-        .expect("rsa key");
-    let cert = rcgen::CertificateParams::new(vec!["jwt-client".to_owned()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
-    ClientKey {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
+/// A user with `profile`.
+pub fn user(username: &str, profile: &str) -> UserSpec {
+    UserSpec {
+        username: username.into(),
+        profile: profile.into(),
+        federation_id: None,
     }
 }
 
-/// The default org file; `{extra}` lines are appended and `{creation}` is substituted.
-pub fn org_yaml(creation_allowed: bool) -> String {
-    format!(
-        r#"orgId: 00D5g000000SIMUEAA
-myDomain: acme.my.salesforce.com
-users:
-  - {{username: integration@acme.com, profile: System Administrator, federationId: null}}
-  - {{username: agent1@acme.com, profile: Contact Center Agent, federationId: agent1}}
-profiles: [System Administrator, Contact Center Agent]
-permissionSets: [Voice_Agent]
-certificates:
-  - {{name: SelfSignedCert_IdP, masterLabel: SelfSignedCert IdP, keySize: 2048, expiresAt: "2099-11-27T00:00:00Z"}}
-  - {{name: SelfSignedCert_Next, keySize: 2048}}
-identityProvider: {{enabled: true, certificate: SelfSignedCert_IdP}}
-oauthClients:
-  - consumerKey: 3MVG9SIMULATOR
-    certificateFile: client.pem
-    preAuthorizedProfiles: [System Administrator]
-  - consumerKey: 3MVG9CLIENTCREDS
-    clientSecret: s3cr3t
-    runAsUsername: integration@acme.com
-    preAuthorizedProfiles: [System Administrator]
-  - consumerKey: 3MVG9NORUNAS
-    clientSecret: other
-    preAuthorizedProfiles: [System Administrator]
-connectedApps:
-  - fullName: Existing_Telephony
-    label: Existing Telephony
-    contactEmail: admin@acme.com
-    profileName: [Contact Center Agent]
-    samlConfig:
-      acsUrl: https://telephony.example.com/saml/acs
-      entityUrl: https://telephony.example.com
-      issuer: https://idp.acme.example
-      samlNameIdFormat: EmailAddress
-      samlSloUrl: https://telephony.example.com/saml/slo
-      samlIdpSLOBindingEnum: PostBinding
-      samlSubjectType: FederationId
-  - fullName: Oauth_Only
-    label: OAuth Only
-    contactEmail: admin@acme.com
-limits: {{dailyApiRequests: 15000, concurrentLongRequests: 5}}
-policy: {{connectedAppCreationAllowed: {creation_allowed}}}
-tokenTtl: 2h
-audience: https://login.salesforce.com
-"#
-    )
+/// A JWT bearer client whose certificate is the test's key pair (`client.pem`), pre-authorized
+/// for `profile`.
+pub fn jwt_client(consumer_key: &str, profile: &str) -> OauthClient {
+    OauthClient {
+        consumer_key: consumer_key.into(),
+        certificate_file: Some("client.pem".into()),
+        pre_authorized_profiles: vec![profile.into()],
+        ..OauthClient::default()
+    }
 }
 
-pub struct Sim {
-    child: Child,
-    pub url: String,
+/// A client credentials client (run as `run_as`, when given) for System Administrators.
+pub fn secret_client(consumer_key: &str, secret: &str, run_as: Option<&str>) -> OauthClient {
+    OauthClient {
+        consumer_key: consumer_key.into(),
+        client_secret: Some(secret.into()),
+        run_as_username: run_as.map(str::to_owned),
+        pre_authorized_profiles: vec!["System Administrator".into()],
+        ..OauthClient::default()
+    }
+}
+
+/// What every test org has: the integration user (System Administrator), the profiles and the
+/// permission set the apps grant, the IdP certificate (`SelfSignedCert_IdP`, IdP off), and the
+/// JWT client for System Administrators. Connected-app creation is off (the default).
+pub fn base_org() -> OrgFile {
+    OrgFile {
+        users: vec![user(USERNAME, "System Administrator")],
+        profiles: vec!["System Administrator".into(), "Contact Center Agent".into()],
+        permission_sets: vec!["Voice_Agent".into()],
+        certificates: vec![CertSpec {
+            master_label: Some("SelfSignedCert IdP".into()),
+            ..CertSpec::named(IDP_CERT)
+        }],
+        identity_provider: IdpSpec::default(),
+        oauth_clients: vec![jwt_client(JWT_CLIENT, "System Administrator")],
+        ..OrgFile::default()
+    }
+}
+
+/// Turns the IdP on with [`IDP_CERT`].
+pub fn enable_idp(org: &mut OrgFile) {
+    org.identity_provider = IdpSpec {
+        enabled: true,
+        certificate: Some(IDP_CERT.into()),
+    };
+}
+
+/// Allows or blocks connected-app creation.
+pub fn creation_allowed(org: &mut OrgFile, allowed: bool) {
+    org.policy = Policy {
+        connected_app_creation_allowed: allowed,
+        ..Policy::default()
+    };
+}
+
+/// A running simulated org and what a test needs to reach it.
+pub struct Started {
+    pub org: Org,
+    /// Holds `org.yaml`, `client.pem` (the JWT client's certificate) and `ca.pem`.
     pub dir: tempfile::TempDir,
-    pub client: reqwest::Client,
-    pub key: ClientKey,
+    /// The CA the org's TLS certificate chains to.
+    pub ca_file: PathBuf,
+    pub ca_pem: Vec<u8>,
+    /// The JWT client's key pair.
+    pub key: KeyPair,
 }
 
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Starts the org `org` with `latency_ms` added to every API call.
+pub fn start(org: OrgFile, latency_ms: u64) -> Started {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = rsa_key_pair("sso-operator-jwt");
+    std::fs::write(dir.path().join("client.pem"), &key.cert_pem).expect("write cert");
+    let org_file = dir.path().join("org.yaml");
+    std::fs::write(&org_file, org.to_yaml().expect("org YAML")).expect("write org");
+    let org = OrgFile::read(&org_file).expect("org file");
+    let ca_file = dir.path().join("ca.pem");
+    let options = ServeOptions {
+        tls: Tls::SelfSigned {
+            ca_out: Some(ca_file.clone()),
+        },
+        control: true,
+        latency: Duration::from_millis(latency_ms),
+        ..ServeOptions::default()
+    };
+    let handle = salesforce_sim::start(org, dir.path(), options).expect("start salesforce-sim");
+    let endpoint = handle.endpoint();
+    let ca_pem = endpoint.ca_pem.clone().expect("generated CA").into_bytes();
+    let http = reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca_pem).expect("CA PEM"))
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    Started {
+        org: Org {
+            url: endpoint.url.clone(),
+            handle,
+            http,
+        },
+        dir,
+        ca_file,
+        ca_pem,
+        key,
     }
 }
 
-pub struct Options {
-    pub yaml: String,
-    pub https: bool,
-    pub control: bool,
+/// The running org: its URL and the `/__sim/` controls.
+pub struct Org {
+    handle: SimHandle,
+    http: reqwest::Client,
+    /// `https://localhost:PORT`.
+    pub url: String,
 }
 
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            yaml: org_yaml(false),
-            https: false,
-            control: true,
-        }
-    }
-}
-
-impl Sim {
-    pub fn start() -> Sim {
-        Self::start_with(Options::default())
+impl Org {
+    pub fn port(&self) -> u16 {
+        self.handle.endpoint().port
     }
 
-    pub fn start_with(opts: Options) -> Sim {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let key = client_key();
-        std::fs::write(dir.path().join("client.pem"), &key.cert_pem).expect("write cert");
-        let org = dir.path().join("org.yaml");
-        std::fs::write(&org, &opts.yaml).expect("write org");
-        let ca: PathBuf = dir.path().join("ca.pem");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_salesforce-sim"));
-        cmd.arg("--org-file")
-            .arg(&org)
-            .arg("--listen")
-            .arg("127.0.0.1:0");
-        if opts.https {
-            cmd.arg("--self-signed-ca-out").arg(&ca);
-        } else {
-            cmd.arg("--http");
-        }
-        if opts.control {
-            cmd.arg("--control");
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn salesforce-sim");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("simulator did not print its URL within 60 s");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
-        let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
-        if opts.https {
-            let pem = std::fs::read(&ca).expect("CA written");
-            builder =
-                builder.tls_certs_only([reqwest::Certificate::from_pem(&pem).expect("CA PEM")]);
-        }
-        let client = builder.build().expect("client");
-        Sim {
-            child,
-            url,
-            dir,
-            client,
-            key,
-        }
+    /// Stops the org (it stops on drop too).
+    pub fn stop(&mut self) {
+        self.handle.stop();
     }
 
-    pub fn u(&self, path: &str) -> String {
-        format!("{}{path}", self.url)
+    /// A client that trusts the org's CA.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
-    /// POST a form body to the token endpoint; returns (status, JSON).
-    pub async fn token_form(&self, form: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn get(&self, path: &str) -> (u16, String) {
         let r = self
-            .client
-            .post(self.u("/services/oauth2/token"))
-            .form(form)
+            .http
+            .get(format!("{}{path}", self.url))
             .send()
             .await
-            .expect("token request");
-        let status = r.status().as_u16();
-        (status, r.json().await.expect("token JSON"))
+            .expect("sim get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
-    /// A token through the client credentials flow.
-    pub async fn token(&self) -> String {
-        let (status, body) = self
-            .token_form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", CC_KEY),
-                ("client_secret", CC_SECRET),
-            ])
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_owned()
-    }
-
-    /// POST a raw SOAP body to `/services/Soap/m/66.0`; returns (status, content-type, text).
-    pub async fn soap_raw(
-        &self,
-        path: &str,
-        soap_action: Option<&str>,
-        body: String,
-    ) -> (u16, String, String) {
-        let mut req = self
-            .client
-            .post(self.u(path))
-            .header("Content-Type", "text/xml; charset=utf-8")
-            .body(body);
-        if let Some(a) = soap_action {
-            req = req.header("SOAPAction", a);
-        }
-        let r = req.send().await.expect("soap request");
-        let status = r.status().as_u16();
-        let ct = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        (status, ct, r.text().await.expect("soap text"))
-    }
-
-    /// jsforce-shaped envelope: default namespace on Header and Body.
-    pub async fn soap(&self, token: &str, inner: &str) -> (u16, String) {
-        let (s, _, t) = self
-            .soap_raw(
-                "/services/Soap/m/66.0",
-                Some("\"\""),
-                envelope(token, inner),
-            )
-            .await;
-        (s, t)
-    }
-
-    pub async fn control_get(&self, path: &str) -> Value {
-        self.client
-            .get(self.u(path))
-            .send()
-            .await
-            .expect("control get")
-            .json()
-            .await
-            .expect("control JSON")
-    }
-
-    pub async fn control_post(&self, path: &str, body: Value) -> (u16, Value) {
+    /// `POST path` with a JSON body; asserts success and returns the JSON answer (or null).
+    pub async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
-            .client
-            .post(self.u(path))
+            .http
+            .post(format!("{}{path}", self.url))
             .json(&body)
             .send()
             .await
-            .expect("control post");
-        let s = r.status().as_u16();
+            .expect("sim control");
+        let status = r.status();
         let text = r.text().await.unwrap_or_default();
-        (s, serde_json::from_str(&text).unwrap_or(Value::Null))
+        assert!(status.is_success(), "{path}: HTTP {status}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
-}
 
-/// The jsforce request shape.
-pub fn envelope(token: &str, inner: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<soapenv:Header xmlns="http://soap.sforce.com/2006/04/metadata"><SessionHeader><sessionId>{token}</sessionId></SessionHeader></soapenv:Header>
-<soapenv:Body xmlns="http://soap.sforce.com/2006/04/metadata">{inner}</soapenv:Body>
-</soapenv:Envelope>"#
-    )
-}
-
-/// A SAML connected app component with the given fullName (hand-written XML).
-pub fn saml_app(name: &str) -> String {
-    format!(
-        r#"<metadata xsi:type="ConnectedApp"><fullName>{name}</fullName><contactEmail>ops@acme.com</contactEmail><label>{name} label</label><profileName>Contact Center Agent</profileName><samlConfig><acsUrl>https://sp.example.com/{name}/acs</acsUrl><entityUrl>https://sp.example.com/{name}</entityUrl><samlNameIdFormat>Persistent</samlNameIdFormat><samlSubjectType>FederationId</samlSubjectType></samlConfig></metadata>"#
-    )
-}
-
-/// Parse a response and return (faultcode, faultstring) when it is a SOAP fault.
-pub fn fault_of(xml: &str) -> Option<(String, String)> {
-    let doc = roxmltree::Document::parse(xml).ok()?;
-    let f = doc.descendants().find(|n| n.tag_name().name() == "Fault")?;
-    let get = |name: &str| {
-        f.children()
-            .find(|c| c.tag_name().name() == name)
-            .and_then(|c| c.text())
-            .unwrap_or("")
-            .to_owned()
-    };
-    Some((get("faultcode"), get("faultstring")))
-}
-
-/// One `<result>` of a CRUD response, flattened.
-#[derive(Debug, Clone)]
-pub struct SaveResult {
-    pub full_name: String,
-    pub success: bool,
-    pub created: Option<bool>,
-    pub status_codes: Vec<String>,
-    pub messages: Vec<String>,
-}
-
-pub fn results_of(xml: &str) -> Vec<SaveResult> {
-    let doc = roxmltree::Document::parse(xml).expect("response XML");
-    doc.descendants()
-        .filter(|n| n.tag_name().name() == "result" && n.tag_name().namespace() == Some(MD_NS))
-        .map(|r| {
-            let text = |name: &str| {
-                r.children()
-                    .find(|c| c.tag_name().name() == name)
-                    .and_then(|c| c.text())
-                    .map(str::to_owned)
-            };
-            let errors: Vec<_> = r
-                .children()
-                .filter(|c| c.tag_name().name() == "errors")
-                .collect();
-            let sub = |e: &roxmltree::Node, name: &str| {
-                e.children()
-                    .find(|c| c.tag_name().name() == name)
-                    .and_then(|c| c.text())
-                    .unwrap_or("")
-                    .to_owned()
-            };
-            SaveResult {
-                full_name: text("fullName").unwrap_or_default(),
-                success: text("success").as_deref() == Some("true"),
-                created: text("created").map(|c| c == "true"),
-                status_codes: errors.iter().map(|e| sub(e, "statusCode")).collect(),
-                messages: errors.iter().map(|e| sub(e, "message")).collect(),
-            }
-        })
-        .collect()
-}
-
-/// Poll `f` until it returns Some, or panic after `timeout`.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
+    /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
+    pub async fn delete(&self, path: &str) {
+        let r = self
+            .http
+            .delete(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("sim delete");
         assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not met in {timeout:?}"
+            r.status().is_success(),
+            "DELETE {path}: HTTP {}",
+            r.status()
         );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    pub async fn state(&self) -> Value {
+        serde_json::from_str(&self.get("/__sim/state").await.1).expect("state json")
+    }
+
+    pub async fn calls(&self) -> Value {
+        serde_json::from_str(&self.get("/__sim/calls").await.1).expect("calls json")
+    }
+
+    /// Calls of `operation` so far.
+    pub async fn count(&self, operation: &str) -> u64 {
+        self.calls().await["counts"][operation]
+            .as_u64()
+            .unwrap_or(0)
     }
 }

@@ -1,0 +1,51 @@
+//! Writing one connected app (`createMetadata` / `updateMetadata` / `upsertMetadata`): the API
+//! name rule, create-vs-update, the Spring '26 creation block (salesforce-api.md §8.1, the
+//! org's `policy`), then the semantic checks of `connected_app.rs`.
+
+use crate::component::valid_api_name;
+use crate::connected_app::check_app;
+use crate::metadata_types::{self as mt, Elem};
+use crate::soap::results::{ItemResult, Mode, err, not_found};
+use crate::state::State;
+
+/// Stores one app; Ok(created).
+pub fn save_app(st: &mut State, mode: Mode, fields: Vec<Elem>) -> ItemResult<bool> {
+    let Some(name) = mt::text(&fields, "fullName").map(str::to_owned) else {
+        return Err(vec![err(
+            Some("fullName"),
+            "Required field is missing: fullName",
+            "REQUIRED_FIELD_MISSING",
+        )]);
+    };
+    if !valid_api_name(&name) {
+        return Err(vec![err(
+            Some("fullName"),
+            "The API Name can only contain underscores and alphanumeric characters. It must be unique, begin with a letter, not include spaces, not end with an underscore, and not contain two consecutive underscores.",
+            "FIELD_INTEGRITY_EXCEPTION",
+        )]);
+    }
+    let exists = st.apps.contains_key(&name);
+    match (mode, exists) {
+        (Mode::Create, true) => {
+            return Err(vec![err(
+                Some("fullName"),
+                format!("A ConnectedApp named {name} already exists"),
+                "DUPLICATE_DEVELOPER_NAME",
+            )]);
+        }
+        (Mode::Update, false) => return Err(vec![not_found("ConnectedApp", &name)]),
+        _ => {}
+    }
+    if !exists && !st.policy.connected_app_creation_allowed {
+        return Err(vec![err(
+            None,
+            st.policy.creation_blocked_message.clone(),
+            &st.policy.creation_blocked_status_code.clone(),
+        )]);
+    }
+    let errors = check_app(st, &fields);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(st.put_app(&name, fields))
+}

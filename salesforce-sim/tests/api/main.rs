@@ -1,0 +1,12 @@
+//! The simulator's tests: one test binary, a module per subject. Most start the simulator
+//! in-process through the library (`harness`); `binary` runs the `salesforce-sim` executable
+//! as `hack/demo.sh` and the benchmark do, and checks the org files they use.
+
+mod binary;
+mod control;
+mod eca;
+mod harness;
+mod idp;
+mod oauth;
+mod soap;
+mod xsd;
