@@ -9,10 +9,9 @@ pub mod conditions;
 pub mod org;
 
 pub use app::{SsoConnectedApp, SsoConnectedAppSpec, SsoConnectedAppStatus};
-pub use org::{SalesforceOrg, SalesforceOrgSpec, SalesforceOrgStatus};
+pub use org::{OrgReference, SalesforceOrg, SalesforceOrgSpec, SalesforceOrgStatus};
 
 use kube::CustomResourceExt;
-use serde::{Deserialize, Serialize};
 
 /// The API group of both resources.
 pub const GROUP: &str = "sso-operator.dev";
@@ -27,15 +26,6 @@ pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
 /// Set to "true" on an `SsoConnectedApp` being deleted whose org is gone for good: the finalizer is
 /// removed without touching Salesforce.
 pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";
-
-/// A reference to a `SalesforceOrg` in the same namespace.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgReference {
-    /// Name of the `SalesforceOrg` in this namespace whose connection this app uses.
-    #[schemars(length(min = 1, max = 253))]
-    pub name: String,
-}
 
 /// Both CRDs as one multi-document YAML stream, as `sso-operator crd` prints and `crds/` holds.
 pub fn crds_yaml() -> String {

@@ -256,3 +256,12 @@ pub struct OrgIdentityProvider {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
 }
+
+/// A reference to a `SalesforceOrg` in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgReference {
+    /// Name of the `SalesforceOrg` in this namespace whose connection this app uses.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}

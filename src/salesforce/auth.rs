@@ -194,7 +194,7 @@ mod tests {
     #[test]
     fn assertion_has_the_salesforce_claims() {
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-        let key = super::super::parse_private_key(&kp.serialize_pem()).unwrap();
+        let key = crate::salesforce::secret::parse_private_key(&kp.serialize_pem()).unwrap();
         let a = assertion(
             &key,
             "3MVG9",

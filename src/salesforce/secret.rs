@@ -251,7 +251,7 @@ mod tests {
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let e = parse_private_key(&kp.serialize_pem()).unwrap_err();
         assert!(e.to_string().contains("EC key"), "{e}");
-        assert_eq!(e.kind(), super::super::ErrorKind::Invalid);
+        assert_eq!(e.kind(), crate::salesforce::error::ErrorKind::Invalid);
     }
 
     /// DER length prefix for the test builder.

@@ -233,7 +233,11 @@ mod tests {
             "https://acme.my.salesforce.mil/",
         ] {
             let e = check(u, &o).expect_err(u);
-            assert_eq!(e.kind(), super::super::ErrorKind::Invalid, "{u}");
+            assert_eq!(
+                e.kind(),
+                crate::salesforce::error::ErrorKind::Invalid,
+                "{u}"
+            );
         }
     }
 

@@ -195,7 +195,7 @@ pub fn reserialize(node: Node<'_, '_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::salesforce::ErrorKind;
+    use crate::salesforce::error::ErrorKind;
 
     #[test]
     fn refuses_doctype() {
