@@ -14,6 +14,7 @@ TEST_THREADS ?= 4
 
 include hack/manifests.mk
 include hack/faults.mk
+include hack/supply-chain.mk
 include hack/bench.mk
 
 help: ## list targets
@@ -49,7 +50,7 @@ lint: ## rustfmt check, clippy with warnings as errors (workspace), no import cy
 test-unit: ## tests that need no cluster (skips tests named k8s_*), over the workspace
 	$(CARGO) test --workspace --all-targets -- --skip k8s_
 
-test: lint deny ## lint, cargo deny (offline checks), then every test against a local control plane (brought up and down here)
+test: deps lint deny audit ## prerequisites (installed when missing), lint, supply chain, then every test against a local control plane
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
@@ -59,7 +60,7 @@ test: lint deny ## lint, cargo deny (offline checks), then every test against a 
 	  $(MAKE) --no-print-directory cluster-down || true; \
 	  exit $$status
 
-deps: ## install what the tests need when missing (xmllint, cargo-deny); check python3, pip, go, npm
+deps: ## install what the tests need when missing (xmllint, cargo-deny, cargo-audit); check python3, pip, go, npm
 	@if ! command -v xmllint >/dev/null 2>&1; then \
 	  echo "deps: installing libxml2-utils (xmllint)"; \
 	  apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
@@ -70,6 +71,8 @@ deps: ## install what the tests need when missing (xmllint, cargo-deny); check p
 	done
 	@python3 -m pip --version >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 \
 	  || { echo "deps: pip is missing (python3 -m ensurepip)" >&2; exit 1; }
-	@command -v cargo-deny >/dev/null 2>&1 || { \
-	  echo "deps: installing cargo-deny (cargo install --locked; several minutes, once)"; \
-	  $(CARGO) install --locked cargo-deny; }
+	@for tool in cargo-deny cargo-audit; do \
+	  command -v $$tool >/dev/null 2>&1 || { \
+	    echo "deps: installing $$tool (cargo install --locked; several minutes, once)"; \
+	    $(CARGO) install --locked $$tool; } || exit 1; \
+	done

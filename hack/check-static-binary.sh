@@ -4,18 +4,21 @@
 # binary for the same target and checks that it is statically linked, has no ELF interpreter and no
 # NEEDED libraries, and runs.
 #
-# Needs: rustup target add x86_64-unknown-linux-musl; apt-get install musl-tools cmake.
+# Needs: rustup target add <this machine's arch>-unknown-linux-musl; apt-get install musl-tools cmake.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-TARGET=x86_64-unknown-linux-musl
+# The Dockerfile builds the musl target of the platform it runs on; so does this script.
+TARGET=$(uname -m)-unknown-linux-musl
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 BIN="$TARGET_DIR/$TARGET/release/sso-operator"
 
-grep -q -- "--target $TARGET --bin sso-operator" Dockerfile \
-  || { echo "FAIL: the Dockerfile does not build --target $TARGET" >&2; exit 1; }
-grep -q '^FROM gcr.io/distroless/static' Dockerfile \
-  || { echo "FAIL: the Dockerfile's final stage is not distroless/static" >&2; exit 1; }
+grep -q -- '--target "$(cat /rust-target)" --bin sso-operator' Dockerfile \
+  || { echo "FAIL: the Dockerfile does not build the platform's musl target" >&2; exit 1; }
+grep -q '^ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot@sha256:' Dockerfile \
+  || { echo "FAIL: the Dockerfile's final stage is not a digest-pinned distroless/static" >&2; exit 1; }
+grep -q '^FROM ${RUNTIME_IMAGE}' Dockerfile \
+  || { echo "FAIL: the Dockerfile's final stage is not RUNTIME_IMAGE" >&2; exit 1; }
 
 # The operator only (the workspace's other member, the simulator, is for tests).
 cargo build --release --locked -p sso-operator --target "$TARGET" --bin sso-operator

@@ -153,11 +153,13 @@ impl Listener {
         let make = app.into_make_service();
         match self.tls {
             None => axum_server::from_tcp(self.listener)
+                .map_err(|e| e.to_string())?
                 .handle(handle)
                 .serve(make)
                 .await
                 .map_err(|e| e.to_string()),
             Some(tls) => axum_server::from_tcp_rustls(self.listener, tls)
+                .map_err(|e| e.to_string())?
                 .handle(handle)
                 .serve(make)
                 .await
