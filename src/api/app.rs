@@ -381,8 +381,11 @@ pub struct SsoConnectedAppStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// `Ready` (aggregate), `Reconciling`, `Stalled`, and one per stage: `IdentityProviderReady`,
-    /// `AppReady`, `AccessGranted`, `MetadataPublished`, `CertificateValid`.
+    /// `Ready` (aggregate), and one per stage: `IdentityProviderReady`, `AppReady`,
+    /// `AccessGranted`, `MetadataPublished`, `CertificateValid`. With them the kstatus pair:
+    /// `Stalled` (a change is needed: conflict, refused content, blocked creation) and
+    /// `Reconciling` (working or retrying); a suspended resource has neither (`Ready=False`,
+    /// reason `Suspended`).
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

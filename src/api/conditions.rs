@@ -21,8 +21,6 @@ pub mod types {
     pub const METADATA_PUBLISHED: &str = "MetadataPublished";
     /// The IdP signing certificate is valid for more than 30 days.
     pub const CERTIFICATE_VALID: &str = "CertificateValid";
-    /// The org's credentials work (SalesforceOrg).
-    pub const AUTHENTICATED: &str = "Authenticated";
 }
 
 /// Condition reasons: CamelCase, bounded, each documented in the README.
@@ -78,6 +76,46 @@ impl Desired {
             message: message.into(),
         }
     }
+}
+
+/// Where a resource stands, as Flux's kstatus and the shipped Argo CD health checks read it: it
+/// decides `Stalled` and `Reconciling` next to `Ready`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// `Ready=True`: kstatus Current, Argo CD Healthy.
+    Ready,
+    /// Working, or waiting for something that resolves by itself (Salesforce unreachable, the
+    /// org's pause, a dependency not created yet): `Reconciling=True`, kstatus InProgress.
+    Reconciling,
+    /// Nothing changes until a person changes something: `Stalled=True`, kstatus Failed, Argo CD
+    /// Degraded.
+    Stalled,
+    /// Deliberately idle (`spec.suspend`): neither stalled nor reconciling, kstatus Current, Argo
+    /// CD Suspended.
+    Suspended,
+}
+
+/// `Stalled` and `Reconciling` for `progress`; `reason` is `Ready`'s when the flag is on.
+pub fn progress(progress: Progress, reason: &'static str) -> [Desired; 2] {
+    let flag = |t: &'static str, on: bool, message: &'static str| {
+        if on {
+            Desired::new(t, true, reason, message)
+        } else {
+            Desired::new(t, false, reasons::SYNCED, "")
+        }
+    };
+    [
+        flag(
+            types::STALLED,
+            progress == Progress::Stalled,
+            "waiting for a change to the spec, a Secret or in Salesforce (see Ready)",
+        ),
+        flag(
+            types::RECONCILING,
+            progress == Progress::Reconciling,
+            "retrying",
+        ),
+    ]
 }
 
 fn status_str(b: bool) -> &'static str {

@@ -211,7 +211,9 @@ pub struct SalesforceOrgStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
 
-    /// `Ready` (credentials work) and `Authenticated`.
+    /// `Ready` (the credentials work: reason `Authenticated`, or why not), and the kstatus pair:
+    /// `Stalled` (a change is needed: Secret or key missing or invalid, URL not allowed, login
+    /// refused) and `Reconciling` (working, or Salesforce unreachable for now).
     #[serde(default)]
     #[x_kube(merge_strategy = ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,

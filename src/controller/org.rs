@@ -15,7 +15,7 @@ use super::context::Context;
 use super::registry::{OrgHandle, org_key};
 use super::status_patch;
 use crate::api::SalesforceOrg;
-use crate::api::conditions::{self, Desired, reasons, types};
+use crate::api::conditions::{self, Desired, Progress, reasons, types};
 use crate::api::org::{ApiUsage, OrgIdentityProvider, SalesforceOrgStatus};
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
@@ -39,7 +39,7 @@ async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
     let old = org.status.clone().unwrap_or_default();
     let mut new = old.clone();
     new.observed_generation = org.metadata.generation;
-    let (ready, next, failure) = match ctx.registry.connect(org).await {
+    let (ready, progress, next, failure) = match ctx.registry.connect(org).await {
         Err(e) => {
             // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
             // noticed within seconds, without hammering (no Secret watch: least privilege).
@@ -49,7 +49,7 @@ async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
                 .failed(&retry_key)
                 .min(Duration::from_secs(10));
             let c = Desired::new(types::READY, false, e.reason(), e.to_string());
-            (c, Action::requeue(delay), None)
+            (c, Progress::Stalled, Action::requeue(delay), None)
         }
         Ok(handle) => match handle.api.authenticate().await {
             Ok(identity) => {
@@ -60,7 +60,8 @@ async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
                     identity.org_id, identity.user_id
                 );
                 let c = Desired::new(types::READY, true, reasons::AUTHENTICATED, msg);
-                (c, Action::requeue(jittered(ctx.registry.refresh())), None)
+                let next = Action::requeue(jittered(ctx.registry.refresh()));
+                (c, Progress::Ready, next, None)
             }
             Err(e) => {
                 let message = e.to_string();
@@ -73,13 +74,18 @@ async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
                     None => ctx.retry.fast.failed(&retry_key),
                 };
                 let c = Desired::new(types::READY, false, e.reason(), message);
-                (c, Action::requeue(delay), Some(e))
+                let progress = match e.disposition() {
+                    Disposition::NeedsChange => Progress::Stalled,
+                    Disposition::Transient | Disposition::OrgPaused => Progress::Reconciling,
+                };
+                (c, progress, Action::requeue(delay), Some(e))
             }
         },
     };
+    let [stalled, reconciling] = conditions::progress(progress, ready.reason);
     new.conditions = conditions::merge(
         &old.conditions,
-        &[ready],
+        &[ready, stalled, reconciling],
         org.metadata.generation,
         status_patch::now(),
     );

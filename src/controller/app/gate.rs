@@ -82,9 +82,11 @@ pub fn org_of(ctx: &Context, app: &SsoConnectedApp) -> Option<Arc<SalesforceOrg>
 }
 
 impl GateOutcome {
-    /// Waits for a person (the org to appear, suspension to end, a supported API version).
+    /// Waits for a person: only an unsupported API version. Suspension is deliberate (not a
+    /// failure), a missing org is a dependency GitOps may apply next (in progress), and an org
+    /// that cannot connect is reported as stalled on the org itself.
     pub fn stalled(&self) -> bool {
-        !matches!(self, GateOutcome::OrgNotReady { .. })
+        matches!(self, GateOutcome::EcaUnsupported { .. })
     }
 
     pub fn condition(&self) -> Desired {

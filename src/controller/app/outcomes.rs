@@ -9,6 +9,7 @@ use super::identity_provider::IdpOutcome;
 use super::metadata::MetadataOutcome;
 use super::publish::PublishOutcome;
 use super::salesforce_app::AppOutcome;
+use crate::api::conditions::Progress;
 use crate::error::{Disposition, Error};
 
 #[derive(Debug, Default)]
@@ -93,6 +94,17 @@ impl Outcomes {
             || self
                 .failure()
                 .is_some_and(|e| e.disposition() == Disposition::NeedsChange)
+    }
+
+    /// Where the outcomes leave a resource that is not ready (kstatus).
+    pub fn progress(&self) -> Progress {
+        if matches!(self.gate, Some(GateOutcome::Suspended)) {
+            Progress::Suspended
+        } else if self.stalled() {
+            Progress::Stalled
+        } else {
+            Progress::Reconciling
+        }
     }
 
     pub fn next(&self) -> Next {

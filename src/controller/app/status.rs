@@ -10,7 +10,7 @@ use super::metadata::MetadataOutcome;
 use super::outcomes::Outcomes;
 use super::publish::PublishOutcome;
 use crate::api::app::{CertificateStatus, IdentityProviderStatus, SsoConnectedAppStatus, SsoUrls};
-use crate::api::conditions::{self, Desired, reasons, types};
+use crate::api::conditions::{self, Desired, Progress, reasons, types};
 use crate::events::EventSpec;
 
 /// The conditions that make up `Ready`.
@@ -29,7 +29,7 @@ pub fn compute_status(
     let app = input.app;
     let old = app.status.clone().unwrap_or_default();
     let (mut conds, mut events) = stage_conditions(input, outcomes);
-    aggregate(&mut conds, outcomes.stalled());
+    aggregate(&mut conds, outcomes.progress());
     let generation = app.metadata.generation;
     let conditions = conditions::merge(&old.conditions, &conds, generation, Time(input.now));
     let ready = last(&conds, types::READY).is_some_and(|c| c.status);
@@ -98,8 +98,9 @@ fn last<'a>(conds: &'a [Desired], t: &str) -> Option<&'a Desired> {
     conds.iter().rev().find(|c| c.type_ == t)
 }
 
-/// Adds `Ready` (unless a stage set it), `Stalled` and `Reconciling`.
-fn aggregate(conds: &mut Vec<Desired>, stalled: bool) {
+/// Adds `Ready` (unless a stage set it), `Stalled` and `Reconciling` (`progress` is where the
+/// outcomes leave the resource unless it is ready).
+fn aggregate(conds: &mut Vec<Desired>, progress: Progress) {
     if last(conds, types::READY).is_none() {
         let first_bad = conds
             .iter()
@@ -130,24 +131,12 @@ fn aggregate(conds: &mut Vec<Desired>, stalled: bool) {
     let (ready, ready_reason) = last(conds, types::READY)
         .map(|c| (c.status, c.reason))
         .unwrap_or((false, reasons::PROGRESSING));
-    let stalled = !ready && stalled;
-    let reconciling = !ready && !stalled;
-    let flag = |on: bool, message: &'static str| {
-        if on {
-            (ready_reason, message)
-        } else {
-            (reasons::SYNCED, "")
-        }
+    let now = match progress {
+        _ if ready => Progress::Ready,
+        Progress::Ready => Progress::Reconciling,
+        p => p,
     };
-    let (reason, message) = flag(stalled, "waiting for a change to the spec or in Salesforce");
-    conds.push(Desired::new(types::STALLED, stalled, reason, message));
-    let (reason, message) = flag(reconciling, "retrying");
-    conds.push(Desired::new(
-        types::RECONCILING,
-        reconciling,
-        reason,
-        message,
-    ));
+    conds.extend(conditions::progress(now, ready_reason));
 }
 
 /// `status.identityProvider` from the metadata just published.

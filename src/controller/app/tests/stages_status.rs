@@ -94,7 +94,7 @@ async fn a_certificate_expiring_soon_warns_once_and_the_app_stays_ready() {
 }
 
 #[test]
-fn a_suspended_resource_is_stalled_and_not_ready() {
+fn a_suspended_resource_is_not_ready_but_neither_stalled_nor_reconciling() {
     let mut app = test_app();
     let events = status_for(
         &mut app,
@@ -104,7 +104,8 @@ fn a_suspended_resource_is_stalled_and_not_ready() {
         },
     );
     assert_eq!(state(&app, types::READY), t("False Suspended"));
-    assert_eq!(state(&app, types::STALLED), t("True Suspended"));
+    // Deliberate: kstatus Current and Argo CD Suspended, not Failed.
+    assert_eq!(state(&app, types::STALLED).0, "False");
     assert_eq!(state(&app, types::RECONCILING).0, "False");
     assert!(events.iter().any(|e| e.warning && e.reason == "Suspended"));
 }
@@ -153,6 +154,9 @@ async fn the_last_drift_report_is_kept_while_the_app_is_not_ready() {
     );
     assert_eq!(app.status.as_ref().unwrap().drift.len(), 1);
     assert_eq!(state(&app, types::READY), t("False OrgNotFound"));
+    // A missing org is a dependency GitOps may apply next: in progress, not failed.
+    assert_eq!(state(&app, types::RECONCILING), t("True OrgNotFound"));
+    assert_eq!(state(&app, types::STALLED).0, "False");
 }
 
 #[test]
