@@ -329,10 +329,9 @@ impl Default for PublishSpec {
 }
 
 /// What happens in Salesforce when this resource is deleted.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum DeletionPolicy {
     /// Delete the app from Salesforce, if and only if it carries this resource's ownership marker.
-    #[default]
     Delete,
     /// Leave the app in Salesforce.
     Orphan,
@@ -362,9 +361,14 @@ pub enum ManagementPolicy {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicySpec {
-    /// `Delete` (default) or `Orphan`: what happens to the app in Salesforce when this resource is deleted.
-    #[serde(default)]
-    pub deletion: DeletionPolicy,
+    /// `Delete` or `Orphan`: what happens to the app in Salesforce when this resource is deleted.
+    /// Unset (the default) deletes only what can be made again: an External Client App this
+    /// resource created. A connected app is left in Salesforce (since Spring '26 a deleted one
+    /// cannot be recreated without Salesforce Support), and so is an app that existed before
+    /// (adopted). Set `Delete` to delete either; the app is deleted only when it carries this
+    /// resource's ownership marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<DeletionPolicy>,
     /// `Never` (default) or `IfUnowned`: may an existing app with this API name be taken over.
     #[serde(default)]
     pub adoption: AdoptionPolicy,
@@ -407,6 +411,15 @@ pub struct SsoConnectedAppStatus {
     pub drift: Vec<DriftEntry>,
 }
 
+/// Whether the operator made the app or took over one that existed.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum AppOrigin {
+    /// This resource created it.
+    Created,
+    /// It existed without an ownership marker and was taken over (`policy.adoption: IfUnowned`).
+    Adopted,
+}
+
 /// The app in Salesforce.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -419,6 +432,10 @@ pub struct AppStatus {
     /// The Salesforce record id, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `Created` or `Adopted`; unset when not known (the app was found already marked for this
+    /// resource, e.g. after the resource was recreated). Decides the deletion default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<AppOrigin>,
 }
 
 /// The Identity Provider as this app sees it.

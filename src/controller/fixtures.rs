@@ -68,6 +68,7 @@ pub fn ready(mut app: SsoConnectedApp) -> SsoConnectedApp {
             type_: app.spec.app.type_,
             api_name: app.spec.app.api_name.clone(),
             id: None,
+            origin: None,
         }),
         ..Default::default()
     });

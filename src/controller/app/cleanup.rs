@@ -9,7 +9,7 @@ use kube::runtime::controller::Action;
 
 use super::gate::org_of;
 use super::inputs::{app_kind, eca_version_ok};
-use crate::api::app::{AppType, DeletionPolicy, ManagementPolicy};
+use crate::api::app::{AppOrigin, AppType, DeletionPolicy, ManagementPolicy};
 use crate::api::{RELEASE_ANNOTATION, SsoConnectedApp};
 use crate::controller::context::Context;
 use crate::controller::index::key_of;
@@ -24,8 +24,8 @@ use crate::salesforce::ReadPriority;
 pub enum CleanupOutcome {
     /// The release annotation: Salesforce not touched.
     Released,
-    /// The policy keeps the app (Orphan, ObserveOnly, suspended).
-    Kept,
+    /// The policy keeps the app; why, for the Event.
+    Kept(&'static str),
     Deleted,
     /// The app carries no marker of this resource.
     NotOwned,
@@ -44,10 +44,27 @@ pub fn decide(app: &SsoConnectedApp) -> Option<CleanupOutcome> {
     {
         return Some(CleanupOutcome::Released);
     }
-    let keep = spec.policy.deletion == DeletionPolicy::Orphan
-        || spec.policy.management == ManagementPolicy::ObserveOnly
-        || spec.suspend;
-    keep.then_some(CleanupOutcome::Kept)
+    let origin = app
+        .status
+        .as_ref()
+        .and_then(|s| s.app.as_ref())
+        .and_then(|a| a.origin);
+    let why = match (spec.policy.deletion, spec.app.type_, origin) {
+        _ if spec.policy.management == ManagementPolicy::ObserveOnly => {
+            "policy.management is ObserveOnly"
+        }
+        _ if spec.suspend => "the resource is suspended",
+        (Some(DeletionPolicy::Orphan), ..) => "policy.deletion is Orphan",
+        (Some(DeletionPolicy::Delete), ..) => return None,
+        (None, AppType::ExternalClientApp, Some(AppOrigin::Created)) => return None,
+        (None, AppType::ConnectedApp, _) => {
+            "policy.deletion is not set, and a deleted connected app cannot be recreated without Salesforce Support (Spring '26); set policy.deletion: Delete to delete it with the resource"
+        }
+        (None, ..) => {
+            "policy.deletion is not set and this resource did not create the app; set policy.deletion: Delete to delete it with the resource"
+        }
+    };
+    Some(CleanupOutcome::Kept(why))
 }
 
 /// Deletes the app if it is this resource's.
@@ -125,12 +142,10 @@ impl CleanupOutcome {
                     "{RELEASE_ANNOTATION}=true: removed without touching Salesforce; app {api_name} was left as it is"
                 ),
             ),
-            CleanupOutcome::Kept => EventSpec::normal(
+            CleanupOutcome::Kept(why) => EventSpec::normal(
                 "Orphaned",
                 "Delete",
-                format!(
-                    "left {kind} {api_name} in Salesforce (deletion policy, ObserveOnly or suspend)"
-                ),
+                format!("left {kind} {api_name} in Salesforce: {why}"),
             ),
             CleanupOutcome::Deleted => EventSpec::normal(
                 "Deleted",

@@ -5,7 +5,7 @@
 use tracing::debug;
 
 use super::inputs::Inputs;
-use crate::api::app::{AdoptionPolicy, AppStatus, AppType, DriftEntry};
+use crate::api::app::{AdoptionPolicy, AppOrigin, AppStatus, AppType, DriftEntry};
 use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::desired;
 use crate::controller::drift::{Field, differences_of};
@@ -313,15 +313,16 @@ impl AppOutcome {
                 self,
                 AppOutcome::CreateFailed(_) | AppOutcome::UpdateFailed(_)
             );
+        let old = input.app.status.as_ref().and_then(|s| s.app.as_ref());
         reached.then(|| AppStatus {
             type_: input.spec.app.type_,
             api_name: input.api_name().to_string(),
-            id: input
-                .app
-                .status
-                .as_ref()
-                .and_then(|s| s.app.as_ref())
-                .and_then(|a| a.id.clone()),
+            id: old.and_then(|a| a.id.clone()),
+            origin: match self {
+                AppOutcome::Created => Some(AppOrigin::Created),
+                AppOutcome::Adopted => Some(AppOrigin::Adopted),
+                _ => old.and_then(|a| a.origin),
+            },
         })
     }
 

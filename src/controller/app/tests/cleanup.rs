@@ -1,6 +1,6 @@
 use super::*;
 use crate::api::RELEASE_ANNOTATION;
-use crate::api::app::{DeletionPolicy, ManagementPolicy};
+use crate::api::app::{AppOrigin, AppType, DeletionPolicy, ManagementPolicy};
 use crate::controller::app::cleanup::{CleanupOutcome, decide, delete_owned};
 use crate::controller::fixtures::{IDP_CERT, test_app};
 use crate::ownership;
@@ -9,6 +9,7 @@ use crate::ownership;
 async fn deleting_the_resource_deletes_its_own_app() {
     let w = World::new(FakeOrg::with_idp(IDP_CERT));
     let mut app = test_app();
+    app.spec.policy.deletion = Some(DeletionPolicy::Delete);
     w.reconcile(&mut app).await;
     assert_eq!(decide(&app), None);
     let outcome = delete_owned(&w.org.api, &app).await.unwrap();
@@ -48,13 +49,13 @@ async fn an_app_already_gone_needs_no_deletion() {
 #[test]
 fn orphan_observe_only_suspend_and_release_leave_salesforce_alone() {
     let mut orphan = test_app();
-    orphan.spec.policy.deletion = DeletionPolicy::Orphan;
+    orphan.spec.policy.deletion = Some(DeletionPolicy::Orphan);
     let mut observe = test_app();
     observe.spec.policy.management = ManagementPolicy::ObserveOnly;
     let mut suspended = test_app();
     suspended.spec.suspend = true;
     for app in [&orphan, &observe, &suspended] {
-        assert_eq!(decide(app), Some(CleanupOutcome::Kept));
+        assert!(matches!(decide(app), Some(CleanupOutcome::Kept(_))));
     }
     let mut released = orphan.clone();
     released
@@ -65,4 +66,83 @@ fn orphan_observe_only_suspend_and_release_leave_salesforce_alone() {
     assert_eq!(decide(&released), Some(CleanupOutcome::Released));
     let event = CleanupOutcome::Released.event(&released).unwrap();
     assert!(event.warning && event.note.contains("without touching Salesforce"));
+}
+
+#[tokio::test]
+async fn by_default_only_an_external_client_app_this_resource_created_is_deleted() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut created_ca = test_app();
+    w.reconcile(&mut created_ca).await;
+    let kept = decide(&created_ca).expect("a connected app is kept by default");
+    let note = kept.event(&created_ca).unwrap().note;
+    assert!(
+        note.contains("cannot be recreated without Salesforce Support"),
+        "{note}"
+    );
+
+    let mut created_eca = crate::controller::fixtures::app_named(
+        "team-a",
+        "eca",
+        "Voice_ECA",
+        "2026-01-01T00:00:00Z",
+    );
+    created_eca.spec.app.type_ = AppType::ExternalClientApp;
+    w.reconcile(&mut created_eca).await;
+    assert_eq!(
+        decide(&created_eca),
+        None,
+        "made by this resource: can be made again"
+    );
+
+    // An ECA that existed before (adopted), or whose origin is unknown, stays.
+    let mut adopted = created_eca.clone();
+    adopted
+        .status
+        .as_mut()
+        .unwrap()
+        .app
+        .as_mut()
+        .unwrap()
+        .origin = Some(AppOrigin::Adopted);
+    assert!(matches!(decide(&adopted), Some(CleanupOutcome::Kept(_))));
+    adopted
+        .status
+        .as_mut()
+        .unwrap()
+        .app
+        .as_mut()
+        .unwrap()
+        .origin = None;
+    assert!(matches!(decide(&adopted), Some(CleanupOutcome::Kept(_))));
+    // Explicit Delete deletes either kind.
+    created_ca.spec.policy.deletion = Some(DeletionPolicy::Delete);
+    assert_eq!(decide(&created_ca), None);
+}
+
+#[tokio::test]
+async fn the_status_records_whether_the_app_was_created_or_adopted() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut app = test_app();
+    w.reconcile(&mut app).await;
+    let origin = |a: &SsoConnectedApp| a.status.as_ref().unwrap().app.as_ref().unwrap().origin;
+    assert_eq!(origin(&app), Some(AppOrigin::Created));
+    w.reconcile(&mut app).await;
+    assert_eq!(
+        origin(&app),
+        Some(AppOrigin::Created),
+        "kept by later reconciles"
+    );
+
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut unmarked = crate::controller::desired::connected_app(&test_app().spec, "", None);
+    unmarked.description = None;
+    w.org
+        .api
+        .state()
+        .connected_apps
+        .insert("Telephony_SSO".into(), unmarked);
+    let mut adopter = test_app();
+    adopter.spec.policy.adoption = crate::api::app::AdoptionPolicy::IfUnowned;
+    w.reconcile(&mut adopter).await;
+    assert_eq!(origin(&adopter), Some(AppOrigin::Adopted));
 }
