@@ -1,5 +1,8 @@
-//! Prometheus metrics. Every label comes from a small fixed set (controller name, error category,
-//! Salesforce operation and outcome), never from resource names.
+//! Prometheus metrics. Operational series have labels from small fixed sets (controller name,
+//! error category, Salesforce operation and outcome). The series users alert on are per resource,
+//! labelled by namespace and name as cert-manager and External Secrets do: one series per
+//! `SsoConnectedApp` or `SalesforceOrg` per metric (a few thousand at most), removed when the
+//! resource goes.
 
 use std::sync::Arc;
 
@@ -34,6 +37,28 @@ pub struct WriteLabels {
     pub kind: &'static str,
 }
 
+/// One resource (`kind` is `ssoconnectedapp` or `salesforceorg`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    pub kind: &'static str,
+    pub namespace: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+/// What a resource's latest status says, for the per-resource series.
+pub struct ResourceState {
+    pub ready: bool,
+    /// `SsoConnectedApp`: the IdP signing certificate's end of validity.
+    pub certificate_not_after: Option<jiff::Timestamp>,
+    /// `SalesforceOrg`: the daily API allocation, (used, limit).
+    pub api_usage: Option<(u64, u64)>,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub reconciles: Family<ControllerLabels, Counter>,
@@ -43,6 +68,10 @@ pub struct Metrics {
     pub salesforce_call_duration: Family<CallLabels, Histogram>,
     pub kubernetes_writes: Family<WriteLabels, Counter>,
     pub leader: Gauge,
+    pub ready: Family<ResourceLabels, Gauge>,
+    pub certificate_expiration: Family<ResourceLabels, Gauge>,
+    pub api_requests_used: Family<ResourceLabels, Gauge>,
+    pub api_requests_limit: Family<ResourceLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -61,6 +90,7 @@ impl Default for Metrics {
             });
         let kubernetes_writes = Family::<WriteLabels, Counter>::default();
         let leader = Gauge::default();
+        let per_resource = ResourceSeries::register(&mut registry);
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         registry.register(
             "reconcile_errors",
@@ -103,7 +133,58 @@ impl Default for Metrics {
             salesforce_call_duration,
             kubernetes_writes,
             leader,
+            ready: per_resource.ready,
+            certificate_expiration: per_resource.certificate_expiration,
+            api_requests_used: per_resource.api_requests_used,
+            api_requests_limit: per_resource.api_requests_limit,
         }
+    }
+}
+
+/// The per-resource families and `build_info`, registered.
+struct ResourceSeries {
+    ready: Family<ResourceLabels, Gauge>,
+    certificate_expiration: Family<ResourceLabels, Gauge>,
+    api_requests_used: Family<ResourceLabels, Gauge>,
+    api_requests_limit: Family<ResourceLabels, Gauge>,
+}
+
+impl ResourceSeries {
+    fn register(registry: &mut Registry) -> Self {
+        let series = ResourceSeries {
+            ready: Family::default(),
+            certificate_expiration: Family::default(),
+            api_requests_used: Family::default(),
+            api_requests_limit: Family::default(),
+        };
+        registry.register(
+            "resource_ready",
+            "1 while the resource's Ready condition is True, else 0",
+            series.ready.clone(),
+        );
+        registry.register(
+            "certificate_expiration_timestamp_seconds",
+            "End of validity of the IdP signing certificate an SsoConnectedApp publishes (Unix seconds)",
+            series.certificate_expiration.clone(),
+        );
+        registry.register(
+            "org_api_requests_used",
+            "Daily API requests a SalesforceOrg has used, as Salesforce last reported",
+            series.api_requests_used.clone(),
+        );
+        registry.register(
+            "org_api_requests_limit",
+            "Daily API request allocation of a SalesforceOrg, as Salesforce last reported",
+            series.api_requests_limit.clone(),
+        );
+        let build = Family::<BuildLabels, Gauge>::default();
+        build
+            .get_or_create(&BuildLabels {
+                version: env!("CARGO_PKG_VERSION"),
+            })
+            .set(1);
+        registry.register("build_info", "The running build (value 1)", build);
+        series
     }
 }
 
@@ -134,6 +215,33 @@ impl Metrics {
                 category,
             })
             .inc();
+    }
+
+    /// Sets the per-resource series from a resource's latest status.
+    pub fn record_resource(&self, labels: &ResourceLabels, state: &ResourceState) {
+        self.ready.get_or_create(labels).set(i64::from(state.ready));
+        if let Some(t) = state.certificate_not_after {
+            self.certificate_expiration
+                .get_or_create(labels)
+                .set(t.as_second());
+        }
+        if let Some((used, limit)) = state.api_usage {
+            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            self.api_requests_used
+                .get_or_create(labels)
+                .set(clamp(used));
+            self.api_requests_limit
+                .get_or_create(labels)
+                .set(clamp(limit));
+        }
+    }
+
+    /// Drops a deleted resource's series.
+    pub fn forget_resource(&self, labels: &ResourceLabels) {
+        self.ready.remove(labels);
+        self.certificate_expiration.remove(labels);
+        self.api_requests_used.remove(labels);
+        self.api_requests_limit.remove(labels);
     }
 
     pub fn count_write(&self, kind: &'static str) {
@@ -170,5 +278,69 @@ impl CallObserver for SalesforceCallMetrics {
             .salesforce_call_duration
             .get_or_create(&labels)
             .observe(seconds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_resource_series_follow_the_resource_and_go_with_it() {
+        let m = Metrics::default();
+        let app = ResourceLabels {
+            kind: "ssoconnectedapp",
+            namespace: "telephony".into(),
+            name: "vendor".into(),
+        };
+        m.record_resource(
+            &app,
+            &ResourceState {
+                ready: true,
+                certificate_not_after: Some("2030-01-01T00:00:00Z".parse().unwrap()),
+                api_usage: None,
+            },
+        );
+        let text = m.encode();
+        let labels = r#"kind="ssoconnectedapp",namespace="telephony",name="vendor""#;
+        assert!(
+            text.contains(&format!("sso_operator_resource_ready{{{labels}}} 1")),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "sso_operator_certificate_expiration_timestamp_seconds{{{labels}}} 1893456000"
+            )),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"sso_operator_build_info{version=""#),
+            "{text}"
+        );
+        m.forget_resource(&app);
+        let text = m.encode();
+        assert!(!text.contains(labels), "{text}");
+    }
+
+    #[test]
+    fn org_usage_is_exported_as_used_and_limit() {
+        let m = Metrics::default();
+        let org = ResourceLabels {
+            kind: "salesforceorg",
+            namespace: "telephony".into(),
+            name: "acme".into(),
+        };
+        m.record_resource(
+            &org,
+            &ResourceState {
+                ready: false,
+                certificate_not_after: None,
+                api_usage: Some((8_100, 10_000)),
+            },
+        );
+        let text = m.encode();
+        assert!(text.contains(r#"sso_operator_org_api_requests_used{kind="salesforceorg",namespace="telephony",name="acme"} 8100"#), "{text}");
+        assert!(text.contains(r#"sso_operator_org_api_requests_limit{kind="salesforceorg",namespace="telephony",name="acme"} 10000"#), "{text}");
+        assert!(text.contains(r#"sso_operator_resource_ready{kind="salesforceorg",namespace="telephony",name="acme"} 0"#), "{text}");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::reflector::Store;
-use kube::{Client, Resource};
+use kube::{Client, Resource, ResourceExt};
 
 use super::app::memo::Memos;
 use super::backoff::Backoff;
@@ -13,7 +13,7 @@ use super::index::{AppIndex, ConfigMapOwners};
 use super::registry::OrgRegistry;
 use crate::api::{SalesforceOrg, SsoConnectedApp};
 use crate::events::{EventSpec, Recorder};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, ResourceLabels};
 
 /// The watch caches.
 pub struct Stores {
@@ -47,6 +47,15 @@ pub struct Context {
     pub retry: Retry,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
+}
+
+/// The labels of `obj`'s per-resource metric series.
+pub fn resource_labels(kind: &'static str, obj: &impl ResourceExt) -> ResourceLabels {
+    ResourceLabels {
+        kind,
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+    }
 }
 
 impl Context {

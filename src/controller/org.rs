@@ -11,7 +11,7 @@ use kube::runtime::controller::Action;
 use tracing::{info, instrument, warn};
 
 use super::backoff::jittered;
-use super::context::Context;
+use super::context::{Context, resource_labels};
 use super::registry::{OrgHandle, org_key};
 use super::status_patch;
 use crate::api::SalesforceOrg;
@@ -19,11 +19,15 @@ use crate::api::conditions::{self, Desired, Progress, reasons, types};
 use crate::api::org::{ApiUsage, OrgIdentityProvider, SalesforceOrgStatus};
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
+use crate::metrics::ResourceState;
+
+/// The controller's name in metrics and the kind label of its per-resource series.
+pub const KIND: &str = "salesforceorg";
 use crate::salesforce::{Identity, OrgClient};
 
 #[instrument(skip_all, fields(namespace = %org.namespace().unwrap_or_default(), name = %org.name_any()))]
 pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let timer = ctx.metrics.reconcile_started("salesforceorg");
+    let timer = ctx.metrics.reconcile_started(KIND);
     let result = check(&org, &ctx).await;
     timer.finish();
     result
@@ -34,6 +38,7 @@ async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
     let retry_key = format!("org:{key}");
     if org.metadata.deletion_timestamp.is_some() {
         ctx.registry.forget(&key);
+        ctx.metrics.forget_resource(&resource_labels(KIND, org));
         return Ok(Action::await_change());
     }
     let old = org.status.clone().unwrap_or_default();
@@ -159,6 +164,14 @@ async fn write_status(
     };
     let flipped = ready(old) != ready(new);
     let wrote = status_patch::write_if_changed(ctx, org, org.status.as_ref(), new).await?;
+    ctx.metrics.record_resource(
+        &resource_labels(KIND, org),
+        &ResourceState {
+            ready: ready(new).as_deref() == Some("True"),
+            certificate_not_after: None,
+            api_usage: new.api_usage.as_ref().map(|u| (u.used, u.limit)),
+        },
+    );
     if wrote
         && flipped
         && let Some(c) = conditions::find(&new.conditions, types::READY)
@@ -175,7 +188,7 @@ async fn write_status(
 }
 
 pub fn error_policy(org: Arc<SalesforceOrg>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.count_error("salesforceorg", err.category());
+    ctx.metrics.count_error(KIND, err.category());
     let delay = ctx.retry.fast.failed(&format!("org:{}", org_key(&org)));
     warn!(error = %err, retry_in = ?delay, "SalesforceOrg reconcile failed");
     Action::requeue(delay)

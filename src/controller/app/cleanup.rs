@@ -11,7 +11,7 @@ use super::gate::org_of;
 use super::inputs::{app_kind, eca_version_ok};
 use crate::api::app::{AppOrigin, AppType, DeletionPolicy, ManagementPolicy};
 use crate::api::{RELEASE_ANNOTATION, SsoConnectedApp};
-use crate::controller::context::Context;
+use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
 use crate::controller::org_api::OrgApi;
 use crate::error::Error;
@@ -104,6 +104,8 @@ pub async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Act
         ctx.publish_event(&*app, &event).await;
     }
     let key = key_of(&app);
+    ctx.metrics
+        .forget_resource(&resource_labels(super::KIND, &*app));
     ctx.memos.forget(&key);
     ctx.retry.reset(&key);
     Ok(Action::await_change())

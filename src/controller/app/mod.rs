@@ -37,17 +37,21 @@ use self::publish::PublishOutcome;
 use crate::api::conditions::{self, types};
 use crate::api::{FINALIZER, SsoConnectedApp};
 use crate::controller::backoff::{jittered, until_refresh_tick};
-use crate::controller::context::Context;
+use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
 use crate::controller::status_patch;
 use crate::error::Error;
+use crate::metrics::ResourceState;
+
+/// The controller's name in metrics and the kind label of its per-resource series.
+pub const KIND: &str = "ssoconnectedapp";
 
 /// How long to wait before looking again at a claim conflict (the other resource may go).
 const CONFLICT_RECHECK: Duration = Duration::from_secs(60);
 
 #[instrument(skip_all, fields(namespace = %app.namespace().unwrap_or_default(), name = %app.name_any()))]
 pub async fn reconcile(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
-    let timer = ctx.metrics.reconcile_started("ssoconnectedapp");
+    let timer = ctx.metrics.reconcile_started(KIND);
     let ns = app.namespace().unwrap_or_default();
     let api: Api<SsoConnectedApp> = Api::namespaced(ctx.client.clone(), &ns);
     let result = finalizer::finalizer(&api, FINALIZER, app, |event| async {
@@ -63,7 +67,7 @@ pub async fn reconcile(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<A
 }
 
 pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -> Action {
-    ctx.metrics.count_error("ssoconnectedapp", err.category());
+    ctx.metrics.count_error(KIND, err.category());
     let key = key_of(&app);
     // The reconcile that failed on a Salesforce call already chose the delay (and told the memo).
     // Not so for a failed cleanup: the memo is the last apply's (quiet until the next refresh),
@@ -174,6 +178,18 @@ async fn finish(input: &Inputs<'_>, ctx: &Context, outcomes: &Outcomes) -> Resul
         .and_then(|s| conditions::find(&s.conditions, types::READY))
         .map(|c| c.status == "True");
     status_patch::write_if_changed(ctx, app, app.status.as_ref(), &new).await?;
+    let ready = conditions::find(&new.conditions, types::READY).is_some_and(|c| c.status == "True");
+    ctx.metrics.record_resource(
+        &resource_labels(KIND, app),
+        &ResourceState {
+            ready,
+            certificate_not_after: new
+                .identity_provider
+                .as_ref()
+                .map(|i| i.certificate.not_after.0),
+            api_usage: None,
+        },
+    );
     for event in &events {
         ctx.publish_event(app, event).await;
     }
