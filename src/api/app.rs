@@ -29,6 +29,11 @@ use super::org::OrgReference;
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].status"
     ),
+    printcolumn(
+        name = "Reason",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].reason"
+    ),
     printcolumn(name = "Org", type_ = "string", json_path = ".spec.orgRef.name"),
     printcolumn(name = "App", type_ = "string", json_path = ".spec.app.apiName"),
     printcolumn(
@@ -40,6 +45,12 @@ use super::org::OrgReference;
         name = "Age",
         type_ = "date",
         json_path = ".metadata.creationTimestamp"
+    ),
+    printcolumn(
+        name = "Message",
+        type_ = "string",
+        priority = 1,
+        json_path = ".status.conditions[?(@.type==\"Ready\")].message"
     )
 )]
 #[serde(rename_all = "camelCase")]
