@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the controller.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print both CustomResourceDefinitions as YAML.
     Crd,
 }
@@ -65,6 +65,12 @@ pub struct RunArgs {
     #[arg(long = "allow-host")]
     pub allow_hosts: Vec<String>,
 
+    /// This cluster's name in the ownership markers written into Salesforce apps, so another
+    /// cluster (staging, disaster recovery) with the same `namespace/name` is not taken for this
+    /// one. Default: the uid of the `kube-system` namespace (needs `get` on it).
+    #[arg(long, env = "SSO_CLUSTER_NAME", value_parser = cluster_name)]
+    pub cluster_name: Option<String>,
+
     /// Trust only this CA bundle (PEM) for Salesforce connections, e.g. the simulator's CA.
     #[arg(long)]
     pub salesforce_ca_file: Option<PathBuf>,
@@ -93,4 +99,16 @@ pub struct RunArgs {
     /// platform's 10-minute limit.
     #[arg(long, default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub salesforce_timeout_seconds: u64,
+}
+
+/// A cluster name fit for a marker line: 1-63 characters of letters, digits, `-`, `_`, `.`.
+fn cluster_name(s: &str) -> Result<String, String> {
+    let ok = (1..=63).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err("1 to 63 letters, digits, '-', '_' or '.'".into())
+    }
 }

@@ -12,6 +12,6 @@ async fn main() -> std::process::ExitCode {
             print!("{}", sso_operator::api::crds_yaml());
             std::process::ExitCode::SUCCESS
         }
-        Command::Run(args) => sso_operator::controller::run(args).await,
+        Command::Run(args) => sso_operator::controller::run(*args).await,
     }
 }

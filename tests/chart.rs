@@ -95,7 +95,12 @@ fn render(helm: &Path, extra: &[&str]) -> Vec<Value> {
     parse_docs(&String::from_utf8(out.stdout).expect("utf-8"))
 }
 
-const NAMESPACED: &[&str] = &["--set", "watchNamespace=telephony"];
+const NAMESPACED: &[&str] = &[
+    "--set",
+    "watchNamespace=telephony",
+    "--set",
+    "clusterName=test-cluster",
+];
 
 fn kind(doc: &Value) -> &str {
     doc["kind"].as_str().unwrap_or_default()
@@ -380,11 +385,10 @@ fn rbac_grants_exactly_what_the_operator_uses() {
     };
     let docs = render(&helm, &[]);
     let cluster = only(&docs, "ClusterRole");
-    assert_eq!(
-        grants(cluster),
-        expected_operator_grants(),
-        "ClusterRole grants"
-    );
+    // Cluster-wide, the operator also reads the kube-system Namespace: this cluster's identity.
+    let mut expected = expected_operator_grants();
+    expected.insert("namespaces".into(), BTreeSet::from(["get".to_string()]));
+    assert_eq!(grants(cluster), expected, "ClusterRole grants");
 
     // The Lease, in the release namespace only; get/update limited to the one Lease.
     let roles = of_kind(&docs, "Role");

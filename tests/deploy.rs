@@ -72,7 +72,12 @@ async fn k8s_chart_renders_are_accepted_by_the_api_server() {
     let watch_ns = cluster::fresh_namespace("chart-ns").await;
     for extra in [
         vec![],
-        vec!["--set".to_string(), format!("watchNamespace={watch_ns}")],
+        vec![
+            "--set".to_string(),
+            format!("watchNamespace={watch_ns}"),
+            "--set".to_string(),
+            "clusterName=deploy-test".to_string(),
+        ],
     ] {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let rendered = render(&extra);

@@ -23,6 +23,10 @@ pub const FINALIZER: &str = "sso-operator.dev/cleanup";
 /// Changing this annotation's value (e.g. to the current time) asks for an immediate full check
 /// of an `SsoConnectedApp` against Salesforce instead of waiting for the refresh interval.
 pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
+/// Set to "true" on an `SsoConnectedApp` to take over an app whose ownership marker names the same
+/// `namespace/name` but another uid or cluster: the resource's predecessor (deleted and created
+/// again, e.g. by a GitOps tool) or the same resource in the cluster being restored.
+pub const RECLAIM_ANNOTATION: &str = "sso-operator.dev/reclaim";
 /// Set to "true" on an `SsoConnectedApp` being deleted whose org is gone for good: the finalizer is
 /// removed without touching Salesforce.
 pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";

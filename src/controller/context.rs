@@ -38,6 +38,8 @@ impl Retry {
 }
 
 pub struct Context {
+    /// This cluster's name in ownership markers (`--cluster-name`, or the kube-system uid).
+    pub cluster: String,
     pub client: Client,
     pub stores: Stores,
     pub registry: OrgRegistry,

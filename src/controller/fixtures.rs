@@ -15,6 +15,19 @@ use crate::salesforce::{
     IdentityProviderSettings, IdpMetadata, ReadPriority, SalesforceError,
 };
 
+/// The cluster the tests' operator runs in (its name in ownership markers).
+pub const CLUSTER: &str = "test-cluster";
+
+/// The marker `namespace/name` with `uid` writes in [`CLUSTER`].
+pub fn marker_of(namespace: &str, name: &str, uid: &str) -> String {
+    crate::ownership::marker(&crate::ownership::Claimant {
+        namespace,
+        name,
+        uid,
+        cluster: CLUSTER,
+    })
+}
+
 /// The IdP certificate the test spec asks for.
 pub const IDP_CERT: &str = "SelfSignedCert_IdP";
 /// A second certificate in the org (for rotations and disagreements).

@@ -72,7 +72,10 @@ async fn run_inner(args: RunArgs) -> Result<(), BoxError> {
         _ = wait_for_crds(&client, args.namespace.as_deref()) => {},
         _ = stop.clone().requested() => return Ok(()),
     }
+    let cluster = cluster_identity(&client, args.cluster_name.clone()).await?;
+    tracing::info!(cluster = %cluster, "cluster identity for ownership markers");
     let shared = Shared {
+        cluster,
         client,
         salesforce: sf,
         metrics: metrics.clone(),
@@ -86,6 +89,21 @@ async fn run_inner(args: RunArgs) -> Result<(), BoxError> {
     }
     let _ = http.await;
     Ok(())
+}
+
+/// This cluster's name in ownership markers: `--cluster-name`, else the `kube-system` namespace's
+/// uid (stable for the cluster's life, different in every other cluster).
+async fn cluster_identity(client: &Client, flag: Option<String>) -> Result<String, BoxError> {
+    if let Some(name) = flag {
+        return Ok(name);
+    }
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns = namespaces.get("kube-system").await.map_err(|e| {
+        format!("cannot read namespace kube-system to identify this cluster ({e}); grant get on it or set --cluster-name")
+    })?;
+    ns.metadata
+        .uid
+        .ok_or_else(|| "namespace kube-system has no uid; set --cluster-name".into())
 }
 
 /// The Salesforce side of the process, from the flags.

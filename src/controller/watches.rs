@@ -28,6 +28,8 @@ use crate::salesforce::Salesforce;
 
 /// What the process hands the controllers.
 pub struct Shared {
+    /// This cluster's name in ownership markers.
+    pub cluster: String,
     pub client: Client,
     pub salesforce: Salesforce,
     pub metrics: Arc<Metrics>,
@@ -48,6 +50,7 @@ pub async fn run_controllers(
     let (apps, app_writer) = reflector::store();
     let (config_maps, cm_writer) = reflector::store();
     let ctx = Arc::new(Context {
+        cluster: shared.cluster,
         client: client.clone(),
         stores: Stores {
             orgs,

@@ -67,10 +67,11 @@ pub fn decide(app: &SsoConnectedApp) -> Option<CleanupOutcome> {
     Some(CleanupOutcome::Kept(why))
 }
 
-/// Deletes the app if it is this resource's.
+/// Deletes the app if it is this resource's (this uid, this cluster).
 pub async fn delete_owned(
     api: &impl OrgApi,
     app: &SsoConnectedApp,
+    cluster: &str,
 ) -> Result<CleanupOutcome, Error> {
     let spec = &app.spec;
     let found = api
@@ -80,8 +81,14 @@ pub async fn delete_owned(
     if !found.exists() {
         return Ok(CleanupOutcome::Absent);
     }
-    let ns = app.namespace().unwrap_or_default();
-    if !ownership::owner_of(found.description()).is(&ns, &app.name_any()) {
+    let (ns, name) = (app.namespace().unwrap_or_default(), app.name_any());
+    let me = ownership::Claimant {
+        namespace: &ns,
+        name: &name,
+        uid: app.metadata.uid.as_deref().unwrap_or_default(),
+        cluster,
+    };
+    if ownership::owner_of(found.description()).claim(&me) != ownership::Claim::Mine {
         return Ok(CleanupOutcome::NotOwned);
     }
     api.delete_app(spec.app.type_, &spec.app.api_name)
@@ -129,7 +136,7 @@ async fn in_salesforce(app: &SsoConnectedApp, ctx: &Context) -> Result<CleanupOu
     if app.spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {
         return Ok(CleanupOutcome::Absent);
     }
-    delete_owned(&handle.api, app).await
+    delete_owned(&handle.api, app, &ctx.cluster).await
 }
 
 impl CleanupOutcome {

@@ -25,6 +25,8 @@ pub struct Inputs<'a> {
     pub applied: bool,
     /// Re-reads of an applied generation are drift checks, which the budget may hold back.
     pub priority: ReadPriority,
+    /// This cluster's name in ownership markers.
+    pub cluster: &'a str,
     /// The ownership marker this resource writes into its app's description.
     pub marker: String,
     /// When the reconcile runs (certificate expiry is judged against it).
@@ -32,7 +34,7 @@ pub struct Inputs<'a> {
 }
 
 impl<'a> Inputs<'a> {
-    pub fn new(app: &'a SsoConnectedApp, now: jiff::Timestamp) -> Self {
+    pub fn new(app: &'a SsoConnectedApp, cluster: &'a str, now: jiff::Timestamp) -> Self {
         let namespace = app.namespace().unwrap_or_default();
         let name = app.name_any();
         let applied = app.status.as_ref().is_some_and(|s| {
@@ -40,8 +42,15 @@ impl<'a> Inputs<'a> {
                 && conditions::find(&s.conditions, types::APP_READY)
                     .is_some_and(|c| c.status == "True")
         });
-        let marker = ownership::marker(&namespace, &name, &app.uid().unwrap_or_default());
+        let uid = app.uid().unwrap_or_default();
+        let marker = ownership::marker(&ownership::Claimant {
+            namespace: &namespace,
+            name: &name,
+            uid: &uid,
+            cluster,
+        });
         Inputs {
+            cluster,
             app,
             spec: &app.spec,
             refresh: refresh_interval(app),
@@ -66,6 +75,24 @@ impl<'a> Inputs<'a> {
     /// "connected app" or "External Client App", for messages.
     pub fn kind(&self) -> &'static str {
         app_kind(self.spec.app.type_)
+    }
+
+    /// This resource as an ownership marker names it.
+    pub fn claimant(&self) -> ownership::Claimant<'_> {
+        ownership::Claimant {
+            namespace: &self.namespace,
+            name: &self.name,
+            uid: self.app.metadata.uid.as_deref().unwrap_or_default(),
+            cluster: self.cluster,
+        }
+    }
+
+    /// The user asked to take over an app marked for this resource's predecessor.
+    pub fn reclaims(&self) -> bool {
+        self.app
+            .annotations()
+            .get(crate::api::RECLAIM_ANNOTATION)
+            .is_some_and(|v| v == "true")
     }
 
     /// The resource has never got as far as the app (no `status.app` yet).

@@ -83,7 +83,7 @@ pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -
 
 async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = key_of(&app);
-    let input = Inputs::new(&app, jiff::Timestamp::now());
+    let input = Inputs::new(&app, &ctx.cluster, jiff::Timestamp::now());
     let (org, handle) = match gate::open(&app, &ctx).await {
         Gate::NotSynced => return Ok(Action::requeue(Duration::from_millis(500))),
         Gate::Closed(outcome) => {

@@ -13,7 +13,7 @@ use crate::controller::org_api::{FoundApp, OrgApi, WantedApp};
 use crate::controller::registry::OrgHandle;
 use crate::error::Error;
 use crate::events::EventSpec;
-use crate::ownership::{self, Owner};
+use crate::ownership::{self, Claim};
 
 #[derive(Debug)]
 pub enum AppOutcome {
@@ -24,6 +24,8 @@ pub enum AppOutcome {
     Updated(Vec<Field>),
     /// An unmarked app taken over (`policy.adoption: IfUnowned`).
     Adopted,
+    /// An app marked for this resource's predecessor, taken over on request (reclaim annotation).
+    Reclaimed,
     /// Changed in Salesforce after this generation was applied; written back.
     DriftCorrected(Vec<Field>),
     /// ObserveOnly: differs and was left alone (`drift`: changed after being applied).
@@ -36,6 +38,12 @@ pub enum AppOutcome {
     /// The app carries another resource's ownership marker.
     OwnedByOther {
         owner: String,
+    },
+    /// The app is marked for this `namespace/name` with another uid or cluster, and the resource
+    /// did not ask to reclaim it.
+    Predecessor {
+        uid: Option<String>,
+        cluster: Option<String>,
     },
     /// The app exists without a marker and the spec does not allow taking it over.
     Unowned,
@@ -108,23 +116,21 @@ async fn create_if_listed_absent(
 
 /// The app exists: check ownership, then write what differs.
 async fn update(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>, found: &FoundApp) -> AppOutcome {
-    let mut adopting = false;
-    match ownership::owner_of(found.description()) {
-        o if o.is(&input.namespace, &input.name) => {}
-        Owner::Resource {
-            namespace, name, ..
-        } => {
-            return AppOutcome::OwnedByOther {
-                owner: format!("{namespace}/{name}"),
-            };
+    let taking_over = match ownership::owner_of(found.description()).claim(&input.claimant()) {
+        Claim::Mine => None,
+        Claim::Other(owner) => return AppOutcome::OwnedByOther { owner },
+        Claim::Predecessor { .. } if input.reclaims() && !input.observe_only => {
+            Some(AppOutcome::Reclaimed)
         }
-        Owner::Unowned
+        Claim::Predecessor { uid, cluster } => return AppOutcome::Predecessor { uid, cluster },
+        Claim::Unowned
             if input.spec.policy.adoption == AdoptionPolicy::Never && !input.observe_only =>
         {
             return AppOutcome::Unowned;
         }
-        Owner::Unowned => adopting = !input.observe_only,
-    }
+        Claim::Unowned => (!input.observe_only).then_some(AppOutcome::Adopted),
+    };
+    let adopting = taking_over.is_some();
     let want = desired::wanted(found, input.spec, &input.marker);
     let fields = differences_of(found, &want);
     // Differences in a generation already applied were made in Salesforce, not in the spec.
@@ -137,7 +143,7 @@ async fn update(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>, found: &FoundA
     }
     match org.api.write_app(&want).await {
         Err(e) => AppOutcome::UpdateFailed(Error::WriteApp(e)),
-        Ok(()) if adopting => AppOutcome::Adopted,
+        Ok(()) if adopting => taking_over.unwrap_or(AppOutcome::Adopted),
         Ok(()) if drift => AppOutcome::DriftCorrected(fields),
         Ok(()) => AppOutcome::Updated(fields),
     }
@@ -160,6 +166,7 @@ impl AppOutcome {
                 | AppOutcome::Created
                 | AppOutcome::Updated(_)
                 | AppOutcome::Adopted
+                | AppOutcome::Reclaimed
                 | AppOutcome::DriftCorrected(_)
                 | AppOutcome::Differs { .. }
         )
@@ -178,7 +185,10 @@ impl AppOutcome {
     pub fn stalled(&self) -> bool {
         matches!(
             self,
-            AppOutcome::MissingObserveOnly | AppOutcome::OwnedByOther { .. } | AppOutcome::Unowned
+            AppOutcome::MissingObserveOnly
+                | AppOutcome::OwnedByOther { .. }
+                | AppOutcome::Predecessor { .. }
+                | AppOutcome::Unowned
         )
     }
 
@@ -207,6 +217,7 @@ impl AppOutcome {
             | AppOutcome::Created
             | AppOutcome::Updated(_)
             | AppOutcome::Adopted
+            | AppOutcome::Reclaimed
             | AppOutcome::DriftCorrected(_) => vec![synced()],
             AppOutcome::Differs { fields, .. } => vec![Desired::new(
                 t,
@@ -234,6 +245,19 @@ impl AppOutcome {
                 reasons::CONFLICT,
                 format!("{kind} {api_name} is managed by {owner}, not by this resource"),
             )],
+            AppOutcome::Predecessor { uid, cluster } => vec![Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "{kind} {api_name} is marked for an earlier {}/{} (uid {}, cluster {}), not this resource; set annotation {}: \"true\" to take it over",
+                    input.namespace,
+                    input.name,
+                    uid.as_deref().unwrap_or("?"),
+                    cluster.as_deref().unwrap_or("?"),
+                    crate::api::RECLAIM_ANNOTATION
+                ),
+            )],
             AppOutcome::Unowned => vec![Desired::new(
                 t,
                 false,
@@ -260,6 +284,14 @@ impl AppOutcome {
                 "Adopted",
                 "AdoptApp",
                 format!("took over existing {kind} {api_name}"),
+            )],
+            AppOutcome::Reclaimed => vec![EventSpec::normal(
+                "Reclaimed",
+                "AdoptApp",
+                format!(
+                    "took over {kind} {api_name} from an earlier resource of this name ({}: \"true\")",
+                    crate::api::RECLAIM_ANNOTATION
+                ),
             )],
             AppOutcome::DriftCorrected(fields) => vec![EventSpec::warning(
                 reasons::DRIFTED,

@@ -2,7 +2,7 @@ use super::*;
 use crate::api::app::{AdoptionPolicy, AppType, ManagementPolicy};
 use crate::api::conditions::types;
 use crate::controller::app::outcomes::Next;
-use crate::controller::fixtures::{IDP_CERT, test_app};
+use crate::controller::fixtures::{CLUSTER, IDP_CERT, marker_of, test_app};
 use crate::ownership;
 use crate::salesforce::{ComponentError, ConnectedApp, SalesforceError};
 
@@ -46,7 +46,8 @@ async fn a_new_connected_app_is_created_without_a_read_when_the_listing_lacks_it
         ownership::Owner::Resource {
             namespace: "team-a".into(),
             name: "voice".into(),
-            uid: Some("uid-team-a-voice".into())
+            uid: Some("uid-team-a-voice".into()),
+            cluster: Some(CLUSTER.into()),
         }
     );
     assert_eq!(state(&app, types::APP_READY), t("True Synced"));
@@ -149,7 +150,7 @@ async fn a_changed_spec_is_an_update_not_drift() {
 #[tokio::test]
 async fn an_app_marked_for_another_resource_is_never_touched() {
     let w = world();
-    let theirs = ownership::marker("team-b", "other", "uid-b");
+    let theirs = marker_of("team-b", "other", "uid-b");
     w.org
         .api
         .state()
@@ -194,7 +195,15 @@ async fn an_unmarked_app_is_adopted_when_the_spec_allows_keeping_unmanaged_setti
     let r = w.reconcile(&mut app).await;
     assert!(reasons_of(&r.events).contains(&"Adopted"));
     let adopted = w.org.api.connected_app("Telephony_SSO").unwrap();
-    assert!(ownership::owner_of(adopted.description.as_deref()).is("team-a", "voice"));
+    assert_eq!(
+        ownership::owner_of(adopted.description.as_deref()).claim(&ownership::Claimant {
+            namespace: "team-a",
+            name: "voice",
+            uid: "uid-team-a-voice",
+            cluster: CLUSTER,
+        }),
+        ownership::Claim::Mine
+    );
     assert_eq!(adopted.contact_phone.as_deref(), Some("+1 555 0100"));
     assert!(
         app.status.as_ref().unwrap().drift.is_empty(),
@@ -202,12 +211,68 @@ async fn an_unmarked_app_is_adopted_when_the_spec_allows_keeping_unmanaged_setti
     );
 }
 
+/// The org holds an app marked for `team-a/voice` with `uid` in `cluster`.
+fn marked_by(w: &World, uid: &str, cluster: &str) {
+    let marker = ownership::marker(&ownership::Claimant {
+        namespace: "team-a",
+        name: "voice",
+        uid,
+        cluster,
+    });
+    let mut app = crate::controller::desired::connected_app(&test_app().spec, &marker, None);
+    app.description = Some(marker);
+    w.org
+        .api
+        .state()
+        .connected_apps
+        .insert("Telephony_SSO".into(), app);
+}
+
 #[tokio::test]
-async fn a_recreated_resource_finds_its_app_again() {
+async fn a_recreated_resource_needs_an_explicit_reclaim() {
     let w = world();
-    let before = ownership::marker("team-a", "voice", "uid-of-the-deleted-resource");
-    let mut mine = crate::controller::desired::connected_app(&test_app().spec, &before, None);
-    mine.description = Some(before);
+    marked_by(&w, "uid-of-the-deleted-resource", CLUSTER);
+    let mut app = test_app();
+    w.reconcile(&mut app).await;
+    let (_, reason, message) = cond(&app, types::APP_READY);
+    assert_eq!(reason, "Conflict");
+    assert!(
+        message.contains("uid uid-of-the-deleted-resource")
+            && message.contains("sso-operator.dev/reclaim"),
+        "{message}"
+    );
+    assert_eq!(w.org.api.writes(), 0);
+
+    app.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(crate::api::RECLAIM_ANNOTATION.into(), "true".into());
+    let r = w.reconcile(&mut app).await;
+    assert_eq!(state(&app, types::APP_READY), t("True Synced"));
+    assert!(reasons_of(&r.events).contains(&"Reclaimed"));
+    let now = w.org.api.connected_app("Telephony_SSO").unwrap();
+    assert!(now.description.unwrap().contains("uid uid-team-a-voice"));
+}
+
+#[tokio::test]
+async fn the_same_name_in_another_cluster_is_not_this_resource() {
+    let w = world();
+    // Production's app; this is a staging cluster with the same namespace/name and even uid.
+    marked_by(&w, "uid-team-a-voice", "prod-eu");
+    let mut app = test_app();
+    w.reconcile(&mut app).await;
+    let (_, reason, message) = cond(&app, types::APP_READY);
+    assert_eq!(reason, "Conflict");
+    assert!(message.contains("cluster prod-eu"), "{message}");
+    assert_eq!(w.org.api.writes(), 0);
+}
+
+#[tokio::test]
+async fn a_marker_written_before_clusters_were_recorded_is_still_mine() {
+    let w = world();
+    let old = "Managed by sso-operator: team-a/voice (uid uid-team-a-voice)".to_string();
+    let mut mine = crate::controller::desired::connected_app(&test_app().spec, &old, None);
+    mine.description = Some(old);
     w.org
         .api
         .state()

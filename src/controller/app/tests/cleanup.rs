@@ -2,8 +2,7 @@ use super::*;
 use crate::api::RELEASE_ANNOTATION;
 use crate::api::app::{AppOrigin, AppType, DeletionPolicy, ManagementPolicy};
 use crate::controller::app::cleanup::{CleanupOutcome, decide, delete_owned};
-use crate::controller::fixtures::{IDP_CERT, test_app};
-use crate::ownership;
+use crate::controller::fixtures::{CLUSTER, IDP_CERT, marker_of, test_app};
 
 #[tokio::test]
 async fn deleting_the_resource_deletes_its_own_app() {
@@ -12,7 +11,7 @@ async fn deleting_the_resource_deletes_its_own_app() {
     app.spec.policy.deletion = Some(DeletionPolicy::Delete);
     w.reconcile(&mut app).await;
     assert_eq!(decide(&app), None);
-    let outcome = delete_owned(&w.org.api, &app).await.unwrap();
+    let outcome = delete_owned(&w.org.api, &app, CLUSTER).await.unwrap();
     assert_eq!(outcome, CleanupOutcome::Deleted);
     assert!(w.org.api.connected_app("Telephony_SSO").is_none());
     let event = outcome.event(&app).unwrap();
@@ -26,13 +25,15 @@ async fn deleting_the_resource_deletes_its_own_app() {
 async fn an_app_marked_for_another_resource_survives_the_deletion() {
     let w = World::new(FakeOrg::with_idp(IDP_CERT));
     let mut theirs = crate::controller::desired::connected_app(&test_app().spec, "", None);
-    theirs.description = Some(ownership::marker("team-b", "other", "uid-b"));
+    theirs.description = Some(marker_of("team-b", "other", "uid-b"));
     w.org
         .api
         .state()
         .connected_apps
         .insert("Telephony_SSO".into(), theirs);
-    let outcome = delete_owned(&w.org.api, &test_app()).await.unwrap();
+    let outcome = delete_owned(&w.org.api, &test_app(), CLUSTER)
+        .await
+        .unwrap();
     assert_eq!(outcome, CleanupOutcome::NotOwned);
     assert!(!w.org.api.take_calls().contains(&"deleteApp"));
     assert!(w.org.api.connected_app("Telephony_SSO").is_some());
@@ -41,7 +42,9 @@ async fn an_app_marked_for_another_resource_survives_the_deletion() {
 #[tokio::test]
 async fn an_app_already_gone_needs_no_deletion() {
     let w = World::new(FakeOrg::with_idp(IDP_CERT));
-    let outcome = delete_owned(&w.org.api, &test_app()).await.unwrap();
+    let outcome = delete_owned(&w.org.api, &test_app(), CLUSTER)
+        .await
+        .unwrap();
     assert_eq!(outcome, CleanupOutcome::Absent);
     assert_eq!(outcome.event(&test_app()), None);
 }
@@ -145,4 +148,21 @@ async fn the_status_records_whether_the_app_was_created_or_adopted() {
     adopter.spec.policy.adoption = crate::api::app::AdoptionPolicy::IfUnowned;
     w.reconcile(&mut adopter).await;
     assert_eq!(origin(&adopter), Some(AppOrigin::Adopted));
+}
+
+#[tokio::test]
+async fn a_resource_recreated_under_the_same_name_does_not_delete_its_predecessors_app() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut earlier = crate::controller::desired::connected_app(&test_app().spec, "", None);
+    earlier.description = Some(marker_of("team-a", "voice", "uid-of-the-earlier-resource"));
+    w.org
+        .api
+        .state()
+        .connected_apps
+        .insert("Telephony_SSO".into(), earlier);
+    let outcome = delete_owned(&w.org.api, &test_app(), CLUSTER)
+        .await
+        .unwrap();
+    assert_eq!(outcome, CleanupOutcome::NotOwned);
+    assert!(w.org.api.connected_app("Telephony_SSO").is_some());
 }

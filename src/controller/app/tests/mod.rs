@@ -18,7 +18,7 @@ use super::publish::{PublishOutcome, Publisher, plan};
 use super::status::compute_status;
 use crate::api::SsoConnectedApp;
 use crate::api::conditions;
-use crate::controller::fixtures::FakeOrg;
+use crate::controller::fixtures::{CLUSTER, FakeOrg};
 use crate::controller::registry::OrgHandle;
 use crate::events::EventSpec;
 use crate::metadata_configmap;
@@ -74,7 +74,7 @@ impl World {
     /// Runs the stages for `app` and writes the computed status into it, as the next reconcile
     /// would find it.
     async fn reconcile(&self, app: &mut SsoConnectedApp) -> Round {
-        let input = Inputs::new(app, self.now);
+        let input = Inputs::new(app, CLUSTER, self.now);
         let outcomes = pipeline::run(&self.org, &self.publisher, &input).await;
         let (status, events) = compute_status(&input, &outcomes);
         app.status = Some(status);

@@ -8,7 +8,7 @@ use crate::error::ConnectError;
 /// The status for outcomes that stopped before Salesforce.
 fn status_for(app: &mut SsoConnectedApp, outcomes: Outcomes) -> Vec<EventSpec> {
     let now = "2027-01-01T00:00:00Z".parse().unwrap();
-    let input = Inputs::new(app, now);
+    let input = Inputs::new(app, CLUSTER, now);
     let (status, events) = compute_status(&input, &outcomes);
     app.status = Some(status);
     events
