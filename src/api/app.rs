@@ -92,8 +92,11 @@ pub struct SsoConnectedAppSpec {
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProviderSpec {
     /// API name (DeveloperName) of the org certificate the Identity Provider signs with, e.g.
-    /// `SelfSignedCert_IdP`. The operator makes sure the org's Identity Provider is enabled with it;
-    /// it never creates the certificate and never disables the Identity Provider.
+    /// `SelfSignedCert_IdP`: the certificate this app's service provider is given. When the
+    /// org's Identity Provider is off the operator enables it with this certificate (unless the
+    /// `SalesforceOrg` chooses one); it never switches an enabled Identity Provider to another
+    /// certificate for an app (that is the `SalesforceOrg`'s `identityProvider`), never creates the
+    /// certificate and never disables the Identity Provider.
     #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
     pub certificate: String,
 }

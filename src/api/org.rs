@@ -78,6 +78,32 @@ pub struct SalesforceOrgSpec {
     /// How much of the org's API capacity the operator may use.
     #[serde(default)]
     pub api_budget: ApiBudget,
+
+    /// The org-wide Identity Provider, chosen here rather than by each app: the certificate it
+    /// signs with, and whether the operator may switch it. Unset: an app may enable an Identity
+    /// Provider that is off (with the certificate it asks for), and nothing ever switches one that
+    /// is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<OrgIdentityProviderSpec>,
+}
+
+/// The org's Identity Provider as the owner of this `SalesforceOrg` wants it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgIdentityProviderSpec {
+    /// API name of the org certificate the Identity Provider signs with, e.g. `SelfSignedCert_IdP`.
+    /// The operator enables the Identity Provider with it when it is off; it never creates the
+    /// certificate and never disables the Identity Provider. Every `SsoConnectedApp` of this org
+    /// must ask for the same certificate.
+    #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    pub certificate: String,
+
+    /// Switch an Identity Provider that is already enabled with another certificate to
+    /// `certificate`. Every SAML service provider of the org (including ones the operator does not
+    /// manage) that trusts only the old certificate refuses sign-in until it has the new metadata.
+    /// Default `false`: a different certificate is reported as `Conflict`, naming the current one.
+    #[serde(default)]
+    pub allow_certificate_switch: bool,
 }
 
 fn default_api_version() -> String {

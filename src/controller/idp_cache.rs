@@ -16,6 +16,8 @@ pub enum Ensured {
     Enabled(IdpSnapshot),
     /// Not as wanted, and writing was not allowed (ObserveOnly).
     Observed(IdpSnapshot),
+    /// Enabled with another certificate, and switching it was not allowed.
+    OtherCertificate(IdpSnapshot),
     /// The wanted certificate does not exist in the org; nothing was written.
     CertificateMissing,
 }
@@ -53,8 +55,10 @@ impl IdpCache {
         fresh_or_load(&mut guard, api, max_age, priority).await
     }
 
-    /// Makes sure the Identity Provider is enabled with certificate `want` (when `write`), holding
-    /// the slot throughout, so that apps reconciling together make one write, not one each.
+    /// Makes sure the Identity Provider is enabled with certificate `want`, holding the slot
+    /// throughout, so that apps reconciling together make one write, not one each. `write`: may
+    /// enable an Identity Provider that is off; `switch`: may also change the certificate of one
+    /// that is on (the org-wide choice, never an app's).
     pub async fn ensure(
         &self,
         api: &impl OrgApi,
@@ -62,6 +66,7 @@ impl IdpCache {
         max_age: Duration,
         priority: ReadPriority,
         write: bool,
+        switch: bool,
     ) -> Result<Ensured, SalesforceError> {
         let mut guard = self.slot.lock().await;
         let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
@@ -70,6 +75,9 @@ impl IdpCache {
         }
         if !write {
             return Ok(Ensured::Observed(snap));
+        }
+        if snap.enabled && !switch {
+            return Ok(Ensured::OtherCertificate(snap));
         }
         let Some(cert) = api.read_certificate(want, ReadPriority::Required).await? else {
             return Ok(Ensured::CertificateMissing);

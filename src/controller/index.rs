@@ -1,10 +1,9 @@
 //! Indexes kept up to date from the watch events, so questions about other resources cost work in
 //! proportion to the answer, not to the number of resources: who else claims an app name, which
-//! IdP certificates an org's apps ask for, which apps use an org, which ConfigMaps a resource
-//! controls. A relist (`Init` … `InitDone`) builds fresh tables and swaps them in at the end, as
+//! apps use an org, which ConfigMaps a resource controls. A relist (`Init` … `InitDone`) builds fresh tables and swaps them in at the end, as
 //! the reflector does with its store, so objects deleted while the watch was down disappear.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -12,7 +11,7 @@ use kube::ResourceExt;
 use kube::runtime::watcher::Event;
 
 use crate::api::SsoConnectedApp;
-use crate::api::app::{AppType, ManagementPolicy};
+use crate::api::app::AppType;
 use crate::api::conditions::{self, types};
 
 /// `namespace/name` of an `SsoConnectedApp`.
@@ -80,12 +79,9 @@ struct Facts {
     org: OrgRef,
     type_: AppType,
     api_name: String,
-    certificate: String,
     /// Earlier ranks win an app name: the resource already holding it, then the older.
     rank: Rank,
     deleting: bool,
-    /// Takes part in choosing the org's IdP certificate (not suspended, not ObserveOnly).
-    votes_for_idp: bool,
 }
 
 /// (does not hold the app, creation time, key): smaller wins. Timestamps have whole seconds, so
@@ -124,8 +120,6 @@ pub struct AppTables {
     /// By kind and lower-cased API name.
     by_name: HashMap<(AppType, String), BTreeSet<AppKey>>,
     by_org: HashMap<OrgRef, BTreeSet<AppKey>>,
-    /// Per org, the certificates its IdP-voting apps ask for, and who asks.
-    certificates: HashMap<OrgRef, BTreeMap<String, BTreeSet<AppKey>>>,
 }
 
 /// Removes `v` from the set under `k`, and the set when it is left empty.
@@ -149,12 +143,8 @@ impl Tables for AppTables {
             org: org_ref_of(app),
             type_: app.spec.app.type_,
             api_name: app.spec.app.api_name.clone(),
-            certificate: app.spec.identity_provider.certificate.clone(),
             rank: rank(app),
             deleting: app.metadata.deletion_timestamp.is_some(),
-            votes_for_idp: app.metadata.deletion_timestamp.is_none()
-                && !app.spec.suspend
-                && app.spec.policy.management == ManagementPolicy::Full,
         };
         self.by_name
             .entry(name_key(facts.type_, &facts.api_name))
@@ -164,14 +154,6 @@ impl Tables for AppTables {
             .entry(facts.org.clone())
             .or_default()
             .insert(key.clone());
-        if facts.votes_for_idp {
-            self.certificates
-                .entry(facts.org.clone())
-                .or_default()
-                .entry(facts.certificate.clone())
-                .or_default()
-                .insert(key.clone());
-        }
         self.apps.insert(key, facts);
     }
 
@@ -182,17 +164,6 @@ impl Tables for AppTables {
         };
         unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), &key);
         unlink(&mut self.by_org, &f.org, &key);
-        if let Some(certs) = self.certificates.get_mut(&f.org) {
-            if let Some(set) = certs.get_mut(&f.certificate) {
-                set.remove(&key);
-                if set.is_empty() {
-                    certs.remove(&f.certificate);
-                }
-            }
-            if certs.is_empty() {
-                self.certificates.remove(&f.org);
-            }
-        }
     }
 }
 
@@ -206,55 +177,27 @@ impl Index<AppTables> {
             .unwrap_or_default()
     }
 
-    /// Another live resource of the same real org (`identity` maps an org reference to the org
-    /// it means) that claims `app`'s app and ranks before it.
+    /// Another live resource of the same real org that claims `app`'s app (API names are unique
+    /// regardless of case) and ranks before it. `identity` maps an org reference to the real org
+    /// it has authenticated to; resources whose org has not take no part.
     pub fn earlier_claimant(
         &self,
         app: &SsoConnectedApp,
-        identity: impl Fn(&str) -> String,
+        identity: impl Fn(&str) -> Option<String>,
     ) -> Option<AppKey> {
+        let mine = identity(&org_ref_of(app))?;
         let t = self.live();
         let candidates = t
             .by_name
             .get(&name_key(app.spec.app.type_, &app.spec.app.api_name))?;
-        let (uid, mine, my_rank) = (
-            app.uid().unwrap_or_default(),
-            identity(&org_ref_of(app)),
-            rank(app),
-        );
+        let (uid, my_rank) = (app.uid().unwrap_or_default(), rank(app));
         candidates
             .iter()
             .filter_map(|k| t.apps.get(k).map(|f| (k, f)))
-            .filter(|(_, f)| f.uid != uid && !f.deleting && f.api_name == app.spec.app.api_name)
-            .filter(|(_, f)| f.rank < my_rank && identity(&f.org) == mine)
+            .filter(|(_, f)| f.uid != uid && !f.deleting && f.rank < my_rank)
+            .filter(|(_, f)| identity(&f.org).as_deref() == Some(mine.as_str()))
             .map(|(k, _)| k.clone())
             .min()
-    }
-
-    /// Resources of the same real org that ask for another IdP certificate than `app`, as
-    /// `"<key> wants <certificate>"`, sorted.
-    pub fn idp_disagreement(
-        &self,
-        app: &SsoConnectedApp,
-        identity: impl Fn(&str) -> String,
-    ) -> Vec<String> {
-        let t = self.live();
-        let (uid, mine, want) = (
-            app.uid().unwrap_or_default(),
-            identity(&org_ref_of(app)),
-            &app.spec.identity_provider.certificate,
-        );
-        let mut out: Vec<String> = t
-            .certificates
-            .iter()
-            .filter(|(org, certs)| certs.keys().any(|c| c != want) && identity(org) == mine)
-            .flat_map(|(_, certs)| certs.iter().filter(|(c, _)| *c != want))
-            .flat_map(|(c, keys)| keys.iter().map(move |k| (k, c)))
-            .filter(|(k, _)| t.apps.get(*k).is_some_and(|f| f.uid != uid))
-            .map(|(k, c)| format!("{k} wants {c}"))
-            .collect();
-        out.sort();
-        out
     }
 }
 
@@ -311,8 +254,8 @@ mod tests {
     use super::*;
     use crate::controller::fixtures::{app_named, ready};
 
-    fn identity(org: &str) -> String {
-        org.to_string()
+    fn identity(org: &str) -> Option<String> {
+        Some(org.to_string())
     }
 
     #[test]
@@ -354,33 +297,35 @@ mod tests {
         let mine = app_named("team-a", "a", "Voice_SSO", "2026-02-01T00:00:00Z");
         index.apply(&Event::Apply(other));
         assert_eq!(index.earlier_claimant(&mine, identity), None);
-        // Two org references naming the same real org see each other.
-        let same = |_: &str| "https://acme.my.salesforce.com".to_string();
+        // Two org references authenticated to the same real org see each other.
+        let same = |_: &str| Some("00D000000000001".to_string());
         assert_eq!(
             index.earlier_claimant(&mine, same).as_deref(),
             Some("team-b/b")
         );
+        // An org that has not authenticated takes no part (a squatter naming the same My Domain
+        // without credentials blocks nobody), and neither does a resource whose own org has not.
+        let only_mine = |org: &str| (org == "team-a/acme").then(|| "00D000000000001".to_string());
+        assert_eq!(index.earlier_claimant(&mine, only_mine), None);
+        assert_eq!(index.earlier_claimant(&mine, |_: &str| None), None);
     }
 
     #[test]
-    fn idp_disagreement_lists_voters_for_other_certificates_only() {
+    fn app_names_are_claimed_regardless_of_case() {
         let index = AppIndex::default();
-        let mine = app_named("team-a", "a", "A", "2026-01-01T00:00:00Z");
-        let mut other = app_named("team-a", "b", "B", "2026-01-01T00:00:00Z");
-        other.spec.identity_provider.certificate = "Other_Cert".into();
-        let mut suspended = other.clone();
-        suspended.metadata.name = Some("c".into());
-        suspended.spec.suspend = true;
-        for a in [&mine, &other, &suspended] {
-            index.apply(&Event::Apply(a.clone()));
-        }
+        let holder = ready(app_named(
+            "team-a",
+            "holder",
+            "Telephony_SSO",
+            "2026-02-01T00:00:00Z",
+        ));
+        index.apply(&Event::Apply(holder));
+        let shouting = app_named("team-b", "b", "TELEPHONY_SSO", "2026-01-01T00:00:00Z");
+        let same = |_: &str| Some("00D000000000001".to_string());
         assert_eq!(
-            index.idp_disagreement(&mine, identity),
-            vec!["team-a/b wants Other_Cert".to_string()]
+            index.earlier_claimant(&shouting, same).as_deref(),
+            Some("team-a/holder")
         );
-        other.spec.identity_provider.certificate = mine.spec.identity_provider.certificate.clone();
-        index.apply(&Event::Apply(other));
-        assert!(index.idp_disagreement(&mine, identity).is_empty());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod drift;
 pub mod fixtures;
 pub mod idp_cache;
 pub mod index;
+pub mod kinds;
 pub mod listing;
 pub mod org;
 pub mod org_api;

@@ -13,6 +13,7 @@ use crate::api::app::{AppOrigin, AppType, DeletionPolicy, ManagementPolicy};
 use crate::api::{RELEASE_ANNOTATION, SsoConnectedApp};
 use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
+use crate::controller::kinds::APP;
 use crate::controller::org_api::OrgApi;
 use crate::error::Error;
 use crate::events::EventSpec;
@@ -111,8 +112,7 @@ pub async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Act
         ctx.publish_event(&*app, &event).await;
     }
     let key = key_of(&app);
-    ctx.metrics
-        .forget_resource(&resource_labels(super::KIND, &*app));
+    ctx.metrics.forget_resource(&resource_labels(APP, &*app));
     ctx.memos.forget(&key);
     ctx.retry.reset(&key);
     Ok(Action::await_change())

@@ -1,5 +1,10 @@
 //! Stage: the org's Identity Provider, enabled with the certificate the spec names (read from the
 //! org's shared snapshot; written at most once however many apps ask together).
+//!
+//! The certificate is org-wide, so one team's app must not change it under every other service
+//! provider of the org: an app may enable an Identity Provider that is off, never switch one that
+//! is on; when the `SalesforceOrg` chooses the certificate, the org's reconcile does the writing
+//! and the app only checks that it asks for the same one.
 
 use super::inputs::Inputs;
 use crate::api::conditions::{Desired, reasons, types};
@@ -19,25 +24,53 @@ pub enum IdpOutcome {
     Observed(IdpSnapshot),
     /// The certificate does not exist in the org (the operator never creates certificates).
     CertificateMissing,
+    /// The Identity Provider is enabled with another certificate; an app never switches it.
+    OtherCertificate {
+        current: String,
+    },
+    /// The `SalesforceOrg` chooses another certificate for the whole org.
+    OrgChoosesOther {
+        org: String,
+        certificate: String,
+    },
+    /// The `SalesforceOrg` chooses this certificate and has not enabled the IdP with it yet.
+    WaitingForOrg {
+        org: String,
+    },
     Failed(Error),
 }
 
 pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> IdpOutcome {
     let want = &input.spec.identity_provider.certificate;
+    let org_chooses = match &input.org_certificate {
+        Some((name, c)) if c != want => {
+            return IdpOutcome::OrgChoosesOther {
+                org: name.clone(),
+                certificate: c.clone(),
+            };
+        }
+        Some((name, _)) => Some(name),
+        None => None,
+    };
+    // With the org's choice, the org's reconcile writes; an app only enables an IdP that is off.
+    let write = !input.observe_only && org_chooses.is_none();
     let ensured = org
         .idp
-        .ensure(
-            &org.api,
-            want,
-            input.refresh,
-            input.priority,
-            !input.observe_only,
-        )
+        .ensure(&org.api, want, input.refresh, input.priority, write, false)
         .await;
     match ensured {
         Err(e) => IdpOutcome::Failed(Error::ConfigureIdentityProvider(e)),
         Ok(Ensured::CertificateMissing) => IdpOutcome::CertificateMissing,
+        Ok(Ensured::Observed(_))
+            if !input.observe_only
+                && let Some(org) = org_chooses =>
+        {
+            IdpOutcome::WaitingForOrg { org: org.clone() }
+        }
         Ok(Ensured::Observed(snapshot)) => IdpOutcome::Observed(snapshot),
+        Ok(Ensured::OtherCertificate(snapshot)) => IdpOutcome::OtherCertificate {
+            current: snapshot.certificate.unwrap_or_default(),
+        },
         Ok(Ensured::Already(snapshot)) => IdpOutcome::Ready {
             snapshot,
             enabled_now: false,
@@ -88,6 +121,30 @@ impl IdpOutcome {
                 reasons::CERTIFICATE_NOT_FOUND,
                 format!(
                     "certificate {want} does not exist in the org; create it in Setup > Certificate and Key Management (the operator never creates certificates)"
+                ),
+            ),
+            IdpOutcome::OtherCertificate { current } => Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "the org's Identity Provider signs with certificate {current}, not {want}; an app never switches the org-wide certificate (every service provider that trusts {current} would refuse sign-in): ask for {current}, or choose {want} on the SalesforceOrg (spec.identityProvider with allowCertificateSwitch: true)"
+                ),
+            ),
+            IdpOutcome::OrgChoosesOther { org, certificate } => Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "SalesforceOrg {org} chooses Identity Provider certificate {certificate} for the org; this app asks for {want}"
+                ),
+            ),
+            IdpOutcome::WaitingForOrg { org } => Desired::new(
+                t,
+                false,
+                reasons::DEPENDENCY_NOT_READY,
+                format!(
+                    "waiting for SalesforceOrg {org} to enable the Identity Provider with certificate {want}"
                 ),
             ),
             IdpOutcome::Failed(e) => e.condition(t),

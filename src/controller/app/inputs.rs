@@ -31,6 +31,9 @@ pub struct Inputs<'a> {
     pub marker: String,
     /// When the reconcile runs (certificate expiry is judged against it).
     pub now: jiff::Timestamp,
+    /// The IdP certificate the `SalesforceOrg` chooses for the whole org, if it does:
+    /// `(org name, certificate)`.
+    pub org_certificate: Option<(String, String)>,
 }
 
 impl<'a> Inputs<'a> {
@@ -65,6 +68,7 @@ impl<'a> Inputs<'a> {
             namespace,
             name,
             now,
+            org_certificate: None,
         }
     }
 

@@ -39,12 +39,10 @@ use crate::api::{FINALIZER, SsoConnectedApp};
 use crate::controller::backoff::{jittered, until_refresh_tick};
 use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
+use crate::controller::kinds::APP as KIND;
 use crate::controller::status_patch;
 use crate::error::Error;
 use crate::metrics::ResourceState;
-
-/// The controller's name in metrics and the kind label of its per-resource series.
-pub const KIND: &str = "ssoconnectedapp";
 
 /// How long to wait before looking again at a claim conflict (the other resource may go).
 const CONFLICT_RECHECK: Duration = Duration::from_secs(60);
@@ -83,7 +81,7 @@ pub fn error_policy(app: Arc<SsoConnectedApp>, err: &Error, ctx: Arc<Context>) -
 
 async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, Error> {
     let key = key_of(&app);
-    let input = Inputs::new(&app, &ctx.cluster, jiff::Timestamp::now());
+    let mut input = Inputs::new(&app, &ctx.cluster, jiff::Timestamp::now());
     let (org, handle) = match gate::open(&app, &ctx).await {
         Gate::NotSynced => return Ok(Action::requeue(Duration::from_millis(500))),
         Gate::Closed(outcome) => {
@@ -103,6 +101,11 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         }
         Gate::Open { org, handle } => (org, handle),
     };
+    input.org_certificate = org
+        .spec
+        .identity_provider
+        .as_ref()
+        .map(|i| (org.name_any(), i.certificate.clone()));
     let org_version = OrgVersion::of(&org);
     if let Some(action) = ctx
         .memos

@@ -87,7 +87,14 @@ impl Outcomes {
     pub fn stalled(&self) -> bool {
         let explicit = self.gate.as_ref().is_some_and(GateOutcome::stalled)
             || self.claim.is_some()
-            || matches!(self.identity_provider, Some(IdpOutcome::CertificateMissing))
+            || matches!(
+                self.identity_provider,
+                Some(
+                    IdpOutcome::CertificateMissing
+                        | IdpOutcome::OtherCertificate { .. }
+                        | IdpOutcome::OrgChoosesOther { .. }
+                )
+            )
             || self.app.as_ref().is_some_and(AppOutcome::stalled)
             || matches!(self.metadata, Some(MetadataOutcome::IssuerMismatch { .. }));
         explicit
@@ -108,6 +115,13 @@ impl Outcomes {
     }
 
     pub fn next(&self) -> Next {
+        // Waiting for the org's reconcile to enable the IdP: look again soon, not at the refresh.
+        if matches!(
+            self.identity_provider,
+            Some(IdpOutcome::WaitingForOrg { .. })
+        ) {
+            return Next::Retry;
+        }
         match self.failure().map(Error::disposition) {
             Some(Disposition::Transient | Disposition::OrgPaused) => Next::Retry,
             _ if self.stalled() => Next::Stalled,

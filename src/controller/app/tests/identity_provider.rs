@@ -138,3 +138,73 @@ async fn apps_of_one_org_share_one_identity_provider_read() {
         w.org.api.take_calls()
     );
 }
+
+#[tokio::test]
+async fn an_app_never_switches_an_identity_provider_enabled_with_another_certificate() {
+    let w = World::new(FakeOrg::with_idp(crate::controller::fixtures::OTHER_CERT));
+    let mut app = test_app();
+    let r = w.reconcile(&mut app).await;
+    let (status, reason, message) = cond(&app, types::IDENTITY_PROVIDER_READY);
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Conflict"));
+    assert!(
+        message.contains("signs with certificate Rotated_IdP"),
+        "{message}"
+    );
+    assert_eq!(w.org.api.writes(), 0);
+    assert_eq!(
+        w.org.api.state().idp.clone().unwrap().certificate_name,
+        crate::controller::fixtures::OTHER_CERT
+    );
+    assert_eq!(r.outcomes.next(), Next::Stalled);
+    assert!(
+        r.outcomes.app.is_none(),
+        "nothing else is done for this app"
+    );
+}
+
+#[tokio::test]
+async fn when_the_org_chooses_the_certificate_apps_only_check_it() {
+    // The org chooses another certificate: this app's wish is a conflict, and nothing is written.
+    let w = World::new(FakeOrg::default());
+    let mut app = test_app();
+    let mut input_org = Some(("acme".to_string(), "Rotated_IdP".to_string()));
+    let r = w
+        .reconcile_with_org_choice(&mut app, input_org.take())
+        .await;
+    let (_, reason, message) = cond(&app, types::IDENTITY_PROVIDER_READY);
+    assert_eq!(reason, "Conflict");
+    assert!(message.contains("SalesforceOrg acme chooses"), "{message}");
+    assert_eq!(r.outcomes.next(), Next::Stalled);
+
+    // The org chooses this certificate but has not enabled it yet: wait for it, write nothing.
+    let r = w
+        .reconcile_with_org_choice(&mut app, Some(("acme".into(), IDP_CERT.into())))
+        .await;
+    assert_eq!(
+        state(&app, types::IDENTITY_PROVIDER_READY),
+        t("False DependencyNotReady")
+    );
+    assert_eq!(r.outcomes.next(), Next::Retry);
+    assert_eq!(w.org.api.writes(), 0);
+    assert_eq!(state(&app, types::RECONCILING).0, "True");
+}
+
+#[tokio::test]
+async fn an_app_may_enable_an_identity_provider_that_is_off_but_observe_only_may_not() {
+    let w = World::new(FakeOrg::default());
+    let mut observe = test_app();
+    observe.spec.policy.management = ManagementPolicy::ObserveOnly;
+    w.reconcile(&mut observe).await;
+    assert!(w.org.api.state().idp.is_none());
+    let mut app = test_app();
+    w.reconcile(&mut app).await;
+    assert!(
+        w.org
+            .api
+            .state()
+            .idp
+            .as_ref()
+            .unwrap()
+            .enable_identity_provider
+    );
+}

@@ -74,7 +74,17 @@ impl World {
     /// Runs the stages for `app` and writes the computed status into it, as the next reconcile
     /// would find it.
     async fn reconcile(&self, app: &mut SsoConnectedApp) -> Round {
-        let input = Inputs::new(app, CLUSTER, self.now);
+        self.reconcile_with_org_choice(app, None).await
+    }
+
+    /// As [`World::reconcile`], with the `SalesforceOrg` choosing the IdP certificate.
+    async fn reconcile_with_org_choice(
+        &self,
+        app: &mut SsoConnectedApp,
+        org_certificate: Option<(String, String)>,
+    ) -> Round {
+        let mut input = Inputs::new(app, CLUSTER, self.now);
+        input.org_certificate = org_certificate;
         let outcomes = pipeline::run(&self.org, &self.publisher, &input).await;
         let (status, events) = compute_status(&input, &outcomes);
         app.status = Some(status);

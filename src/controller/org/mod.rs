@@ -1,0 +1,243 @@
+//! `SalesforceOrg` reconcile: resolve the Secret and build the org's shared client (through the
+//! registry), authenticate, and report authentication health, org id, API usage and the Identity
+//! Provider in status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::ResourceExt;
+use kube::runtime::controller::Action;
+use tracing::{instrument, warn};
+
+mod health;
+mod identity_provider;
+
+use self::health::record_health;
+use self::identity_provider::OrgIdpOutcome;
+use super::backoff::jittered;
+use super::context::{Context, resource_labels};
+use super::kinds::ORG as KIND;
+use super::registry::org_key;
+use super::status_patch;
+use crate::api::SalesforceOrg;
+use crate::api::conditions::{self, Desired, Progress, reasons, types};
+use crate::api::org::SalesforceOrgStatus;
+use crate::error::{Disposition, Error};
+use crate::events::EventSpec;
+use crate::metrics::ResourceState;
+
+#[instrument(skip_all, fields(namespace = %org.namespace().unwrap_or_default(), name = %org.name_any()))]
+pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let timer = ctx.metrics.reconcile_started(KIND);
+    let result = check(&org, &ctx).await;
+    timer.finish();
+    result
+}
+
+/// What one check of the org found: its conditions, where that leaves it, and when to look again.
+struct Check {
+    conditions: Vec<Desired>,
+    progress: Progress,
+    next: Action,
+    failure: Option<Error>,
+    events: Vec<EventSpec>,
+}
+
+async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
+    let key = org_key(org);
+    if org.metadata.deletion_timestamp.is_some() {
+        ctx.registry.forget(&key);
+        ctx.metrics.forget_resource(&resource_labels(KIND, org));
+        return Ok(Action::await_change());
+    }
+    let old = org.status.clone().unwrap_or_default();
+    let mut new = old.clone();
+    new.observed_generation = org.metadata.generation;
+    let check = authenticate(org, ctx, &old, &mut new).await;
+    let ready_reason = check
+        .conditions
+        .iter()
+        .rev()
+        .find(|c| !c.status)
+        .map_or(reasons::AUTHENTICATED, |c| c.reason);
+    let [stalled, reconciling] = conditions::progress(check.progress, ready_reason);
+    let mut desired = check.conditions;
+    desired.extend([stalled, reconciling]);
+    new.conditions = conditions::merge(
+        &old.conditions,
+        &desired,
+        org.metadata.generation,
+        status_patch::now(),
+    );
+    write_status(ctx, org, &old, &new).await?;
+    for event in &check.events {
+        ctx.publish_event(org, event).await;
+    }
+    match check.failure {
+        Some(e) if e.disposition() == Disposition::Transient => Err(e),
+        _ => Ok(check.next),
+    }
+}
+
+/// Connects and authenticates; then, if the org chooses the Identity Provider, makes it so.
+async fn authenticate(
+    org: &SalesforceOrg,
+    ctx: &Context,
+    old: &SalesforceOrgStatus,
+    new: &mut SalesforceOrgStatus,
+) -> Check {
+    let retry_key = format!("org:{}", org_key(org));
+    let handle = match ctx.registry.connect(org).await {
+        Ok(handle) => handle,
+        Err(e) => {
+            // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
+            // noticed within seconds, without hammering (no Secret watch: least privilege).
+            let delay = ctx
+                .retry
+                .fast
+                .failed(&retry_key)
+                .min(Duration::from_secs(10));
+            return Check {
+                conditions: vec![Desired::new(types::READY, false, e.reason(), e.to_string())],
+                progress: Progress::Stalled,
+                next: Action::requeue(delay),
+                failure: None,
+                events: vec![],
+            };
+        }
+    };
+    let identity = match handle.api.authenticate().await {
+        Ok(identity) => identity,
+        Err(e) => {
+            let message = e.to_string();
+            let e = Error::Authenticate(e);
+            warn!(error = %e, reason = e.reason(), "authentication failed");
+            // Transient failures get their delay from error_policy; the rest wait here.
+            let delay = match e.retry_after() {
+                Some(d) => d,
+                None if e.disposition() == Disposition::Transient => Duration::ZERO,
+                None => ctx.retry.fast.failed(&retry_key),
+            };
+            let progress = match e.disposition() {
+                Disposition::NeedsChange => Progress::Stalled,
+                Disposition::Transient | Disposition::OrgPaused => Progress::Reconciling,
+            };
+            return Check {
+                conditions: vec![Desired::new(types::READY, false, e.reason(), message)],
+                progress,
+                next: Action::requeue(delay),
+                failure: Some(e),
+                events: vec![],
+            };
+        }
+    };
+    ctx.retry.fast.reset(&retry_key);
+    let idp = match &org.spec.identity_provider {
+        Some(spec) => {
+            let disputed_by = disputes(ctx, org, &identity.org_id, &spec.certificate);
+            let refresh = ctx.registry.refresh();
+            let outcome = identity_provider::ensure(
+                &handle,
+                &spec.certificate,
+                spec.allow_certificate_switch,
+                disputed_by,
+                refresh,
+            )
+            .await;
+            Some((outcome, spec.certificate.as_str()))
+        }
+        None => None,
+    };
+    record_health(new, old, &handle, &identity, ctx.registry.refresh()).await;
+    let msg = format!(
+        "authenticated to org {} as user {}",
+        identity.org_id, identity.user_id
+    );
+    let mut check = Check {
+        conditions: vec![Desired::new(
+            types::READY,
+            true,
+            reasons::AUTHENTICATED,
+            msg,
+        )],
+        progress: Progress::Ready,
+        next: Action::requeue(jittered(ctx.registry.refresh())),
+        failure: None,
+        events: vec![],
+    };
+    if let Some((outcome, want)) = idp {
+        let c = outcome.condition(want);
+        check.progress = outcome.progress();
+        check.events.extend(outcome.event(want));
+        if !c.status {
+            // Ready says what stands in the way; IdentityProviderReady the details.
+            check.conditions[0] = Desired::new(types::READY, false, c.reason, c.message.clone());
+        }
+        check.conditions.push(c);
+        if let OrgIdpOutcome::Failed(e) = outcome {
+            check.failure = Some(e);
+        }
+    }
+    check
+}
+
+/// Other `SalesforceOrg`s authenticated to the same org (`org_id`) that choose another IdP
+/// certificate, as `"<namespace>/<name> chooses <certificate>"`. Orgs are few: a scan is fine.
+fn disputes(ctx: &Context, me: &SalesforceOrg, org_id: &str, want: &str) -> Vec<String> {
+    let mut out: Vec<String> = ctx
+        .stores
+        .orgs
+        .state()
+        .iter()
+        .filter(|o| o.uid() != me.uid() && o.metadata.deletion_timestamp.is_none())
+        .filter(|o| o.status.as_ref().and_then(|s| s.org_id.as_deref()) == Some(org_id))
+        .filter_map(|o| {
+            let c = &o.spec.identity_provider.as_ref()?.certificate;
+            (c != want).then(|| format!("{} chooses {c}", org_key(o)))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Writes the status if it changed, with an Event when readiness flips.
+async fn write_status(
+    ctx: &Context,
+    org: &SalesforceOrg,
+    old: &SalesforceOrgStatus,
+    new: &SalesforceOrgStatus,
+) -> Result<(), Error> {
+    let ready = |s: &SalesforceOrgStatus| {
+        conditions::find(&s.conditions, types::READY).map(|c| c.status.clone())
+    };
+    let flipped = ready(old) != ready(new);
+    let wrote = status_patch::write_if_changed(ctx, org, org.status.as_ref(), new).await?;
+    ctx.metrics.record_resource(
+        &resource_labels(KIND, org),
+        &ResourceState {
+            ready: ready(new).as_deref() == Some("True"),
+            certificate_not_after: None,
+            api_usage: new.api_usage.as_ref().map(|u| (u.used, u.limit)),
+        },
+    );
+    if wrote
+        && flipped
+        && let Some(c) = conditions::find(&new.conditions, types::READY)
+    {
+        let event = if c.status == "True" {
+            EventSpec::normal
+        } else {
+            EventSpec::warning
+        };
+        ctx.publish_event(org, &event(&c.reason, "Authenticate", c.message.clone()))
+            .await;
+    }
+    Ok(())
+}
+
+pub fn error_policy(org: Arc<SalesforceOrg>, err: &Error, ctx: Arc<Context>) -> Action {
+    ctx.metrics.count_error(KIND, err.category());
+    let delay = ctx.retry.fast.failed(&format!("org:{}", org_key(&org)));
+    warn!(error = %err, retry_in = ?delay, "SalesforceOrg reconcile failed");
+    Action::requeue(delay)
+}
