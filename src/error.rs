@@ -60,6 +60,11 @@ pub enum Error {
     #[error("fetching IdP metadata: {0}")]
     FetchIdpMetadata(#[source] SalesforceError),
 
+    /// The org lists the app but reading it finds nothing (a listing ahead of reads, or an app made
+    /// meanwhile): retried, never written over.
+    #[error("the org lists app {name} but reading it found nothing; nothing was written, retrying")]
+    AppUnreadable { name: String },
+
     /// The app's metadata is signed with a certificate other than the org's IdP certificate
     /// (usually a rotation in progress: retried).
     #[error(
@@ -111,6 +116,7 @@ impl Error {
             Error::DeleteApp(_) => "DeleteApp",
             Error::FetchIdpMetadata(_) => "FetchIdpMetadata",
             Error::MetadataNotSignedByIdp { .. } => "MetadataNotSignedByIdp",
+            Error::AppUnreadable { .. } => "ReadApp",
             Error::DeleteBlocked { .. } => "DeleteBlocked",
             Error::Finalizer(_) => "Finalizer",
         }
@@ -158,6 +164,7 @@ impl Error {
             (Error::DeleteBlocked { source, .. }, _) => source.reason(),
             (Error::OrgMissing { .. }, _) => reasons::ORG_NOT_FOUND,
             (Error::MetadataNotSignedByIdp { .. }, _) => reasons::METADATA_INVALID,
+            (Error::AppUnreadable { .. }, _) => reasons::NOT_FOUND,
             (_, Some(ErrorKind::Quota)) => reasons::API_LIMIT_EXCEEDED,
             (Error::Authenticate(_), Some(ErrorKind::Auth)) => reasons::AUTHENTICATION_FAILED,
             (Error::Authenticate(_), Some(ErrorKind::Invalid)) => reasons::KEY_INVALID,

@@ -313,9 +313,16 @@ impl OrgApi for FakeOrg {
         Ok(())
     }
 
-    async fn list_connected_apps(&self) -> Result<Vec<String>, SalesforceError> {
-        self.call("listConnectedApps")?;
-        Ok(self.state().connected_apps.keys().cloned().collect())
+    async fn list_apps(&self, kind: AppType) -> Result<Vec<String>, SalesforceError> {
+        self.call(match kind {
+            AppType::ConnectedApp => "listConnectedApps",
+            AppType::ExternalClientApp => "listExternalClientApps",
+        })?;
+        let s = self.state();
+        Ok(match kind {
+            AppType::ConnectedApp => s.connected_apps.keys().cloned().collect(),
+            AppType::ExternalClientApp => s.external_apps.keys().cloned().collect(),
+        })
     }
 
     async fn read_app(

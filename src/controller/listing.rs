@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tracing::debug;
 
 use super::org_api::OrgApi;
+use crate::api::app::AppType;
 
 /// A listing older than this is taken again.
 const MAX_AGE: Duration = Duration::from_secs(300);
@@ -42,7 +43,7 @@ impl Listing {
             if slot.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER) {
                 return false;
             }
-            match api.list_connected_apps().await {
+            match api.list_apps(AppType::ConnectedApp).await {
                 Ok(list) => {
                     let names = list.iter().map(|n| n.to_ascii_lowercase()).collect();
                     slot.listing = Some((Instant::now(), names));

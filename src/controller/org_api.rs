@@ -73,9 +73,10 @@ pub trait OrgApi: Send + Sync {
         certificate: &str,
     ) -> impl Future<Output = Result<(), SalesforceError>> + Send;
 
-    /// API names of the org's connected apps (`listMetadata`).
-    fn list_connected_apps(
+    /// API names of the org's apps of `kind` (`listMetadata`).
+    fn list_apps(
         &self,
+        kind: AppType,
     ) -> impl Future<Output = Result<Vec<String>, SalesforceError>> + Send;
 
     /// Reads the app `name` of `kind`.
@@ -137,12 +138,12 @@ impl OrgApi for OrgClient {
         .await
     }
 
-    async fn list_connected_apps(&self) -> Result<Vec<String>, SalesforceError> {
-        Ok(OrgClient::list_connected_apps(self)
-            .await?
-            .into_iter()
-            .map(|f| f.full_name)
-            .collect())
+    async fn list_apps(&self, kind: AppType) -> Result<Vec<String>, SalesforceError> {
+        let listed = match kind {
+            AppType::ConnectedApp => self.list_connected_apps().await?,
+            AppType::ExternalClientApp => self.list_external_client_apps().await?,
+        };
+        Ok(listed.into_iter().map(|f| f.full_name).collect())
     }
 
     async fn read_app(

@@ -14,6 +14,7 @@ use crate::controller::registry::OrgHandle;
 use crate::error::Error;
 use crate::events::EventSpec;
 use crate::ownership::{self, Claim};
+use crate::salesforce::SalesforceError;
 
 #[derive(Debug)]
 pub enum AppOutcome {
@@ -47,6 +48,10 @@ pub enum AppOutcome {
     },
     /// The app exists without a marker and the spec does not allow taking it over.
     Unowned,
+    /// The org has an app whose name differs from this one only in case.
+    NameTaken {
+        existing: String,
+    },
     ReadFailed(Error),
     CreateFailed(Error),
     UpdateFailed(Error),
@@ -71,16 +76,10 @@ pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> AppOutc
         if input.observe_only {
             return AppOutcome::MissingObserveOnly;
         }
-        let written = match created {
-            Some(r) => r,
-            None => {
-                let want = desired::wanted(&found, spec, &input.marker);
-                org.api.write_app(&want).await
-            }
-        };
-        return match written {
-            Ok(()) => AppOutcome::Created,
-            Err(e) => AppOutcome::CreateFailed(Error::WriteApp(e)),
+        return match created {
+            Some(Ok(())) => AppOutcome::Created,
+            Some(Err(e)) => AppOutcome::CreateFailed(Error::WriteApp(e)),
+            None => create(org, input).await,
         };
     }
     update(org, input, &found).await
@@ -92,7 +91,7 @@ pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> AppOutc
 async fn create_if_listed_absent(
     org: &OrgHandle<impl OrgApi>,
     input: &Inputs<'_>,
-) -> Option<Result<(), crate::salesforce::SalesforceError>> {
+) -> Option<Result<(), SalesforceError>> {
     if !input.first_time()
         || input.observe_only
         || input.spec.app.type_ != AppType::ConnectedApp
@@ -111,6 +110,51 @@ async fn create_if_listed_absent(
             None
         }
         r => Some(r),
+    }
+}
+
+/// Creates the app, never overwriting one: only after the org's listing shows no app of that name
+/// in any case (API names are unique regardless of case), and a connected app with
+/// `createMetadata`, which Salesforce refuses for an existing name.
+async fn create(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> AppOutcome {
+    let kind = input.spec.app.type_;
+    match listed_as(org, input).await {
+        Err(e) => return AppOutcome::ReadFailed(Error::ReadApp(e)),
+        Ok(Some(listed)) => return taken(listed, input),
+        Ok(None) => {}
+    }
+    let written = match desired::wanted(&FoundApp::absent(kind), input.spec, &input.marker) {
+        WantedApp::Connected(app) => org.api.create_connected_app(&app).await,
+        want => org.api.write_app(&want).await,
+    };
+    match written {
+        Ok(()) => AppOutcome::Created,
+        // Made meanwhile (or the listing lagged): look again, next time.
+        Err(e) if e.is_already_exists() => AppOutcome::ReadFailed(Error::AppUnreadable {
+            name: input.api_name().to_string(),
+        }),
+        Err(e) => AppOutcome::CreateFailed(Error::WriteApp(e)),
+    }
+}
+
+/// The name under which the org lists an app called `api_name` regardless of case, if any.
+async fn listed_as(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+) -> Result<Option<String>, SalesforceError> {
+    let names = org.api.list_apps(input.spec.app.type_).await?;
+    Ok(names
+        .into_iter()
+        .find(|n| n.eq_ignore_ascii_case(input.api_name())))
+}
+
+/// The org lists the name although reading it found nothing: another case is another app's
+/// name; the same name is a read that lags the listing (retried, never overwritten).
+fn taken(listed: String, input: &Inputs<'_>) -> AppOutcome {
+    if listed == input.api_name() {
+        AppOutcome::ReadFailed(Error::AppUnreadable { name: listed })
+    } else {
+        AppOutcome::NameTaken { existing: listed }
     }
 }
 
@@ -189,6 +233,7 @@ impl AppOutcome {
                 | AppOutcome::OwnedByOther { .. }
                 | AppOutcome::Predecessor { .. }
                 | AppOutcome::Unowned
+                | AppOutcome::NameTaken { .. }
         )
     }
 
@@ -256,6 +301,14 @@ impl AppOutcome {
                     uid.as_deref().unwrap_or("?"),
                     cluster.as_deref().unwrap_or("?"),
                     crate::api::RECLAIM_ANNOTATION
+                ),
+            )],
+            AppOutcome::NameTaken { existing } => vec![Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "the org has {kind} {existing}; API names are unique regardless of case, so {api_name} cannot be created: use apiName {existing} (the ownership and adoption rules then apply) or another name"
                 ),
             )],
             AppOutcome::Unowned => vec![Desired::new(

@@ -85,12 +85,20 @@ impl OrgClient {
 
     /// Lists the org's connected apps (`listMetadata`).
     pub async fn list_connected_apps(&self) -> Result<Vec<FileProperties>, SalesforceError> {
+        self.list_metadata(CONNECTED_APP).await
+    }
+
+    /// Lists the org's components of one metadata type (`listMetadata`).
+    pub(crate) async fn list_metadata(
+        &self,
+        metadata_type: &'static str,
+    ) -> Result<Vec<FileProperties>, SalesforceError> {
         let op = "listMetadata";
         self.caller.budget.check_paused(op)?;
         let _permit = self.caller.budget.permit().await?;
-        let body = soap::list_body(CONNECTED_APP, &self.caller.endpoint.conn.api_version);
+        let body = soap::list_body(metadata_type, &self.caller.endpoint.conn.api_version);
         self.caller
-            .metadata_call(op, CONNECTED_APP, 1, &body, |resp| {
+            .metadata_call(op, metadata_type, 1, &body, |resp| {
                 xml::children(resp, "result")
                     .map(|r| FileProperties::parse(r).map_err(|e| SalesforceError::protocol(op, e)))
                     .collect()

@@ -34,6 +34,14 @@ impl OrgClient {
         })
     }
 
+    /// Lists the org's External Client Apps (`listMetadata` of `ExternalClientApplication`).
+    pub async fn list_external_client_apps(
+        &self,
+    ) -> Result<Vec<crate::salesforce::FileProperties>, SalesforceError> {
+        self.require_eca_version()?;
+        self.list_metadata(EXTERNAL_CLIENT_APPLICATION).await
+    }
+
     /// Reads one External Client App: `ExternalClientApplication` `name`, then its
     /// `ExtlClntAppConfigurablePolicies` `<name>_plcy` and `ExtlClntAppSamlConfigurablePolicies`
     /// `<name>_samlPlcy` (three `readMetadata` calls; one when the app is absent). `None` when

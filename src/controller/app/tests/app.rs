@@ -75,7 +75,7 @@ async fn an_app_created_meanwhile_is_read_instead_of_overwritten() {
 }
 
 #[tokio::test]
-async fn without_a_listing_the_app_is_read_before_it_is_created() {
+async fn without_a_listing_nothing_is_created_and_the_app_is_retried() {
     let w = world();
     w.org.api.fail(
         "listConnectedApps",
@@ -83,11 +83,69 @@ async fn without_a_listing_the_app_is_read_before_it_is_created() {
     );
     let mut app = test_app();
     let r = w.reconcile(&mut app).await;
+    assert_eq!(
+        w.org.api.writes(),
+        0,
+        "no create without a listing that proves absence"
+    );
+    assert_eq!(r.outcomes.next(), Next::Retry);
+    w.org.api.state().failing.clear();
+    let r = w.reconcile(&mut app).await;
     let calls = w.org.api.take_calls();
     let read = calls.iter().position(|c| *c == "readApp").unwrap();
-    let write = calls.iter().position(|c| *c == "writeApp").unwrap();
-    assert!(read < write, "{calls:?}");
+    let create = calls
+        .iter()
+        .position(|c| *c == "createConnectedApp")
+        .unwrap();
+    assert!(read < create, "{calls:?}");
+    assert!(
+        !calls.contains(&"writeApp"),
+        "a create is createMetadata, never an upsert"
+    );
     assert!(reasons_of(&r.events).contains(&"Created"));
+}
+
+#[tokio::test]
+async fn a_name_taken_in_another_case_is_a_conflict_and_nothing_is_written() {
+    let w = world();
+    w.org
+        .api
+        .state()
+        .connected_apps
+        .insert("TELEPHONY_SSO".into(), existing(Some("made by hand")));
+    let mut app = test_app();
+    let r = w.reconcile(&mut app).await;
+    let (_, reason, message) = cond(&app, types::APP_READY);
+    assert_eq!(reason, "Conflict");
+    assert!(
+        message.contains("unique regardless of case") && message.contains("TELEPHONY_SSO"),
+        "{message}"
+    );
+    assert_eq!(w.org.api.writes(), 0);
+    assert_eq!(r.outcomes.next(), Next::Stalled);
+}
+
+#[tokio::test]
+async fn an_external_client_app_is_created_only_after_a_listing_proves_it_absent() {
+    let w = world();
+    let mut app = test_app();
+    app.spec.app.type_ = AppType::ExternalClientApp;
+    w.org.api.fail(
+        "listExternalClientApps",
+        SalesforceError::protocol("listMetadata", "garbled"),
+    );
+    w.reconcile(&mut app).await;
+    assert_eq!(w.org.api.writes(), 0, "no deploy without a listing");
+    w.org.api.state().failing.clear();
+    w.reconcile(&mut app).await;
+    let calls = w.org.api.take_calls();
+    let list = calls
+        .iter()
+        .position(|c| *c == "listExternalClientApps")
+        .unwrap();
+    let deploy = calls.iter().position(|c| *c == "writeApp").unwrap();
+    assert!(list < deploy, "{calls:?}");
+    assert_eq!(state(&app, types::APP_READY), t("True Synced"));
 }
 
 #[tokio::test]
