@@ -13,7 +13,6 @@ use crate::salesforce::{CertInfo, IdpMetadata};
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "sso-operator";
-pub const APP_LABEL: &str = "sso-operator.dev/app";
 pub const SHA256_ANNOTATION: &str = "sso-operator.dev/metadata-sha256";
 pub const NOT_AFTER_ANNOTATION: &str = "sso-operator.dev/certificate-not-after";
 
@@ -55,10 +54,9 @@ pub fn build(app: &SsoConnectedApp, metadata: &IdpMetadata, cert: &CertInfo) -> 
     if let Some(u) = &metadata.sso_redirect {
         data.insert("sso-url-redirect".to_string(), u.clone());
     }
-    let labels = BTreeMap::from([
-        (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
-        (APP_LABEL.to_string(), app.name_any()),
-    ]);
+    // No resource name in a label value: names run to 253 characters, label values to 63. The
+    // owner reference says whose it is.
+    let labels = BTreeMap::from([(MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string())]);
     let annotations = BTreeMap::from([
         (
             SHA256_ANNOTATION.to_string(),

@@ -96,7 +96,8 @@ impl Outcomes {
                 )
             )
             || self.app.as_ref().is_some_and(AppOutcome::stalled)
-            || matches!(self.metadata, Some(MetadataOutcome::IssuerMismatch { .. }));
+            || matches!(self.metadata, Some(MetadataOutcome::IssuerMismatch { .. }))
+            || matches!(self.publish, Some(PublishOutcome::Foreign { .. }));
         explicit
             || self
                 .failure()

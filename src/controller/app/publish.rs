@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{info, warn};
@@ -32,6 +32,11 @@ pub enum PublishOutcome {
         status: MetadataStatus,
         /// The content is new (not what `status.metadata` already described).
         new_content: bool,
+    },
+    /// The ConfigMap exists and this resource does not control it: left untouched.
+    Foreign {
+        name: String,
+        controller: String,
     },
     Failed(Error),
 }
@@ -115,8 +120,15 @@ impl Publisher for Context {
             None => metadata,
         };
         let (cm, status, new_content) = plan(input, metadata, certificate);
-        let (config_map, wrote) = match ensure_config_map(self, &cm).await {
-            Ok(r) => r,
+        let uid = app.uid().unwrap_or_default();
+        let (config_map, wrote) = match ensure_config_map(self, &cm, &uid).await {
+            Ok(Ensured::Done(cm, wrote)) => (cm, wrote),
+            Ok(Ensured::Foreign(controller)) => {
+                return PublishOutcome::Foreign {
+                    name: cm_name,
+                    controller,
+                };
+            }
             Err(e) => return PublishOutcome::Failed(e),
         };
         if let Err(e) = remove_stale_config_maps(self, input, &cm_name).await {
@@ -144,34 +156,88 @@ async fn published_metadata(ctx: &Context, ns: &str, name: &str, sha: &str) -> O
         .filter(|x| metadata_configmap::sha256_hex(x.as_bytes()) == sha)
 }
 
-/// Applies the ConfigMap unless the watch cache shows it already up to date. Returns the
-/// published ConfigMap as the cache keeps it (slimmed; when nothing was written, the cache's own
-/// copy, shared rather than copied: a memo per app adds up) and whether it was written.
-async fn ensure_config_map(ctx: &Context, cm: &ConfigMap) -> Result<(Arc<ConfigMap>, bool), Error> {
+/// Who controls `cm` instead of the resource with `uid`, if anyone else does: publishing goes only
+/// into a ConfigMap that does not exist yet or that this resource already controls.
+pub fn foreign_controller(cm: &ConfigMap, uid: &str) -> Option<String> {
+    match cm
+        .owner_references()
+        .iter()
+        .find(|o| o.controller == Some(true))
+    {
+        Some(o) if o.uid == uid => None,
+        Some(o) => Some(format!("{} {}", o.kind, o.name)),
+        None => Some("nothing the operator manages (it was not created by this resource)".into()),
+    }
+}
+
+enum Ensured {
+    /// Published (the cache's or the written copy), and whether it was written.
+    Done(Arc<ConfigMap>, bool),
+    /// Someone else's ConfigMap: left as it is.
+    Foreign(String),
+}
+
+/// Publishes `cm` unless the watch cache shows it already up to date. A ConfigMap the cache does
+/// not know is created (POST, which never replaces one); one that exists is written only when this
+/// resource controls it. Returns the published ConfigMap as the cache keeps it (slimmed; when
+/// nothing was written, the cache's own copy, shared rather than copied: a memo per app adds up).
+async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<Ensured, Error> {
     let ns = cm.namespace().unwrap_or_default();
     let name = cm.name_any();
-    if let Some(existing) = ctx
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
+    let failed = |source| Error::ApplyConfigMap {
+        namespace: ns.clone(),
+        name: name.clone(),
+        source,
+    };
+    let cached = ctx
         .stores
         .config_maps
-        .get(&ObjectRef::new(&name).within(&ns))
-        && metadata_configmap::up_to_date(&existing, cm)
-    {
-        return Ok((existing, false));
+        .get(&ObjectRef::new(&name).within(&ns));
+    let existing = match cached {
+        Some(c) => c,
+        None => {
+            let pp = PostParams {
+                field_manager: Some(MANAGER.into()),
+                ..Default::default()
+            };
+            match api.create(&pp, cm).await {
+                Ok(_) => {
+                    ctx.metrics.count_write("configmap");
+                    return Ok(Ensured::Done(
+                        Arc::new(metadata_configmap::slimmed(cm)),
+                        true,
+                    ));
+                }
+                // There after all: someone else's (not labelled, so not cached), or cache lag.
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    match api.get_opt(&name).await.map_err(failed)? {
+                        Some(c) => Arc::new(metadata_configmap::slimmed(&c)),
+                        None => return Err(failed(kube::Error::Api(s))),
+                    }
+                }
+                Err(e) => return Err(failed(e)),
+            }
+        }
+    };
+    if let Some(controller) = foreign_controller(&existing, uid) {
+        return Ok(Ensured::Foreign(controller));
     }
-    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ns);
+    if metadata_configmap::up_to_date(&existing, cm) {
+        return Ok(Ensured::Done(existing, false));
+    }
     api.patch(
         &name,
         &PatchParams::apply(MANAGER).force(),
         &Patch::Apply(cm),
     )
     .await
-    .map_err(|source| Error::ApplyConfigMap {
-        namespace: ns,
-        name,
-        source,
-    })?;
+    .map_err(failed)?;
     ctx.metrics.count_write("configmap");
-    Ok((Arc::new(metadata_configmap::slimmed(cm)), true))
+    Ok(Ensured::Done(
+        Arc::new(metadata_configmap::slimmed(cm)),
+        true,
+    ))
 }
 
 /// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.
@@ -207,6 +273,14 @@ impl PublishOutcome {
                     status.config_map_name
                 ),
             ),
+            PublishOutcome::Foreign { name, controller } => Desired::new(
+                t,
+                false,
+                reasons::CONFLICT,
+                format!(
+                    "ConfigMap {name} exists and is controlled by {controller}, not this resource; it was left untouched: choose another publish.configMapName"
+                ),
+            ),
             PublishOutcome::Failed(e) => e.condition(t),
         }
     }
@@ -228,5 +302,42 @@ impl PublishOutcome {
             )],
             _ => vec![],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+
+    fn cm(controller: Option<(&str, &str)>) -> ConfigMap {
+        let mut c = ConfigMap::default();
+        c.metadata.owner_references = controller.map(|(kind, uid)| {
+            vec![OwnerReference {
+                kind: kind.into(),
+                name: "owner".into(),
+                uid: uid.into(),
+                controller: Some(true),
+                ..Default::default()
+            }]
+        });
+        c
+    }
+
+    #[test]
+    fn only_a_configmap_this_resource_controls_is_written() {
+        assert_eq!(
+            foreign_controller(&cm(Some(("SsoConnectedApp", "me"))), "me"),
+            None
+        );
+        assert_eq!(
+            foreign_controller(&cm(Some(("SsoConnectedApp", "other"))), "me").as_deref(),
+            Some("SsoConnectedApp owner")
+        );
+        assert!(foreign_controller(&cm(Some(("Deployment", "me-not"))), "me").is_some());
+        assert!(
+            foreign_controller(&cm(None), "me").is_some(),
+            "a ConfigMap made by hand is not taken over"
+        );
     }
 }
