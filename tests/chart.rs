@@ -348,7 +348,11 @@ fn expected_operator_grants() -> BTreeMap<String, BTreeSet<String>> {
     BTreeMap::from([
         (
             "sso-operator.dev/salesforceorgs".into(),
-            set(&["get", "list", "watch"]),
+            set(&["get", "list", "watch", "patch", "update"]),
+        ),
+        (
+            "sso-operator.dev/salesforceorgs/finalizers".into(),
+            set(&["patch", "update"]),
         ),
         (
             "sso-operator.dev/salesforceorgs/status".into(),

@@ -196,6 +196,9 @@ async fn k8s_readyz_waits_for_watches_and_sigterm_exits_cleanly() {
             &ns,
             "--metrics-addr",
             &format!("127.0.0.1:{port}"),
+            // A namespace-scoped identity cannot read kube-system's uid: name the cluster.
+            "--cluster-name",
+            "readyz-test",
         ])
         .env("KUBECONFIG", &kubeconfig)
         .stderr(std::fs::File::create(&log).unwrap())

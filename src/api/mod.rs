@@ -18,7 +18,8 @@ pub const GROUP: &str = "sso-operator.dev";
 
 /// The one field manager for every write (server-side apply of status and ConfigMaps).
 pub const MANAGER: &str = "sso-operator";
-/// Finalizer on `SsoConnectedApp`s: the app in Salesforce is dealt with before the resource goes.
+/// Finalizer on both kinds: an `SsoConnectedApp`'s app in Salesforce is dealt with before the
+/// resource goes, and a `SalesforceOrg` stays until the apps that use it are gone.
 pub const FINALIZER: &str = "sso-operator.dev/cleanup";
 /// Changing this annotation's value (e.g. to the current time) asks for an immediate full check
 /// of an `SsoConnectedApp` against Salesforce instead of waiting for the refresh interval.
@@ -27,8 +28,9 @@ pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
 /// `namespace/name` but another uid or cluster: the resource's predecessor (deleted and created
 /// again, e.g. by a GitOps tool) or the same resource in the cluster being restored.
 pub const RECLAIM_ANNOTATION: &str = "sso-operator.dev/reclaim";
-/// Set to "true" on an `SsoConnectedApp` being deleted whose org is gone for good: the finalizer is
-/// removed without touching Salesforce.
+/// Set to "true" on a resource being deleted to remove its finalizer without waiting: an
+/// `SsoConnectedApp` whose org is gone for good (Salesforce is not touched), or a `SalesforceOrg`
+/// whose apps cannot be cleaned up.
 pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";
 
 /// Both CRDs as one multi-document YAML stream, as `sso-operator crd` prints and `crds/` holds.

@@ -78,6 +78,13 @@ impl OrgRegistry {
         let uid = org.uid().unwrap_or_default();
         let previous = {
             let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+            // An org being deleted keeps its handle: its apps' cleanup needs it, and when a
+            // namespace goes its Secret is gone already.
+            if org.metadata.deletion_timestamp.is_some()
+                && let Some(Entry { result: Ok(h), .. }) = entries.get(&key)
+            {
+                return Ok(h.clone());
+            }
             match entries.get(&key) {
                 Some(e) if e.uid == uid && e.generation == org.metadata.generation => {
                     let ttl = if e.result.is_ok() {

@@ -60,19 +60,16 @@ The rules the operator needs in the namespaces it watches, and nothing more. Sha
 ClusterRole (all namespaces) and the Role (watchNamespace). Keep in step with tests/chart.rs.
 */}}
 {{- define "sso-operator.rules" -}}
-# Watch both kinds (the start-up check is a list on them too).
+# Watch both kinds (the start-up check is a list on them too). Finalizer add/remove is a patch (or
+# update) of the main resource.
 - apiGroups: ["sso-operator.dev"]
-  resources: ["salesforceorgs"]
-  verbs: ["get", "list", "watch"]
-# Finalizer add/remove is a patch (or update) of the main resource.
-- apiGroups: ["sso-operator.dev"]
-  resources: ["ssoconnectedapps"]
+  resources: ["salesforceorgs", "ssoconnectedapps"]
   verbs: ["get", "list", "watch", "patch", "update"]
 - apiGroups: ["sso-operator.dev"]
   resources: ["salesforceorgs/status", "ssoconnectedapps/status"]
   verbs: ["patch", "update"]
 - apiGroups: ["sso-operator.dev"]
-  resources: ["ssoconnectedapps/finalizers"]
+  resources: ["salesforceorgs/finalizers", "ssoconnectedapps/finalizers"]
   verbs: ["patch", "update"]
 # The published IdP metadata ConfigMaps (it only changes ConfigMaps it owns).
 - apiGroups: [""]

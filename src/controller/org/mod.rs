@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::ResourceExt;
 use kube::runtime::controller::Action;
+use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::{Api, ResourceExt};
 use tracing::{instrument, warn};
 
+mod cleanup;
 mod health;
 mod identity_provider;
 
@@ -19,6 +21,7 @@ use super::context::{Context, resource_labels};
 use super::kinds::ORG as KIND;
 use super::registry::org_key;
 use super::status_patch;
+use crate::api::FINALIZER;
 use crate::api::SalesforceOrg;
 use crate::api::conditions::{self, Desired, Progress, reasons, types};
 use crate::api::org::SalesforceOrgStatus;
@@ -29,7 +32,16 @@ use crate::metrics::ResourceState;
 #[instrument(skip_all, fields(namespace = %org.namespace().unwrap_or_default(), name = %org.name_any()))]
 pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Action, Error> {
     let timer = ctx.metrics.reconcile_started(KIND);
-    let result = check(&org, &ctx).await;
+    let ns = org.namespace().unwrap_or_default();
+    let api: Api<SalesforceOrg> = Api::namespaced(ctx.client.clone(), &ns);
+    let result = finalizer::finalizer(&api, FINALIZER, org, |event| async {
+        match event {
+            Finalizer::Apply(org) => check(&org, &ctx).await,
+            Finalizer::Cleanup(org) => cleanup::cleanup(&org, &ctx).await,
+        }
+    })
+    .await
+    .map_err(Error::from);
     timer.finish();
     result
 }
@@ -44,12 +56,6 @@ struct Check {
 }
 
 async fn check(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
-    let key = org_key(org);
-    if org.metadata.deletion_timestamp.is_some() {
-        ctx.registry.forget(&key);
-        ctx.metrics.forget_resource(&resource_labels(KIND, org));
-        return Ok(Action::await_change());
-    }
     let old = org.status.clone().unwrap_or_default();
     let mut new = old.clone();
     new.observed_generation = org.metadata.generation;
