@@ -6,7 +6,7 @@
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
-use super::KIND;
+use crate::controller::kinds::ORG as KIND;
 use crate::api::{RELEASE_ANNOTATION, SalesforceOrg};
 use crate::controller::context::{Context, resource_labels};
 use crate::controller::registry::org_key;
