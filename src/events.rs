@@ -46,6 +46,23 @@ impl EventSpec {
     }
 }
 
+/// The API server refuses an Event whose note is over 1 KiB (events.k8s.io/v1 validation).
+const MAX_NOTE_BYTES: usize = 1024;
+
+/// `note` cut to [`MAX_NOTE_BYTES`] at a character boundary, marked with an ellipsis when cut.
+fn capped(mut note: String) -> String {
+    if note.len() <= MAX_NOTE_BYTES {
+        return note;
+    }
+    let mut end = MAX_NOTE_BYTES - '…'.len_utf8();
+    while !note.is_char_boundary(end) {
+        end -= 1;
+    }
+    note.truncate(end);
+    note.push('…');
+    note
+}
+
 /// How long a sent Event can still grow a series (client-go and kube use the same).
 const SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 /// Expired entries are dropped at most this often (a sweep walks the whole map).
@@ -95,6 +112,7 @@ impl Recorder {
         action: &str,
         note: String,
     ) -> Result<(), kube::Error> {
+        let note = capped(note);
         let key = event_key(regarding, warning, reason, action);
         let now = Instant::now();
         let ns = regarding.namespace.as_deref().unwrap_or("default");
@@ -197,6 +215,16 @@ fn event_key(regarding: &ObjectReference, warning: bool, reason: &str, action: &
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_are_capped_at_one_kib_on_a_character_boundary() {
+        assert_eq!(capped("short".into()), "short");
+        let long = "é".repeat(700); // 1,400 bytes
+        let c = capped(long);
+        assert!(c.len() <= MAX_NOTE_BYTES, "{}", c.len());
+        assert!(c.ends_with('…'));
+        assert!(c.len() > MAX_NOTE_BYTES - 8);
+    }
 
     fn reference(name: &str, uid: &str) -> ObjectReference {
         ObjectReference {

@@ -130,7 +130,7 @@ pub struct AppSpec {
     pub api_name: String,
 
     /// Display name shown in Setup and to users.
-    #[schemars(length(min = 1, max = 80))]
+    #[schemars(length(min = 1, max = 80), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub label: String,
 
     /// Contact email, required by Salesforce.
@@ -142,7 +142,10 @@ pub struct AppSpec {
 
     /// Description shown in Setup. The operator appends its ownership marker as a last line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 200))]
+    #[schemars(
+        length(max = 200),
+        regex(pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")
+    )]
     pub description: Option<String>,
 }
 
@@ -213,12 +216,12 @@ pub enum LogoutBinding {
 #[x_kube(validation = Rule::new("self.subjectType == 'CustomAttribute' ? has(self.subjectCustomAttribute) : !has(self.subjectCustomAttribute)").message("subjectCustomAttribute is required when subjectType is CustomAttribute, and not allowed otherwise"))]
 pub struct SamlSpec {
     /// The service provider's Assertion Consumer Service URL (https).
-    #[schemars(length(min = 9, max = 1024))]
+    #[schemars(length(min = 9, max = 1024), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     #[x_kube(validation = Rule::new("self.startsWith('https://') && isURL(self)").message("saml.acsUrl must be an https URL"))]
     pub acs_url: String,
 
     /// The service provider's entity id (a URI, not necessarily a URL).
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub entity_id: String,
 
     /// Which user field identifies the user: `Username` (default), `FederationId`, `UserId`,
@@ -228,7 +231,7 @@ pub struct SamlSpec {
 
     /// The custom attribute used as subject; required exactly when `subjectType` is `CustomAttribute`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 255))]
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub subject_custom_attribute: Option<String>,
 
     /// NameID format: `Unspecified` (default), `EmailAddress`, `Persistent` or `Transient`.
@@ -237,7 +240,7 @@ pub struct SamlSpec {
 
     /// IdP issuer the app uses. Default: the org's Identity Provider entity id (its My Domain URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 1024))]
+    #[schemars(length(min = 1, max = 1024), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub issuer: Option<String>,
 
     /// Assertion signing algorithm: `SHA256` (default) or `SHA1`.
@@ -247,7 +250,10 @@ pub struct SamlSpec {
     /// PEM certificate the service provider signs its requests with; when set, Salesforce verifies
     /// request signatures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 16384))]
+    #[schemars(
+        length(max = 16384),
+        regex(pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")
+    )]
     #[x_kube(validation = Rule::new("self.trim().startsWith('-----BEGIN CERTIFICATE-----')").message("saml.requestSigningCertificate must be a PEM certificate"))]
     pub request_signing_certificate: Option<String>,
 
@@ -265,7 +271,10 @@ pub struct SamlSpec {
 #[serde(rename_all = "camelCase")]
 pub struct EncryptionSpec {
     /// The service provider's encryption certificate, PEM.
-    #[schemars(length(min = 1, max = 16384))]
+    #[schemars(
+        length(min = 1, max = 16384),
+        regex(pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")
+    )]
     #[x_kube(validation = Rule::new("self.trim().startsWith('-----BEGIN CERTIFICATE-----')").message("saml.encryption.certificate must be a PEM certificate"))]
     pub certificate: String,
 
@@ -279,7 +288,7 @@ pub struct EncryptionSpec {
 #[serde(rename_all = "camelCase")]
 pub struct SingleLogoutSpec {
     /// The service provider's single logout URL (https).
-    #[schemars(length(min = 9, max = 1024))]
+    #[schemars(length(min = 9, max = 1024), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     #[x_kube(validation = Rule::new("self.startsWith('https://') && isURL(self)").message("saml.singleLogout.url must be an https URL"))]
     pub url: String,
 
@@ -294,13 +303,19 @@ pub struct SingleLogoutSpec {
 pub struct AccessSpec {
     /// Profile names (e.g. `Contact Center Agent`) whose users may use the app. A set.
     #[serde(default)]
-    #[schemars(length(max = 100), inner(length(min = 1, max = 255)))]
+    #[schemars(
+        length(max = 100),
+        inner(length(min = 1, max = 255), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))
+    )]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub profiles: Vec<String>,
 
     /// Permission set API names whose users may use the app. A set.
     #[serde(default)]
-    #[schemars(length(max = 100), inner(length(min = 1, max = 80)))]
+    #[schemars(
+        length(max = 100),
+        inner(length(min = 1, max = 80), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))
+    )]
     #[x_kube(merge_strategy = ListMerge::Set)]
     pub permission_sets: Vec<String>,
 }
@@ -327,6 +342,36 @@ pub struct PublishSpec {
     )]
     #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) >= duration('1m')").message("publish.refreshInterval must be at least 1m"))]
     pub refresh_interval: String,
+}
+
+/// A duration as `publish.refreshInterval`'s schema admits it (and as CEL's `duration()`, Go's
+/// `time.ParseDuration`, reads it): one or more `<number>[.<fraction>]<unit>` with units `ms`, `s`,
+/// `m`, `h`, e.g. `90s`, `1h30m`, `1.5h`. `None` for anything else.
+pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
+    let mut rest = s;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(digits);
+        let value: f64 = match number.split_once('.') {
+            Some((int, frac)) if !int.is_empty() && !frac.is_empty() && !frac.contains('.') => {
+                number.parse().ok()?
+            }
+            None if !number.is_empty() => number.parse().ok()?,
+            _ => return None,
+        };
+        let (unit, seconds) = [("ms", 0.001), ("s", 1.0), ("m", 60.0), ("h", 3600.0)]
+            .into_iter()
+            .find(|(u, _)| tail.starts_with(u) && !(*u == "m" && tail.starts_with("ms")))?;
+        total += value * seconds;
+        rest = &tail[unit.len()..];
+    }
+    std::time::Duration::try_from_secs_f64(total).ok()
 }
 
 fn default_refresh_interval() -> String {
@@ -510,6 +555,14 @@ pub struct DriftEntry {
     pub action: String,
 }
 
+impl PublishSpec {
+    /// `refreshInterval`, at least one minute (the schema says so too); `None` when it does not
+    /// parse, which the schema prevents.
+    pub fn refresh(&self) -> Option<std::time::Duration> {
+        parse_duration(&self.refresh_interval).map(|d| d.max(std::time::Duration::from_secs(60)))
+    }
+}
+
 impl SsoConnectedApp {
     /// The ConfigMap the metadata is published into.
     pub fn config_map_name(&self) -> String {
@@ -517,5 +570,39 @@ impl SsoConnectedApp {
             Some(n) => n.clone(),
             None => format!("{}-idp-metadata", kube::ResourceExt::name_any(self)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_as_the_schema_and_cel_admit_them() {
+        let d = |s: &str| parse_duration(s);
+        assert_eq!(d("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(d("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(d("1.5h"), Some(Duration::from_secs(5400)));
+        assert_eq!(d("2m500ms"), Some(Duration::from_millis(120_500)));
+        assert_eq!(d("1h0.5m"), Some(Duration::from_secs(3630)));
+        for bad in [
+            "", "1", "h", "1d", "1.h", ".5h", "1.2.3h", "-1h", "1 h", "1hh",
+        ] {
+            assert_eq!(d(bad), None, "{bad:?}");
+        }
+        // Strings of every shape the schema's pattern `^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$` admits.
+        for ok in ["1m", "15m", "1.5h", "100ms", "0.25s", "3h2m1s500ms", "1m1m"] {
+            assert!(d(ok).is_some(), "{ok}");
+        }
+        let publish = PublishSpec {
+            config_map_name: None,
+            refresh_interval: "30s".into(),
+        };
+        assert_eq!(
+            publish.refresh(),
+            Some(Duration::from_secs(60)),
+            "at least 1m"
+        );
     }
 }

@@ -163,11 +163,11 @@ pub struct AuthSpec {
 #[serde(rename_all = "camelCase")]
 pub struct JwtBearerAuth {
     /// Consumer key of the integration app the operator logs in with (the JWT `iss`).
-    #[schemars(length(min = 1, max = 255))]
+    #[schemars(length(min = 1, max = 255), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub client_id: String,
 
     /// Salesforce username of the integration user (the JWT `sub`).
-    #[schemars(length(min = 3, max = 255))]
+    #[schemars(length(min = 3, max = 255), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))]
     pub username: String,
 
     /// The Secret (same namespace) holding the RSA private key, PEM, at least 2048 bits.

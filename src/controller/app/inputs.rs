@@ -112,11 +112,13 @@ pub fn app_kind(t: AppType) -> &'static str {
     }
 }
 
-/// `publish.refreshInterval`, at least one minute; one hour when it cannot be parsed.
+/// `publish.refreshInterval`, at least one minute; one hour for a value stored before the schema
+/// had its current rule (admission refuses anything else).
 pub fn refresh_interval(app: &SsoConnectedApp) -> Duration {
-    humantime::parse_duration(&app.spec.publish.refresh_interval)
+    app.spec
+        .publish
+        .refresh()
         .unwrap_or(Duration::from_secs(3600))
-        .max(Duration::from_secs(60))
 }
 
 /// Whether an org at API version `v` can hold External Client Apps with SAML.

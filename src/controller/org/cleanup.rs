@@ -6,9 +6,9 @@
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
 
-use crate::controller::kinds::ORG as KIND;
 use crate::api::{RELEASE_ANNOTATION, SalesforceOrg};
 use crate::controller::context::{Context, resource_labels};
+use crate::controller::kinds::ORG as KIND;
 use crate::controller::registry::org_key;
 use crate::error::Error;
 use crate::events::EventSpec;
