@@ -4,7 +4,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::leader::Timing;
 
 /// Kubernetes operator that makes Salesforce the SAML identity provider for partner telephony.
 #[derive(Parser, Debug)]
@@ -56,9 +60,21 @@ pub struct RunArgs {
     #[arg(long, default_value = "sso-operator-leader")]
     pub leader_election_lease: String,
 
-    /// Lease duration in seconds; a standby takes over this long after the leader stops renewing.
+    /// Lease duration in seconds: a standby takes the Lease over once it has seen it unchanged
+    /// for this long (on its own clock).
     #[arg(long, default_value_t = 15)]
     pub leader_election_lease_seconds: u64,
+
+    /// Renew deadline in seconds: the leader stops reconciling and exits when it has not renewed
+    /// the Lease for this long. Must be at least 1 s below the lease duration (the time the leader
+    /// is given to stop). Default: two thirds of the lease duration (10 s of 15 s).
+    #[arg(long)]
+    pub leader_election_renew_deadline_seconds: Option<u64>,
+
+    /// Retry period in seconds: how often the leader renews and a standby reads the Lease; below
+    /// the renew deadline. Default: two fifteenths of the lease duration (2 s of 15 s).
+    #[arg(long)]
+    pub leader_election_retry_period_seconds: Option<u64>,
 
     /// Widen the Salesforce host allow-list by one `host` or `host:port` (repeatable). Meant for
     /// the simulator in tests and the demo; nothing in a resource can widen the list.
@@ -110,5 +126,77 @@ fn cluster_name(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     } else {
         Err("1 to 63 letters, digits, '-', '_' or '.'".into())
+    }
+}
+
+impl RunArgs {
+    /// The leader-election timing from the three flags, checked against each other.
+    pub fn leader_timing(&self) -> Result<Timing, String> {
+        let lease = Duration::from_secs(self.leader_election_lease_seconds);
+        let (renew, retry) = Timing::scaled(lease);
+        let renew = self
+            .leader_election_renew_deadline_seconds
+            .map_or(renew, Duration::from_secs);
+        let retry = self
+            .leader_election_retry_period_seconds
+            .map_or(retry, Duration::from_secs);
+        Timing::new(lease, renew, retry).map_err(|e| {
+            format!(
+                "invalid leader-election timing (--leader-election-lease-seconds, \
+                 --leader-election-renew-deadline-seconds, \
+                 --leader-election-retry-period-seconds): {e}"
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> RunArgs {
+        let mut argv = vec!["sso-operator", "run"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).expect("parse").command {
+            Command::Run(a) => *a,
+            Command::Crd => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn leader_timing_defaults_to_client_go_s_and_scales_with_the_lease() {
+        assert_eq!(run(&[]).leader_timing().unwrap(), Timing::DEFAULT);
+        let t = run(&["--leader-election-lease-seconds", "6"])
+            .leader_timing()
+            .unwrap();
+        assert_eq!(t.renew_deadline, Duration::from_secs(4));
+        assert_eq!(t.retry_period, Duration::from_millis(800));
+        let t = run(&[
+            "--leader-election-lease-seconds=30",
+            "--leader-election-renew-deadline-seconds=20",
+            "--leader-election-retry-period-seconds=5",
+        ])
+        .leader_timing()
+        .unwrap();
+        assert_eq!(t.retry_period, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn inconsistent_leader_timing_is_refused_with_the_flags_named() {
+        let e = run(&["--leader-election-renew-deadline-seconds=15"])
+            .leader_timing()
+            .unwrap_err();
+        assert!(
+            e.contains("--leader-election-renew-deadline-seconds"),
+            "{e}"
+        );
+        assert!(e.contains("must be less than the lease duration"), "{e}");
+        let e = run(&["--leader-election-retry-period-seconds=10"])
+            .leader_timing()
+            .unwrap_err();
+        assert!(e.contains("retry period (10s) must be less than"), "{e}");
+        run(&["--leader-election-lease-seconds=3"])
+            .leader_timing()
+            .unwrap_err();
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::watches::{Shared, run_controllers, scoped};
 use crate::api::{SalesforceOrg, SsoConnectedApp};
 use crate::config::RunArgs;
+use crate::leader::{self, Timing};
 use crate::metrics::{Metrics, SalesforceCallMetrics};
 use crate::salesforce::{self, ClientOptions, Salesforce};
 
@@ -46,6 +47,10 @@ impl Stop {
 }
 
 async fn run_inner(args: RunArgs) -> Result<(), BoxError> {
+    let timing = match args.leader_election {
+        true => Some(args.leader_timing()?),
+        false => None,
+    };
     let metrics = Arc::new(Metrics::default());
     let ready = Arc::new(AtomicBool::new(false));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -81,8 +86,8 @@ async fn run_inner(args: RunArgs) -> Result<(), BoxError> {
         metrics: metrics.clone(),
         ready: ready.clone(),
     };
-    if args.leader_election {
-        lead(&args, shared, stop).await?;
+    if let Some(timing) = timing {
+        lead(&args, timing, shared, stop).await?;
     } else {
         metrics.leader.set(1);
         run_controllers(&args, shared, stop.requested()).await?;
@@ -129,37 +134,42 @@ fn salesforce_client(args: &RunArgs, metrics: &Arc<Metrics>) -> Result<Salesforc
     })?)
 }
 
-/// Waits for the leader Lease, then runs the controllers until shutdown or until the Lease is
-/// lost (then exits, so a restart rejoins as a standby).
-async fn lead(args: &RunArgs, shared: Shared, stop: Stop) -> Result<(), BoxError> {
+/// Waits for the leader Lease, then runs the controllers until shutdown (then releases the
+/// Lease), or until the renew deadline passes without a renewal: then the controllers are dropped
+/// at once (no reconcile is polled again) and the process exits non-zero, so a restart rejoins as
+/// a standby. `crate::leader` explains why that happens before a standby can take over.
+async fn lead(args: &RunArgs, timing: Timing, shared: Shared, stop: Stop) -> Result<(), BoxError> {
     let lease_ns = args
         .leader_election_namespace
         .clone()
         .or_else(|| args.namespace.clone())
         .unwrap_or_else(|| "default".to_string());
-    let elector = crate::leader::LeaderElector::new(
-        shared.client.clone(),
-        &lease_ns,
-        &args.leader_election_lease,
-        Duration::from_secs(args.leader_election_lease_seconds),
-    );
+    let lease = &args.leader_election_lease;
+    let store = leader::KubeLeaseStore::new(shared.client.clone(), &lease_ns, lease);
+    let elector = leader::Elector::new(store, leader::identity(), timing);
+    tracing::info!(identity = elector.identity(), lease = %format!("{lease_ns}/{lease}"), ?timing, "leader election");
     // Standbys serve probes as ready: they are healthy, just not leading.
     shared.ready.store(true, Ordering::Relaxed);
     let leading = tokio::select! {
-        r = elector.acquire() => r?,
+        l = elector.acquire() => l,
         _ = stop.clone().requested() => return Ok(()),
     };
+    let deadman = leader::Deadman::arm(leading.expiry(), leader::STOP_BUDGET)?;
     let metrics = shared.metrics.clone();
     metrics.leader.set(1);
     shared.ready.store(false, Ordering::Relaxed);
     let lost = leading.lost();
     let result = tokio::select! {
-        r = run_controllers(args, shared, stop.requested()) => r,
+        // Checked first: once the deadline has passed the controllers are not polled again.
+        biased;
         _ = lost => {
-            tracing::error!("lost the leader Lease; exiting so a restart rejoins as a standby");
+            metrics.leader.set(0);
+            tracing::error!("lost the leader Lease: controllers stopped; exiting so a restart rejoins as a standby");
             return Err("leader Lease lost".into());
         }
+        r = run_controllers(args, shared, stop.requested()) => r,
     };
+    deadman.disarm();
     leading.release().await;
     metrics.leader.set(0);
     result
