@@ -14,7 +14,9 @@
 //!   test saw A gone: same host, same wall clock), and writes the spec it sees;
 //! - the org's app got exactly one write after the cut (B's, with B's spec), so A never wrote
 //!   its stale spec. A process that is gone cannot send anything, so nothing of A's can reach
-//!   Salesforce after B acquired.
+//!   Salesforce after B acquired. (A's held read is still pending at the org when the test ends;
+//!   it is a read, and A is no longer there to act on its answer. Everything else A sent went over
+//!   loopback to an org without other delays, long before the last check.)
 //!
 //! Against the leader election before issue 16 (renew calls without a timeout, leadership kept
 //! for a lease duration) A never notices the partition: it stays up and, once its read returns,
@@ -340,6 +342,8 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
     )
     .await;
     let writes = writes_after(&env.sim, "Telephony_SSO", seq_cut).await;
+    let calls = calls_after(&env.sim, seq_before).await;
+    eprintln!("the org's calls since the first spec change (partition after {seq_cut}):\n{calls}");
     assert_eq!(
         writes.len(),
         1,
