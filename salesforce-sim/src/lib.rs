@@ -43,7 +43,7 @@ pub use certs::{ClientKeyPair, client_key_pair};
 pub use load::{build, load};
 pub use org_file::{
     CREATION_BLOCKED_CODE, CREATION_BLOCKED_MESSAGE, CertSpec, IdpSpec, LimitsSpec, OauthClient,
-    OrgFile, Policy, UserSpec,
+    OrgFile, PermissionSetAssignment, Policy, UserSpec,
 };
 pub use router::app;
 pub use server::{Endpoint, Listener, ServeOptions, SimHandle, Tls, start};
