@@ -89,7 +89,11 @@ fn add_users(state: &mut State, file: &OrgFile) -> Result<(), String> {
             profile: u.profile.clone(),
             federation_id: u.federation_id.clone(),
             permission_sets: Vec::new(),
-            fields: file.user_fields.get(&u.username).cloned().unwrap_or_default(),
+            fields: file
+                .user_fields
+                .get(&u.username)
+                .cloned()
+                .unwrap_or_default(),
         });
     }
     for name in file.user_fields.keys() {

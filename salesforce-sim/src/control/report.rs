@@ -11,9 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::control::saml::session_json;
+use crate::control::saml::{saml_apps_json, session_json};
 use crate::eca::kind::Kind;
-use crate::saml::app as saml_app;
 use crate::metadata_types as mt;
 use crate::state::Shared;
 use crate::wsdl_types::CONNECTED_APP;
@@ -82,14 +81,6 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
             })
         })
         .collect();
-    let saml_apps: Map<String, Value> = saml_app::all(&st)
-        .into_iter()
-        .map(|a| {
-            let login = format!("https://{}/idp/login?app={}", st.my_domain, a.sp_id15());
-            let v = json!({"kind": a.kind.type_name(), "spId": a.sp_id15(), "entityId": a.entity_id, "idpInitiatedLoginUrl": login});
-            (a.name, v)
-        })
-        .collect();
     Json(json!({
         "orgId": st.org_id,
         "myDomain": st.my_domain,
@@ -110,7 +101,7 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
         "permissionSets": st.permission_sets,
         "users": st.users.iter().map(|u| json!({"id": u.id, "username": u.username, "profile": u.profile, "federationId": u.federation_id, "permissionSets": u.permission_sets, "fields": u.fields})).collect::<Vec<_>>(),
         "activeSessions": st.sessions.len(),
-        "samlApps": saml_apps,
+        "samlApps": saml_apps_json(&st),
         "samlSession": session_json(&st),
     }))
     .into_response()

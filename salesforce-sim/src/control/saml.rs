@@ -7,9 +7,10 @@ use axum::extract::State as AxState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::control::reply::bad;
+use crate::saml::app;
 use crate::state::{SamlSession, Shared, State};
 
 #[derive(Deserialize)]
@@ -24,6 +25,21 @@ pub fn session_json(st: &State) -> Value {
         Some(s) => json!({"username": s.username, "since": s.since.to_string()}),
         None => json!({"username": null}),
     }
+}
+
+/// The org's SAML apps as `/__sim/state` shows them (`samlApps`): kind, entity id, the `0sp`
+/// id and the IdP-initiated login URL Setup would show.
+pub fn saml_apps_json(st: &State) -> Value {
+    let apps: Map<String, Value> = app::all(st)
+        .into_iter()
+        .map(|a| {
+            let login = format!("https://{}/idp/login?app={}", st.my_domain, a.sp_id15());
+            let v = json!({"kind": a.kind.type_name(), "spId": a.sp_id15(),
+                           "entityId": a.entity_id, "idpInitiatedLoginUrl": login});
+            (a.name, v)
+        })
+        .collect();
+    Value::Object(apps)
 }
 
 /// `POST {"username"}`: that user is signed in from now on (simulator clock).

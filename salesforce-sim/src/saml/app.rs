@@ -124,7 +124,10 @@ fn connected(st: &State, name: &str) -> Option<SpApp> {
         request_certificate: text(saml, "certificate"),
         encryption_certificate: text(saml, "encryptionCertificate"),
         encryption_type: text(saml, "encryptionType"),
-        profiles: mt::texts(f, "profileName").into_iter().map(str::to_owned).collect(),
+        profiles: mt::texts(f, "profileName")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         permission_sets: mt::texts(f, "permissionSetName")
             .into_iter()
             .map(str::to_owned)
@@ -172,7 +175,10 @@ fn external(st: &State, name: &str) -> Option<SpApp> {
         encryption_certificate: text(f, "encryptionCertificate"),
         encryption_type: text(f, "encryptionType"),
         profiles: names(text(f, "commaSeparatedProfile"), &st.profile_ids),
-        permission_sets: names(text(f, "commaSeparatedPermissionSet"), &st.permission_set_ids),
+        permission_sets: names(
+            text(f, "commaSeparatedPermissionSet"),
+            &st.permission_set_ids,
+        ),
         attributes: attributes(f, "customAttributes"),
         start_url: text(f, "startUrl"),
         enabled,

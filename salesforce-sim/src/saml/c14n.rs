@@ -224,9 +224,6 @@ mod tests {
             "<r xmlns=\"urn:d\"><p:e xmlns:p=\"urn:p\"><p:f>t&lt;&gt;&#xD;</p:f><g xmlns=\"\"></g></p:e></r>"
         );
         // Apex in no namespace: no xmlns="" needed.
-        assert_eq!(
-            c14n(xml, &["e", "g"], &[]),
-            "<g></g>".to_owned()
-        );
+        assert_eq!(c14n(xml, &["e", "g"], &[]), "<g></g>".to_owned());
     }
 }

@@ -44,7 +44,11 @@ pub fn sign(text: &str, id: &str, prefixes: &str, signer: &Signer) -> Result<Str
         .next()
         .ok_or_else(|| format!("element {id} has no Issuer"))?;
     let inclusive: Vec<&str> = prefixes.split_whitespace().collect();
-    let digest = B64.encode(signer.hash.digest(canonicalize(target, None, &inclusive).as_bytes()));
+    let digest = B64.encode(
+        signer
+            .hash
+            .digest(canonicalize(target, None, &inclusive).as_bytes()),
+    );
     let signed_info = format!(
         concat!(
             r#"<ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/>"#,
@@ -117,7 +121,9 @@ pub fn verify_enveloped(doc: &Document, public_key: &[u8]) -> Result<(), SigProb
     if c14n != Some(EXC_C14N) {
         return Err(invalid(format!("CanonicalizationMethod {c14n:?}")));
     }
-    let method = child(si, "SignatureMethod")?.attribute("Algorithm").unwrap_or("");
+    let method = child(si, "SignatureMethod")?
+        .attribute("Algorithm")
+        .unwrap_or("");
     let sig_hash = Hash::from_signature_uri(method)
         .ok_or_else(|| invalid(format!("SignatureMethod {method}")))?;
     let reference = child(si, "Reference")?;
@@ -130,14 +136,18 @@ pub fn verify_enveloped(doc: &Document, public_key: &[u8]) -> Result<(), SigProb
         match t.attribute("Algorithm") {
             Some(ENVELOPED) => {}
             Some(EXC_C14N) => {
-                if let Some(inc) = xml::elements(t).find(|c| c.tag_name().name() == "InclusiveNamespaces") {
+                if let Some(inc) =
+                    xml::elements(t).find(|c| c.tag_name().name() == "InclusiveNamespaces")
+                {
                     prefixes.extend(inc.attribute("PrefixList").unwrap_or("").split_whitespace());
                 }
             }
             other => return Err(invalid(format!("Transform {other:?}"))),
         }
     }
-    let dig_uri = child(reference, "DigestMethod")?.attribute("Algorithm").unwrap_or("");
+    let dig_uri = child(reference, "DigestMethod")?
+        .attribute("Algorithm")
+        .unwrap_or("");
     let dig_hash =
         Hash::from_digest_uri(dig_uri).ok_or_else(|| invalid(format!("DigestMethod {dig_uri}")))?;
     let expected = B64
@@ -154,7 +164,9 @@ pub fn verify_enveloped(doc: &Document, public_key: &[u8]) -> Result<(), SigProb
     if verify(public_key, sig_hash, canonical_si.as_bytes(), &value) {
         Ok(())
     } else {
-        Err(invalid("signature does not verify with the app's certificate"))
+        Err(invalid(
+            "signature does not verify with the app's certificate",
+        ))
     }
 }
 
@@ -174,7 +186,9 @@ pub fn verify_redirect(
     if verify(public_key, hash, signed.as_bytes(), &sig) {
         Ok(())
     } else {
-        Err(invalid("signature does not verify with the app's certificate"))
+        Err(invalid(
+            "signature does not verify with the app's certificate",
+        ))
     }
 }
 

@@ -25,7 +25,9 @@ use axum::http::{HeaderMap, Uri, header};
 use axum::response::Response;
 
 use crate::saml::app::{self, SpApp};
-use crate::saml::idp_error::{APP_BLOCKED, INVALID_SETTINGS, IdpError, NO_ACCESS, UNABLE_TO_RESOLVE};
+use crate::saml::idp_error::{
+    APP_BLOCKED, INVALID_SETTINGS, IdpError, NO_ACCESS, UNABLE_TO_RESOLVE,
+};
 use crate::saml::pages;
 use crate::saml::request::{self, Received};
 use crate::saml::response::{self, Issue};
@@ -114,14 +116,20 @@ fn serve(
         ..CallRecord::new(operation, 200)
     });
     match outcome {
-        Ok(Outcome::Posted { acs, response }) => pages::post_form(&acs, &response, relay.as_deref()),
+        Ok(Outcome::Posted { acs, response }) => {
+            pages::post_form(&acs, &response, relay.as_deref())
+        }
         Ok(Outcome::Login) => pages::login_page(&st.my_domain),
         Err(e) => pages::error_page(e),
     }
 }
 
 /// A received request checked into a target, or the error it gives.
-fn checked(st: &State, received: Result<Received, IdpError>, urls: &[String]) -> Result<Target, IdpError> {
+fn checked(
+    st: &State,
+    received: Result<Received, IdpError>,
+    urls: &[String],
+) -> Result<Target, IdpError> {
     let checked = request::check(st, &received?, urls)?;
     Ok(Target {
         app: checked.app,
@@ -129,7 +137,11 @@ fn checked(st: &State, received: Result<Received, IdpError>, urls: &[String]) ->
     })
 }
 
-pub async fn http_redirect(AxState(sim): AxState<Shared>, headers: HeaderMap, uri: Uri) -> Response {
+pub async fn http_redirect(
+    AxState(sim): AxState<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let received = request::from_redirect(uri.query().unwrap_or(""));
     let relay = received.as_ref().ok().and_then(|r| r.relay_state.clone());
     serve(&sim, "samlSsoRedirect", relay, |st| {

@@ -32,4 +32,3 @@ idp_errors! {
     INVALID_SETTINGS = "InvalidSettings", "IdP certificate is invalid or doesn\u{2019}t exist";
     APP_BLOCKED = "AppBlocked", "App blocked";
 }
-

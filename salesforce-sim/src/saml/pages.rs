@@ -31,7 +31,12 @@ fn html(body: String) -> Response {
 /// The auto-submitting form that carries `response` (XML) to `acs_url`.
 pub fn post_form(acs_url: &str, response: &str, relay_state: Option<&str>) -> Response {
     let relay = relay_state
-        .map(|r| format!(r#"<input type="hidden" name="RelayState" value="{}"/>"#, esc(r)))
+        .map(|r| {
+            format!(
+                r#"<input type="hidden" name="RelayState" value="{}"/>"#,
+                esc(r)
+            )
+        })
         .unwrap_or_default();
     html(format!(
         concat!(

@@ -107,7 +107,10 @@ pub fn from_redirect(raw_query: &str) -> Result<Received, IdpError> {
 }
 
 /// Reads an HTTP-POST request from its form fields.
-pub fn from_post(saml_request: Option<&str>, relay_state: Option<&str>) -> Result<Received, IdpError> {
+pub fn from_post(
+    saml_request: Option<&str>,
+    relay_state: Option<&str>,
+) -> Result<Received, IdpError> {
     let bytes = B64
         .decode(strip(saml_request.ok_or(INVALID_AUTHN_REQUEST)?))
         .map_err(|_| INVALID_AUTHN_REQUEST)?;

@@ -74,7 +74,13 @@ fn signing_key(st: &State) -> Result<(RsaPrivateKey, Vec<u8>), IdpError> {
     Ok((key, cert.der.clone()))
 }
 
-fn assertion(st: &State, issue: &Issue, issuer: &str, id: &str, now: Timestamp) -> Result<String, IdpError> {
+fn assertion(
+    st: &State,
+    issue: &Issue,
+    issuer: &str,
+    id: &str,
+    now: Timestamp,
+) -> Result<String, IdpError> {
     let app = issue.app;
     let name_id = subject::name_id(app, issue.user, st)?;
     let irt = issue

@@ -179,8 +179,9 @@ mod tests {
 
     #[test]
     fn signatures_verify_with_an_independent_implementation() {
-        let key = rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
-            .unwrap();
+        let key =
+            rcgen::KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, rcgen::RsaKeySize::_2048)
+                .unwrap();
         let private = RsaPrivateKey::from_pkcs8(&key.serialize_der()).unwrap();
         let cert = rcgen::CertificateParams::new(vec!["x".into()])
             .unwrap()

@@ -96,7 +96,10 @@ pub fn attributes(app: &SpApp, user: &User, st: &State) -> Vec<(String, String)>
     let mut out = vec![
         ("userId".to_owned(), id15(user).to_owned()),
         ("username".to_owned(), user.username.clone()),
-        ("email".to_owned(), user_field(user, "Email").unwrap_or_default()),
+        (
+            "email".to_owned(),
+            user_field(user, "Email").unwrap_or_default(),
+        ),
         ("is_portal_user".to_owned(), "false".to_owned()),
     ];
     for (key, formula) in &app.attributes {

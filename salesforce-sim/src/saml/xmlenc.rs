@@ -74,7 +74,11 @@ impl Cipher {
                 let nonce: [u8; 12] = rand::random();
                 let mut buf = plain.to_vec();
                 sealing
-                    .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::empty(), &mut buf)
+                    .seal_in_place_append_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::empty(),
+                        &mut buf,
+                    )
                     .map_err(fail)?;
                 let mut out = nonce.to_vec();
                 out.extend(buf);
@@ -106,7 +110,11 @@ impl Cipher {
 
 /// `<saml:EncryptedAssertion>` holding `assertion` (the signed assertion's XML), encrypted for
 /// the certificate `cert_pem`.
-pub fn encrypt_assertion(assertion: &str, cert_pem: &str, cipher: Cipher) -> Result<String, String> {
+pub fn encrypt_assertion(
+    assertion: &str,
+    cert_pem: &str,
+    cipher: Cipher,
+) -> Result<String, String> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(cert_pem.as_bytes())
         .map_err(|e| format!("encryptionCertificate: {e}"))?;
     let cert = pem
@@ -153,12 +161,17 @@ mod tests {
     #[test]
     fn ciphers_by_app_setting_and_block_mode() {
         assert_eq!(Cipher::for_app(None, "CBC"), Some(Cipher::Aes128Cbc));
-        assert_eq!(Cipher::for_app(Some("AES_256"), "gcm"), Some(Cipher::Aes256Gcm));
+        assert_eq!(
+            Cipher::for_app(Some("AES_256"), "gcm"),
+            Some(Cipher::Aes256Gcm)
+        );
         assert_eq!(Cipher::for_app(Some("Triple_Des"), "CBC"), None);
         assert_eq!(Cipher::for_app(Some("None"), "CBC"), None);
         // 16 bytes of plain text: CBC adds a whole block of padding, GCM a 16-byte tag.
         for (c, iv) in [(Cipher::Aes128Cbc, 16), (Cipher::Aes256Gcm, 12)] {
-            let out = c.encrypt(&vec![7u8; c.key_len()], b"0123456789abcdef").unwrap();
+            let out = c
+                .encrypt(&vec![7u8; c.key_len()], b"0123456789abcdef")
+                .unwrap();
             assert_eq!(out.len(), iv + 32, "{c:?}");
         }
     }
