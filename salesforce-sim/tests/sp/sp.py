@@ -30,17 +30,35 @@ Every request carries:
         "other",
         "error": "<exception class>: <message>"}
 
+"op": "signin" -- the whole sign-in, the helper acting as the browser too (what an end-to-end
+  test needs: one call per sign-in):
+  in:  "flow": "redirect" | "post" | "idp", "relayState": optional,
+       "idpBaseUrl": where the IdP really answers (e.g. https://localhost:PORT): the scheme and
+                     host of the metadata's SSO Locations (the org's My Domain) are replaced by it,
+       "caFile": optional PEM of the CA to trust for it (default: the system's),
+       "app": for "idp": the app= of /idp/login (the 0sp id, or the API name on the simulator),
+       "username": optional, signs that user in first (POST /__sim/saml/session: simulator only)
+  out: the "response" verdict, plus "relayState" (as posted), "samlResponse" (base64, for
+       other checks such as xmlsec1), "requestId" (SP-initiated); or, when the IdP answers with
+       something else than the auto-post form to the SP's ACS URL:
+       {"ok": false, "reason": "noResponse" | "wrongAcs", "status": HTTP status, "page": text}
+
 Any malformed request gives {"ok": false, "reason": "badRequest", "error": ...}.
 What the SP insists on: response and assertion both signed, keys only from the metadata, the
 audience its entity id, the time window with no slack, Recipient/Destination its ACS URL.
 """
 
 import base64
+import html.parser
 import json
 import logging
 import os
 import shutil
+import ssl
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
@@ -216,6 +234,78 @@ def accept(req):
     }
 
 
+class FormParser(html.parser.HTMLParser):
+    """The first form of a page: its action and its inputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.action = None
+        self.inputs = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and self.action is None:
+            self.action = a.get("action")
+        elif tag == "input" and a.get("name"):
+            self.inputs[a["name"]] = a.get("value") or ""
+
+
+def rebase(url, base):
+    """`url` with its scheme and host replaced by those of `base`."""
+    u, b = urllib.parse.urlsplit(url), urllib.parse.urlsplit(base)
+    return urllib.parse.urlunsplit((b.scheme, b.netloc, u.path, u.query, u.fragment))
+
+
+def fetch(url, ctx, form=None, body=None):
+    """GET `url`, or POST `form` (urlencoded) or `body` (JSON): (status, text)."""
+    request = urllib.request.Request(url)
+    if form is not None:
+        request.data = urllib.parse.urlencode(form).encode()
+    elif body is not None:
+        request.data = json.dumps(body).encode()
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, context=ctx, timeout=30) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+
+
+def signin(req):
+    base = req["idpBaseUrl"].rstrip("/")
+    ctx = ssl.create_default_context(cafile=req.get("caFile")) if base.startswith("https") else None
+    if req.get("username"):
+        status, text = fetch(base + "/__sim/saml/session", ctx, body={"username": req["username"]})
+        if status != 200:
+            return {"ok": False, "reason": "badRequest", "error": f"session: {status} {text}"}
+    flow = req["flow"]
+    request_id = None
+    if flow in ("redirect", "post"):
+        started = start({**req, "binding": flow})
+        request_id = started["requestId"]
+        url = rebase(started["url"], base)
+        status, page = fetch(url, ctx, started.get("form"))
+    elif flow == "idp":
+        query = {"app": req["app"]}
+        if req.get("relayState"):
+            query["RelayState"] = req["relayState"]
+        status, page = fetch(base + "/idp/login?" + urllib.parse.urlencode(query), ctx)
+    else:
+        raise ValueError(f"flow {flow!r}: redirect, post or idp")
+    form = FormParser()
+    form.feed(page)
+    if status != 200 or "SAMLResponse" not in form.inputs:
+        return {"ok": False, "reason": "noResponse", "status": status, "page": page[:2000]}
+    if form.action != req["sp"]["acsUrl"]:
+        return {"ok": False, "reason": "wrongAcs", "status": status, "page": page[:2000]}
+    relay = form.inputs.get("RelayState")
+    verdict = accept({**req, "samlResponse": form.inputs["SAMLResponse"], "relayState": relay,
+                      "inResponseTo": request_id})
+    verdict.update({"relayState": relay, "samlResponse": form.inputs["SAMLResponse"],
+                    "requestId": request_id})
+    return verdict
+
+
 def serve(line):
     try:
         req = json.loads(line)
@@ -224,7 +314,9 @@ def serve(line):
             return start(req)
         if op == "response":
             return accept(req)
-        raise ValueError(f"op {op!r}: request or response")
+        if op == "signin":
+            return signin(req)
+        raise ValueError(f"op {op!r}: request, response or signin")
     except Exception as exc:
         logging.exception("bad request")
         return {"ok": False, "reason": "badRequest", "error": f"{type(exc).__name__}: {exc}"}

@@ -2,12 +2,14 @@
 //! not part of this project (pysaml2, `tests/sp/sp.py`) configured only from the org's per-app
 //! metadata: `matrix` (both app kinds, every subject type and NameID format, three flows),
 //! `options` (request signatures, encryption, SHA-1, issuer, RelayState, clock), `refusals` (what
-//! the SP refuses and why), `errors` (the org's error and login pages, IdP-initiated ids). `sp`
-//! and `flow` are the SP and browser sides.
+//! the SP refuses and why), `errors` (the org's error and login pages, IdP-initiated ids),
+//! `oneshot` (the helper as SP and browser in one call, over HTTPS). `sp` and `flow` are the SP
+//! and browser sides.
 
 mod errors;
 mod flow;
 mod matrix;
+mod oneshot;
 mod options;
 mod refusals;
 mod sp;
