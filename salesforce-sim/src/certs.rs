@@ -1,7 +1,8 @@
 //! Certificates: the org's self-signed certificates, shaped like the ones Salesforce generates
 //! in Setup > Certificate and Key Management (salesforce-api.md §3.4: RSA 2048/4096,
 //! sha256WithRSA, `OU=<15-char org id>, O=Salesforce.com`), the RSA key of a JWT client's
-//! certificate, and the key pair a test registers as a JWT client.
+//! certificate, and the key pair a test registers as a JWT client. The org keeps each
+//! certificate's private key: the IdP certificate's key signs SAML responses (`saml/`).
 
 use jiff::Timestamp;
 use rcgen::{
@@ -25,7 +26,19 @@ pub struct OrgCertificate {
     pub pem: String,
     /// SubjectPublicKeyInfo DER of the key pair the simulator holds (not parsed from the cert).
     pub key_spki: Vec<u8>,
+    /// The private key (what signs SAML responses while this is the IdP certificate).
+    pub key: PrivateKey,
     pub created: Timestamp,
+}
+
+/// A private key as PKCS#8 DER; `Debug` does not print it.
+#[derive(Clone)]
+pub struct PrivateKey(pub Vec<u8>);
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PrivateKey(..)")
+    }
 }
 
 impl OrgCertificate {
@@ -96,6 +109,7 @@ impl OrgCertificate {
             der: cert.der().to_vec(),
             pem: cert.pem(),
             key_spki: key.subject_public_key_info(),
+            key: PrivateKey(key.serialize_der()),
             created: now,
         })
     }

@@ -36,6 +36,12 @@ pub fn operation_for(path: &str, body: &[u8]) -> String {
         }
     } else if path.starts_with("/.well-known/samlidp") {
         "idpMetadata".into()
+    } else if path == "/idp/endpoint/HttpRedirect" {
+        "samlSsoRedirect".into()
+    } else if path == "/idp/endpoint/HttpPost" {
+        "samlSsoPost".into()
+    } else if path == "/idp/login" {
+        "samlIdpInitiated".into()
     } else {
         "other".into()
     }

@@ -3,7 +3,7 @@
 //! It serves one org over HTTPS (or HTTP) with Salesforce's wire formats: the OAuth token
 //! endpoint (JWT bearer, client credentials), the Metadata API over SOAP (CRUD calls,
 //! `listMetadata`, `deploy`/`checkDeployStatus` for External Client Apps), REST versions and
-//! limits, SAML IdP metadata, and the `/__sim/` test controls. docs/simulator.md describes the
+//! limits, SAML IdP metadata and sign-in, and the `/__sim/` test controls. docs/simulator.md describes the
 //! behaviour; the module docs say which Salesforce source each part follows.
 //!
 //! The library is what the tests use: the typed org file ([`OrgFile`]), an in-process start
@@ -13,8 +13,8 @@
 //! Modules, leaves first (no module uses one that uses it): `metadata_types` + `wsdl_types`
 //! (the WSDL tables, generated), `xml`, `version`, `org_file`, `component`, `certs`, `tls`,
 //! `fault_rules`, `eca::kind`/`eca::package`/`eca::job`; `state` (runtime state); `load`
-//! (org file → state); the handlers `oauth`, `soap`, `limits`, `idp_metadata`, `faults`,
-//! `control`; `router`; `server`. This file only declares them and re-exports the API.
+//! (org file → state); the handlers `oauth`, `soap`, `limits`, `idp_metadata`, `saml` (SAML
+//! sign-in), `faults`, `control`; `router`; `server`. This file only declares them and re-exports the API.
 #![forbid(unsafe_code)]
 
 mod certs;
@@ -31,6 +31,7 @@ mod metadata_types;
 mod oauth;
 mod org_file;
 mod router;
+mod saml;
 mod server;
 mod soap;
 mod state;
@@ -43,7 +44,7 @@ pub use certs::{ClientKeyPair, client_key_pair};
 pub use load::{build, load};
 pub use org_file::{
     CREATION_BLOCKED_CODE, CREATION_BLOCKED_MESSAGE, CertSpec, IdpSpec, LimitsSpec, OauthClient,
-    OrgFile, Policy, UserSpec,
+    OrgFile, PermissionSetAssignment, Policy, UserSpec,
 };
 pub use router::app;
 pub use server::{Endpoint, Listener, ServeOptions, SimHandle, Tls, start};

@@ -88,7 +88,39 @@ fn add_users(state: &mut State, file: &OrgFile) -> Result<(), String> {
             username: u.username.clone(),
             profile: u.profile.clone(),
             federation_id: u.federation_id.clone(),
+            permission_sets: Vec::new(),
+            fields: file
+                .user_fields
+                .get(&u.username)
+                .cloned()
+                .unwrap_or_default(),
         });
+    }
+    for name in file.user_fields.keys() {
+        if state.user(name).is_none() {
+            return Err(format!("userFields: {name:?} is not in users"));
+        }
+    }
+    for a in &file.permission_set_assignments {
+        if !state.permission_sets.contains(&a.permission_set) {
+            return Err(format!(
+                "permissionSetAssignments: permission set {:?} is not in permissionSets",
+                a.permission_set
+            ));
+        }
+        let user = state
+            .users
+            .iter_mut()
+            .find(|u| u.username == a.username)
+            .ok_or_else(|| {
+                format!(
+                    "permissionSetAssignments: user {:?} is not in users",
+                    a.username
+                )
+            })?;
+        if !user.permission_sets.contains(&a.permission_set) {
+            user.permission_sets.push(a.permission_set.clone());
+        }
     }
     Ok(())
 }

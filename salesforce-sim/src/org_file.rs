@@ -15,6 +15,7 @@
 //! assert_eq!(OrgFile::from_yaml(&yaml).unwrap(), org);
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -29,6 +30,14 @@ pub struct OrgFile {
     pub my_domain: String,
     #[serde(default)]
     pub users: Vec<UserSpec>,
+    /// Which user holds which permission set (Salesforce's `PermissionSetAssignment` records):
+    /// with the profile, what gives a user access to a SAML app.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub permission_set_assignments: Vec<PermissionSetAssignment>,
+    /// More fields of users, by username (`Email`, `Department`, custom `X__c` fields, ...):
+    /// what the SAML `email` attribute and custom attribute formulas (`$User.<Field>`) read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub user_fields: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     pub profiles: Vec<String>,
     #[serde(default)]
@@ -60,6 +69,8 @@ impl Default for OrgFile {
             org_id: "00D5g000000SIMUEAA".to_owned(),
             my_domain: "acme.my.salesforce.com".to_owned(),
             users: Vec::new(),
+            permission_set_assignments: Vec::new(),
+            user_fields: BTreeMap::new(),
             profiles: Vec::new(),
             permission_sets: Vec::new(),
             certificates: Vec::new(),
@@ -107,6 +118,14 @@ pub struct UserSpec {
     pub profile: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federation_id: Option<String>,
+}
+
+/// A permission set assigned to a user (both must be in the org file).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionSetAssignment {
+    pub username: String,
+    pub permission_set: String,
 }
 
 /// A certificate the org generates at start (docs/simulator.md describes its shape).
@@ -211,6 +230,10 @@ pub struct Policy {
     /// How many `checkDeployStatus` polls of a deploy answer `InProgress` before it completes.
     #[serde(default = "default_deploy_polls")]
     pub deploy_polls_in_progress: u32,
+    /// Block cipher mode of SAML assertion encryption (`CBC` or `GCM`): no source says which one
+    /// Salesforce uses, so both can be had (an assumption, docs/simulator.md).
+    #[serde(default = "default_block_mode")]
+    pub saml_encryption_block_mode: String,
 }
 
 impl Default for Policy {
@@ -220,6 +243,7 @@ impl Default for Policy {
             creation_blocked_status_code: default_blocked_code(),
             creation_blocked_message: default_blocked_message(),
             deploy_polls_in_progress: default_deploy_polls(),
+            saml_encryption_block_mode: default_block_mode(),
         }
     }
 }
@@ -235,4 +259,7 @@ fn default_blocked_message() -> String {
 }
 fn default_deploy_polls() -> u32 {
     1
+}
+fn default_block_mode() -> String {
+    "CBC".to_owned()
 }

@@ -5,7 +5,8 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-use crate::control::{mutate, report, settings};
+use crate::control::{mutate, report, saml as saml_control, settings};
+use crate::saml::endpoints as sso;
 use crate::state::Shared;
 use crate::{faults, idp_metadata, limits, oauth, soap};
 
@@ -22,7 +23,10 @@ pub fn app(sim: Shared, control: bool) -> Router {
         .route(
             "/.well-known/samlidp/{file}",
             get(idp_metadata::app_metadata),
-        );
+        )
+        .route("/idp/endpoint/HttpRedirect", get(sso::http_redirect))
+        .route("/idp/endpoint/HttpPost", post(sso::http_post))
+        .route("/idp/login", get(sso::idp_login));
     if control {
         r = r
             .route("/__sim/state", get(report::state))
@@ -39,7 +43,13 @@ pub fn app(sim: Shared, control: bool) -> Router {
             .route("/__sim/certificates", post(settings::certificates))
             .route("/__sim/limits", post(settings::limits))
             .route("/__sim/policy", post(settings::policy))
-            .route("/__sim/sessions/revoke", post(settings::revoke_sessions));
+            .route("/__sim/sessions/revoke", post(settings::revoke_sessions))
+            .route(
+                "/__sim/saml/session",
+                post(saml_control::sign_in)
+                    .get(saml_control::get)
+                    .delete(saml_control::sign_out),
+            );
     }
     r.layer(axum::middleware::from_fn_with_state(
         sim.clone(),

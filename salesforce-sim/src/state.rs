@@ -27,6 +27,18 @@ pub struct User {
     pub username: String,
     pub profile: String,
     pub federation_id: Option<String>,
+    /// Assigned permission sets (org file `permissionSetAssignments`).
+    pub permission_sets: Vec<String>,
+    /// More User fields by API name (org file `userFields`).
+    pub fields: BTreeMap<String, String>,
+}
+
+/// The browser session of the SAML flows: who is signed in to the org (set by
+/// `POST /__sim/saml/session`), since when on the simulator clock.
+#[derive(Debug, Clone)]
+pub struct SamlSession {
+    pub username: String,
+    pub since: Timestamp,
 }
 
 /// An issued access token.
@@ -109,6 +121,8 @@ pub struct State {
     pub seq: u64,
     pub faults: Vec<FaultRule>,
     pub id_counter: u64,
+    /// Who is signed in for the SAML sign-in endpoints (none: the login page).
+    pub saml_session: Option<SamlSession>,
 }
 
 impl State {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::control::saml::{saml_apps_json, session_json};
 use crate::eca::kind::Kind;
 use crate::metadata_types as mt;
 use crate::state::Shared;
@@ -98,8 +99,10 @@ pub async fn state(AxState(sim): AxState<Shared>) -> Response {
         "policy": st.policy,
         "profiles": st.profiles,
         "permissionSets": st.permission_sets,
-        "users": st.users.iter().map(|u| json!({"id": u.id, "username": u.username, "profile": u.profile, "federationId": u.federation_id})).collect::<Vec<_>>(),
+        "users": st.users.iter().map(|u| json!({"id": u.id, "username": u.username, "profile": u.profile, "federationId": u.federation_id, "permissionSets": u.permission_sets, "fields": u.fields})).collect::<Vec<_>>(),
         "activeSessions": st.sessions.len(),
+        "samlApps": saml_apps_json(&st),
+        "samlSession": session_json(&st),
     }))
     .into_response()
 }

@@ -143,6 +143,8 @@ pub struct PolicyReq {
     creation_blocked_message: Option<String>,
     #[serde(default)]
     deploy_polls_in_progress: Option<u32>,
+    #[serde(default)]
+    saml_encryption_block_mode: Option<String>,
 }
 
 pub async fn policy(AxState(sim): AxState<Shared>, Json(req): Json<PolicyReq>) -> Response {
@@ -158,6 +160,12 @@ pub async fn policy(AxState(sim): AxState<Shared>, Json(req): Json<PolicyReq>) -
     }
     if let Some(v) = req.deploy_polls_in_progress {
         st.policy.deploy_polls_in_progress = v;
+    }
+    if let Some(v) = req.saml_encryption_block_mode {
+        if !v.eq_ignore_ascii_case("CBC") && !v.eq_ignore_ascii_case("GCM") {
+            return bad(format!("samlEncryptionBlockMode {v:?}: CBC or GCM"));
+        }
+        st.policy.saml_encryption_block_mode = v.to_ascii_uppercase();
     }
     Json(json!(st.policy)).into_response()
 }

@@ -164,6 +164,11 @@ impl Sim {
         }
     }
 
+    /// The CA the simulator's TLS certificate chains to (HTTPS only).
+    pub fn ca_pem(&self) -> Option<String> {
+        self.handle.endpoint().ca_pem.clone()
+    }
+
     pub fn u(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }

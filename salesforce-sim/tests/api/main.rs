@@ -1,4 +1,5 @@
-//! The simulator's tests: one test binary, a module per subject. Most start the simulator
+//! The simulator's tests: one test binary, a module per subject (`saml`: sign-in, with an
+//! external SP library). Most start the simulator
 //! in-process through the library (`harness`); `binary` runs the `salesforce-sim` executable
 //! as `hack/demo.sh` and the benchmark do, and checks the org files they use.
 
@@ -8,5 +9,6 @@ mod eca;
 mod harness;
 mod idp;
 mod oauth;
+mod saml;
 mod soap;
 mod xsd;
