@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use kube::api::DeleteParams;
 use serde_json::json;
 
 use crate::common::cluster;
@@ -166,14 +165,8 @@ async fn deletion_policies(f: Flavor) {
     }));
     env.wait_ready("telephony", SHORT).await;
     env.wait_ready("kept", SHORT).await;
-    env.apps()
-        .delete("telephony", &DeleteParams::default())
-        .await
-        .unwrap();
-    env.apps()
-        .delete("kept", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_app("telephony").await;
+    env.delete_app("kept").await;
     cluster::wait_for(SHORT, "both resources gone", || async {
         env.gone("telephony").await && env.gone("kept").await
     })
@@ -201,10 +194,7 @@ async fn adoption(f: Flavor) {
         "an unmarked app is never written"
     );
     // Deleting the resource (policy Delete) leaves the app that was never ours.
-    env.apps()
-        .delete("telephony", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_app("telephony").await;
     env.wait_deleted("telephony", SHORT).await;
     assert!(f.exists(&env.sim, "Telephony_SSO").await);
     assert!(env.sim.writes_of("Telephony_SSO").await.is_empty());

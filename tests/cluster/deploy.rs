@@ -79,10 +79,7 @@ async fn k8s_operator_reaches_ready_with_only_the_charts_rbac() {
         "no Events recorded"
     );
     // Deletion (finalizer removal) works with the chart's RBAC.
-    env.apps()
-        .delete("telephony", &Default::default())
-        .await
-        .unwrap();
+    env.delete_app("telephony").await;
     env.wait_deleted("telephony", SHORT).await;
 
     let logs = env.operator.logs();

@@ -158,8 +158,7 @@ async fn k8s_setup_procedure_end_to_end() {
 #[tokio::test]
 async fn k8s_two_resources_naming_one_app_the_second_gets_conflict() {
     let env = Env::start("e2e-dup", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     env.apply(&app_manifest(&AppOpts {
         name: "second",
         acs_url: "https://other.example/acs",
@@ -304,8 +303,7 @@ async fn k8s_expiring_certificate_is_flagged() {
 #[tokio::test]
 async fn k8s_salesforce_unreachable_keeps_the_configmap_and_recovers() {
     let env = Env::start("e2e-outage", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let before = env.config_map_data(CM).await;
     env.sim
         .fault(json!({"pathPrefix": "/", "count": 100000, "status": 503, "body": "down for maintenance"}))
@@ -328,8 +326,7 @@ async fn k8s_salesforce_unreachable_keeps_the_configmap_and_recovers() {
 #[tokio::test]
 async fn k8s_renamed_configmap_replaces_the_old_one() {
     let env = Env::start("e2e-rename", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let renamed = app_manifest(&AppOpts::default()).replace(
         "publish: {refreshInterval: 1h}",
         "publish: {refreshInterval: 1h, configMapName: renamed-idp}",
@@ -358,8 +355,7 @@ async fn k8s_renamed_configmap_replaces_the_old_one() {
 #[tokio::test]
 async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
     let env = Env::start("rec-listing", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     assert_eq!(env.sim.count("listMetadata").await, 1);
     assert_eq!(env.sim.count("createMetadata").await, 1);
     let log = env.sim.log().await;
@@ -404,8 +400,7 @@ async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
 #[tokio::test]
 async fn k8s_edited_or_deleted_configmap_is_republished() {
     let env = Env::start("rec-republish", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let published = env.config_map_data(CM).await;
     let writes = env.sim.writes().await;
 

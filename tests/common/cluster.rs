@@ -28,7 +28,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, PostParams};
 
-use super::repo::{crd_yaml, find_helm, repo_root};
+use super::repo::{crd_yaml, find_helm, repo_root, run_ok};
 
 /// Names of the two CRDs this crate defines.
 pub const CRD_NAMES: [&str; 2] = [
@@ -94,16 +94,8 @@ fn reachable(kubectl: &Path, kubeconfig: &Path) -> bool {
 }
 
 fn cached_kubectl() -> PathBuf {
-    let out = Command::new(repo_root().join("hack/k8s-bins.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run hack/k8s-bins.sh");
-    assert!(
-        out.status.success(),
-        "hack/k8s-bins.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubectl")
+    let dir = run_ok(&mut Command::new(repo_root().join("hack/k8s-bins.sh")));
+    PathBuf::from(dir.trim()).join("kubectl")
 }
 
 fn is_loopback_server(kubectl: &Path, kubeconfig: &Path) -> bool {
@@ -214,17 +206,11 @@ fn start_private() -> Cluster {
         dir.display()
     );
     let started = Instant::now();
-    let out = Command::new(repo.join("hack/cluster-up.sh"))
-        .env("SSO_LOCAL_DIR", &dir)
-        .env("SSO_CLUSTER_WATCH_PID", std::process::id().to_string())
-        .env("SSO_CLUSTER_EPHEMERAL", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run hack/cluster-up.sh");
-    assert!(
-        out.status.success(),
-        "hack/cluster-up.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(repo.join("hack/cluster-up.sh"))
+            .env("SSO_LOCAL_DIR", &dir)
+            .env("SSO_CLUSTER_WATCH_PID", std::process::id().to_string())
+            .env("SSO_CLUSTER_EPHEMERAL", "1"),
     );
     eprintln!(
         "cluster harness: private cluster ready in {:.1}s",

@@ -4,17 +4,10 @@
 
 use std::process::Command;
 
+use super::repo::run_ok;
+
 fn openssl(args: &[&str]) -> String {
-    let out = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("PEM is ASCII")
+    run_ok(Command::new("openssl").args(args))
 }
 
 /// An RSA key of 1024 bits (traditional PEM).

@@ -5,7 +5,7 @@
 //! (`~/.cache/sso-operator/k8s-v1.34.4-etcd-v3.6.16/helm`, filled by `hack/k8s-bins.sh`) and `PATH`.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,18 +23,24 @@ pub fn yaml_docs(text: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The `sso-operator crd` output (the binary built for this test run).
-pub fn crd_yaml() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-        .arg("crd")
+/// Runs `cmd` (stdin closed), asserts it succeeded (else panics with the command and its
+/// stderr), and returns its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .stdin(Stdio::null())
         .output()
-        .expect("run sso-operator crd");
+        .unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
-        "sso-operator crd failed:\n{}",
+        "{cmd:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).expect("utf-8 CRD YAML")
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `sso-operator crd` output (the binary built for this test run).
+pub fn crd_yaml() -> String {
+    run_ok(Command::new(env!("CARGO_BIN_EXE_sso-operator")).arg("crd"))
 }
 
 /// helm, from the places listed in the module doc; `None` when there is none.
@@ -71,11 +77,5 @@ pub fn helm_template(helm: &Path, namespace: &str, extra: &[&str]) -> String {
         namespace,
     ];
     args.extend_from_slice(extra);
-    let out = Command::new(helm).args(&args).output().expect("run helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+    run_ok(Command::new(helm).args(&args))
 }

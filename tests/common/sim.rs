@@ -178,44 +178,33 @@ impl Sim {
         &self.http
     }
 
+    /// Sends `req` to the org: its status and body.
+    async fn send(&self, req: reqwest::RequestBuilder) -> (reqwest::StatusCode, String) {
+        let r = req.send().await.expect("request to the simulated org");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("sim get");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        let (status, text) = self.send(self.http.get(self.at(path))).await;
+        (status.as_u16(), text)
     }
 
     /// `POST path` with a JSON body; asserts success and returns the JSON answer (or null).
     pub async fn control(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
+        let req = self.http.post(self.at(path)).json(&body);
+        let (status, text) = self.send(req).await;
         assert!(status.is_success(), "{path}: HTTP {status}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     /// `DELETE path`; asserts success.
     pub async fn delete(&self, path: &str) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("sim delete");
-        assert!(
-            r.status().is_success(),
-            "DELETE {path}: HTTP {}",
-            r.status()
-        );
+        let (status, text) = self.send(self.http.delete(self.at(path))).await;
+        assert!(status.is_success(), "DELETE {path}: HTTP {status}: {text}");
     }
 
     /// Adds a fault rule (`/__sim/faults`).

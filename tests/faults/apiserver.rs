@@ -19,23 +19,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::cluster;
 use crate::common::e2e::{self, AppOpts, Env, OperatorOpts, OrgSeed, app_manifest};
+use crate::common::{cluster, repo};
 
 const SHORT: Duration = Duration::from_secs(30);
 
+/// `hack/apiserver.sh <action>` on the test's private control plane: its output.
 fn apiserver(action: &str) -> String {
-    let out = Command::new(crate::common::repo::repo_root().join("hack/apiserver.sh"))
-        .arg(action)
-        .env("SSO_LOCAL_DIR", cluster::private_dir())
-        .output()
-        .expect("run hack/apiserver.sh");
-    assert!(
-        out.status.success(),
-        "hack/apiserver.sh {action}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    let script = repo::repo_root().join("hack/apiserver.sh");
+    let mut cmd = Command::new(script);
+    cmd.arg(action).env("SSO_LOCAL_DIR", cluster::private_dir());
+    repo::run_ok(&mut cmd).trim().to_string()
 }
 
 /// The app's spec at `acs` (a new generation).
@@ -177,8 +171,7 @@ async fn k8s_fault_apiserver_restart_and_watch_expiry() {
     let watch_logs =
         OperatorOpts::default().log("info,sso_operator=debug,kube_runtime::watcher=debug");
     let mut env = Env::start_with("flt-apiserver", OrgSeed::default(), watch_logs).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     env.wait_idle(SHORT).await;
 
     outage_mid_reconcile(&mut env).await;

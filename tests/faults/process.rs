@@ -12,9 +12,15 @@ const SHORT: Duration = Duration::from_secs(30);
 /// The per-app metadata download, which comes right after the create.
 const METADATA: &str = "/.well-known/samlidp/Telephony_SSO.xml";
 
-/// Waits until the app was created and its metadata fetch (held by a latency fault) is in
-/// flight: the window between the create and the status write.
-async fn wait_created_and_metadata_fetch_in_flight(env: &Env) {
+/// An environment whose default app was just created in Salesforce, with its metadata fetch
+/// held for `hold_ms` (it comes right after the create): the window between the create and
+/// the status write.
+async fn start_in_the_window(prefix: &str, hold_ms: u64) -> Env {
+    let env = Env::start(prefix, OrgSeed::default()).await;
+    env.sim
+        .fault(json!({"pathPrefix": METADATA, "latencyMs": hold_ms, "count": 1}))
+        .await;
+    env.apply(&app_manifest(&AppOpts::default()));
     cluster::wait_for(
         SHORT,
         "app created and its metadata fetch in flight",
@@ -24,6 +30,7 @@ async fn wait_created_and_metadata_fetch_in_flight(env: &Env) {
         },
     )
     .await;
+    env
 }
 
 /// Reasons of the Warning Events in the namespace, one a line.
@@ -43,13 +50,8 @@ async fn warning_reasons(env: &Env) -> String {
 /// operator recognises the app by its ownership marker. Exactly one upsert, no Conflict.
 #[tokio::test]
 async fn k8s_fault_sigkill_between_create_and_status_write() {
-    let mut env = Env::start("flt-kill", OrgSeed::default()).await;
-    // The per-app metadata fetch comes right after the create; hold it for 60 s to open a window.
-    env.sim
-        .fault(json!({"pathPrefix": METADATA, "latencyMs": 60000, "count": 1}))
-        .await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    wait_created_and_metadata_fetch_in_flight(&env).await;
+    // The metadata fetch held for 60 s: the status write cannot come before the SIGKILL.
+    let mut env = start_in_the_window("flt-kill", 60_000).await;
     assert!(env.sim.app("Telephony_SSO").await.is_some());
     let st = env.apps().get("telephony").await.unwrap().status;
     assert!(
@@ -81,12 +83,7 @@ async fn k8s_fault_sigkill_between_create_and_status_write() {
 /// made while the operator is down is finished by the next start, without a duplicate create.
 #[tokio::test]
 async fn k8s_fault_sigterm_during_reconcile_exits_cleanly_and_next_start_finishes() {
-    let mut env = Env::start("flt-term", OrgSeed::default()).await;
-    env.sim
-        .fault(json!({"pathPrefix": METADATA, "latencyMs": 3000, "count": 1}))
-        .await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    wait_created_and_metadata_fetch_in_flight(&env).await;
+    let mut env = start_in_the_window("flt-term", 3000).await;
     let t = Instant::now();
     let status = env.operator.terminate().expect("exit status");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");

@@ -5,7 +5,6 @@
 
 use std::time::{Duration, Instant};
 
-use kube::api::DeleteParams;
 use serde_json::{Value, json};
 
 use crate::common::e2e::{AppOpts, Env, OperatorOpts, OrgSeed, app_manifest};
@@ -157,8 +156,7 @@ async fn fault_case(
 async fn k8s_fault_salesforce_errors_give_reasons_and_recover() {
     let short_calls = OperatorOpts::args(&["--salesforce-timeout-seconds", "3"]);
     let env = Env::start_with("flt-sf", OrgSeed::default(), short_calls).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let good = env.config_map_data(CM).await;
     let mut failures = Vec::new();
     for (i, case) in soap_faults().into_iter().enumerate() {
@@ -177,8 +175,7 @@ async fn k8s_fault_salesforce_errors_give_reasons_and_recover() {
 #[tokio::test]
 async fn k8s_fault_expired_session_reauthenticates_once() {
     let env = Env::start("flt-session", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     env.sim.reset_calls().await;
     env.sim.revoke_sessions().await;
     env.annotate_sync("telephony", "after-revoke");
@@ -208,8 +205,7 @@ async fn k8s_fault_expired_session_reauthenticates_once() {
 async fn k8s_fault_daily_allocation_exhausted_pauses_the_org() {
     let quota_pause = OperatorOpts::args(&["--quota-backoff-seconds", "15"]);
     let env = Env::start_with("flt-quota", OrgSeed::default(), quota_pause).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let max = env.sim.state().await["apiUsage"]["max"].as_u64().unwrap();
     env.sim.reset_calls().await;
     env.sim.limits(json!({"used": max})).await;
@@ -290,16 +286,12 @@ async fn k8s_fault_daily_allocation_exhausted_pauses_the_org() {
 #[tokio::test]
 async fn k8s_fault_deletion_while_salesforce_is_down_keeps_the_finalizer() {
     let env = Env::start("flt-delete", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     env.sim.reset_calls().await;
     env.sim
         .fault(json!({"pathPrefix": "/services", "status": 503, "body": "down", "count": 100000}))
         .await;
-    env.apps()
-        .delete("telephony", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_app("telephony").await;
     cluster::wait_for(SHORT, "two failed deletion attempts", || async {
         let log = env.sim.log().await;
         log.iter().filter(|e| e["injected"] == true).count() >= 2

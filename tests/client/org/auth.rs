@@ -4,7 +4,7 @@
 use serde_json::json;
 use sso_operator::salesforce::{Credentials, ErrorKind, Salesforce, SalesforceError, SecretString};
 
-use super::client;
+use super::{assert_existing_app_readable, client};
 use crate::common::client::*;
 use crate::common::keys;
 
@@ -26,12 +26,7 @@ async fn client_credentials_authenticate() {
     let c = client(&sim, sim.client_credentials());
     let id = c.authenticate().await.expect("client credentials auth");
     assert!(id.user_id.starts_with("005"), "{id:?}");
-    assert!(
-        c.read_connected_app("Existing_Telephony")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_existing_app_readable(&c).await;
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use serde_json::json;
 use sso_operator::salesforce::{ErrorKind, ReadPriority};
 
-use super::{app, client};
+use super::{app, assert_existing_app_readable, client};
 use crate::common::client::*;
 
 #[tokio::test]
@@ -40,12 +40,7 @@ async fn concurrent_request_limit_is_transient_and_does_not_pause() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
-    assert!(
-        c.read_connected_app("Existing_Telephony")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_existing_app_readable(&c).await;
     assert_eq!(sim.count("token").await, 1);
 }
 
@@ -131,10 +126,5 @@ async fn optional_reads_are_held_back_below_the_reserve() {
         "refresh_limits is optional too"
     );
     // Required reads still go through.
-    assert!(
-        c.read_connected_app("Existing_Telephony")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert_existing_app_readable(&c).await;
 }

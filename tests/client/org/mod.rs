@@ -22,6 +22,12 @@ fn client(sim: &Sim, creds: Credentials) -> Arc<OrgClient> {
     Arc::new(sf.client("ns/org", sim.conn(creds)))
 }
 
+/// The org's `Existing_Telephony` app reads back: the client works (still, or again).
+async fn assert_existing_app_readable(c: &OrgClient) {
+    let app = c.read_connected_app("Existing_Telephony").await.unwrap();
+    assert!(app.is_some(), "Existing_Telephony not found");
+}
+
 /// A SAML connected app `name` with every field the operator manages.
 fn app(name: &str) -> ConnectedApp {
     let mut a = ConnectedApp::new(name, format!("{name} label"), "ops@acme.com");

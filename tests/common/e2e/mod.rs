@@ -83,6 +83,12 @@ impl Env {
         }
     }
 
+    /// Applies the default app (`telephony`, `Telephony_SSO`) and waits (30 s) until it is Ready.
+    pub async fn apply_app_ready(&self) {
+        self.apply(&app_manifest(&AppOpts::default()));
+        self.wait_ready("telephony", Duration::from_secs(30)).await;
+    }
+
     /// Another operator process for this namespace and org.
     pub fn spawn_operator(&self, opts: &OperatorOpts) -> Operator {
         Operator::start(&self.ns, Some(&self.sim), self.sim.dir.path(), opts)
@@ -220,6 +226,12 @@ impl Env {
             self.app_status(name).await.is_some_and(|s| pred(&s))
         })
         .await
+    }
+
+    /// Deletes app `name` (its finalizer runs next).
+    pub async fn delete_app(&self, name: &str) {
+        let params = kube::api::DeleteParams::default();
+        self.apps().delete(name, &params).await.expect("delete app");
     }
 
     /// Whether app `name` is gone (its finalizer done).
