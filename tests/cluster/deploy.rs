@@ -38,7 +38,18 @@ async fn k8s_chart_renders_are_accepted_by_the_api_server() {
     ] {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let rendered = render(&extra);
-        cluster::kubectl_ok(&["apply", "--dry-run=server", "-f", "-"], Some(&rendered));
+        // Server-side: create or patch is decided by the API server, so objects that
+        // k8s_operator_reaches_ready_with_only_the_charts_rbac creates meanwhile (same names,
+        // same namespace) cannot turn a dry-run create into AlreadyExists.
+        let args = [
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--dry-run=server",
+            "-f",
+            "-",
+        ];
+        cluster::kubectl_ok(&args, Some(&rendered));
     }
 }
 
