@@ -111,9 +111,41 @@ fn tokens_in(reports: Vec<Value>) -> Vec<String> {
     tokens
 }
 
-// current_thread runtime: spawned batch tasks run on this thread, under the scoped subscriber.
-#[tokio::test(flavor = "current_thread")]
-async fn no_key_token_or_secret_in_logs() {
+/// Set in the child process that runs the test alone.
+const ALONE: &str = "SSO_TEST_LOGS_ALONE";
+
+/// The capture relies on tracing's process-wide state: each callsite caches whether any
+/// subscriber wants it, and a callsite first hit by another test while this test installs its
+/// subscriber can be cached as unwanted, its events lost. So the test runs alone, in a child
+/// process of this binary.
+#[test]
+fn no_key_token_or_secret_in_logs() {
+    if std::env::var_os(ALONE).is_some() {
+        // current_thread runtime: spawned batch tasks run on this thread, under the scoped
+        // subscriber.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        return rt.expect("runtime").block_on(capture_and_search());
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "logs::no_key_token_or_secret_in_logs",
+            "--test-threads=1",
+        ])
+        .env(ALONE, "1")
+        .output()
+        .expect("run the test alone");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "alone in a child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn capture_and_search() {
     let sim = start_org();
     let buf = Buffer::default();
     let subscriber = tracing_subscriber::fmt()
