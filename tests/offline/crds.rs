@@ -31,7 +31,7 @@ fn crds_dir_matches_sso_operator_crd() {
     assert_eq!(want.len(), 2, "sso-operator crd prints two CRDs");
     assert!(
         want == have,
-        "{CRDS_FILE} differs from `sso-operator crd`: run `make crds` (or UPDATE_CRDS=1 cargo test --test offline crds)"
+        "{CRDS_FILE} differs from `sso-operator crd`: run `make crds` (or UPDATE_CRDS=1 cargo test --test offline crds_dir)"
     );
 }
 
