@@ -1,7 +1,7 @@
 # Included from the top-level Makefile.
 
 .PHONY: manifests
-## manifests: regenerate deploy/manifests/ from charts/sso-operator (tests/chart.rs checks they match)
+## manifests: regenerate deploy/manifests/ from charts/sso-operator (tests/offline/chart/deployment.rs checks they match)
 manifests:
 	hack/render-manifests.sh
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates deploy/manifests/ (the plain manifests behind `kubectl apply -k deploy/`) from the Helm
-# chart with its default values. tests/chart.rs renders the chart again and fails when the committed
-# files differ, so run this after every chart change (`make manifests`).
+# chart with its default values. tests/offline/chart/deployment.rs renders the chart again and fails
+# when the committed files differ, so run this after every chart change (`make manifests`).
 #
 # helm: $SSO_HELM, else $SSO_BIN_DIR/helm, else .local/bin/helm, else the pinned tool cache, else
 # whatever hack/k8s-bins.sh provides.

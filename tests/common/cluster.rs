@@ -1,10 +1,6 @@
-//! Test harness for integration tests against a real kube-apiserver (see docs/testing.md).
+//! The control plane of the integration tests: a real kube-apiserver + etcd (see
+//! docs/testing.md).
 //!
-//! Include it from a test file with
-//! ```ignore
-//! #[path = "common/cluster.rs"]
-//! mod cluster;
-//! ```
 //! Which cluster, decided once per test binary:
 //! 1. `KUBECONFIG`, if it is set, reachable, and names a loopback server (set
 //!    `SSO_TEST_ANY_CLUSTER=1` to allow another server: the tests create namespaces and CRDs);
@@ -13,10 +9,14 @@
 //!    watchdog started by that script stops it and removes the directory when this test binary
 //!    exits, however it exits.
 //!
+//! A test that stops or restarts the API server calls [`use_private_cluster`] first: from then
+//! on, everything this module does on that test's thread goes to a private cluster of its own,
+//! while the binary's other tests keep the shared one.
+//!
 //! Name tests that need a cluster `k8s_*`: `make test-unit` skips them. Each test works in its own
 //! [`fresh_namespace`]: namespaces never finish deleting here (no controller-manager).
-#![allow(dead_code)]
 
+use std::cell::Cell;
 use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ObjectMeta, PostParams};
+
+use super::repo::{crd_yaml, find_helm, repo_root, run_ok};
 
 /// Names of the two CRDs this crate defines.
 pub const CRD_NAMES: [&str; 2] = [
@@ -46,18 +48,40 @@ pub struct Cluster {
     pub kubectl: PathBuf,
     /// True when this binary started the cluster itself.
     pub private: bool,
+    /// Set once the CRDs are installed and Established ([`install_crds`]).
+    crds: tokio::sync::OnceCell<()>,
 }
 
-static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+impl Cluster {
+    fn new(kubeconfig: PathBuf, operator_kubeconfig: Option<PathBuf>, kubectl: PathBuf) -> Self {
+        Cluster {
+            kubeconfig,
+            operator_kubeconfig,
+            kubectl,
+            private: false,
+            crds: tokio::sync::OnceCell::new(),
+        }
+    }
 }
 
-/// The cluster for this test binary, found or started on first use.
+/// The cluster the tests of this binary share.
+static SHARED: OnceLock<Cluster> = OnceLock::new();
+/// The private cluster of [`use_private_cluster`].
+static PRIVATE: OnceLock<Cluster> = OnceLock::new();
+
+thread_local! {
+    /// Whether the test running on this thread uses [`PRIVATE`]. A `#[tokio::test]` runs its
+    /// body and every task it spawns on its own thread (current-thread runtime).
+    static ON_PRIVATE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The cluster of the calling test: the shared one, found or started on first use, or its
+/// private one after [`use_private_cluster`].
 pub fn cluster() -> &'static Cluster {
-    CLUSTER.get_or_init(find_or_start)
+    if ON_PRIVATE.get() {
+        return PRIVATE.get().expect("private cluster started");
+    }
+    SHARED.get_or_init(find_or_start)
 }
 
 fn reachable(kubectl: &Path, kubeconfig: &Path) -> bool {
@@ -70,16 +94,8 @@ fn reachable(kubectl: &Path, kubeconfig: &Path) -> bool {
 }
 
 fn cached_kubectl() -> PathBuf {
-    let out = Command::new(repo_root().join("hack/k8s-bins.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run hack/k8s-bins.sh");
-    assert!(
-        out.status.success(),
-        "hack/k8s-bins.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("kubectl")
+    let dir = run_ok(&mut Command::new(repo_root().join("hack/k8s-bins.sh")));
+    PathBuf::from(dir.trim()).join("kubectl")
 }
 
 fn is_loopback_server(kubectl: &Path, kubeconfig: &Path) -> bool {
@@ -131,12 +147,7 @@ fn find_or_start() -> Cluster {
                 flatten_kubeconfig(&kubectl, &kc)
             };
             let sibling = kc.with_file_name("operator-sa.kubeconfig");
-            return Cluster {
-                kubeconfig,
-                operator_kubeconfig: sibling.is_file().then_some(sibling),
-                kubectl,
-                private: false,
-            };
+            return Cluster::new(kubeconfig, sibling.is_file().then_some(sibling), kubectl);
         } else {
             eprintln!(
                 "cluster harness: KUBECONFIG={} is not reachable; starting a private cluster",
@@ -149,29 +160,31 @@ fn find_or_start() -> Cluster {
     let kc = repo_local.join("kubeconfig");
     if kc.is_file() && repo_kubectl.exists() && reachable(&repo_kubectl, &kc) {
         let sa = repo_local.join("operator-sa.kubeconfig");
-        return Cluster {
-            kubeconfig: kc,
-            operator_kubeconfig: sa.is_file().then_some(sa),
-            kubectl: repo_kubectl,
-            private: false,
-        };
+        return Cluster::new(kc, sa.is_file().then_some(sa), repo_kubectl);
     }
 
     // 3. A private cluster, stopped by cluster-up's watchdog when this process exits.
     start_private()
 }
 
-/// Makes this test binary use a private cluster of its own (started here unless already), for
-/// tests that stop or restart the API server (see `hack/apiserver.sh`) without disturbing others.
-/// Call it before anything else touches the cluster; panics if a shared cluster was chosen already.
-pub fn use_private_cluster() -> &'static Cluster {
-    let c = CLUSTER.get_or_init(start_private);
-    assert!(
-        c.private,
-        "this test binary already uses a shared cluster ({}); call use_private_cluster() first",
-        c.kubeconfig.display()
-    );
-    c
+/// Makes the calling test use a private cluster (started here unless already) until the
+/// returned guard is dropped, for tests that stop or restart the API server (see
+/// `hack/apiserver.sh`) without disturbing the others. Call it first, before anything of the test
+/// touches a cluster, and keep the guard for the whole test.
+#[must_use = "the test is on the private cluster only while the guard lives"]
+pub fn use_private_cluster() -> PrivateCluster {
+    PRIVATE.get_or_init(start_private);
+    ON_PRIVATE.set(true);
+    PrivateCluster(())
+}
+
+/// While it lives, the calling thread's test uses the private cluster.
+pub struct PrivateCluster(());
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        ON_PRIVATE.set(false);
+    }
 }
 
 /// The directory (`SSO_LOCAL_DIR`) of a private cluster: its PIDs, ports and logs.
@@ -193,27 +206,23 @@ fn start_private() -> Cluster {
         dir.display()
     );
     let started = Instant::now();
-    let out = Command::new(repo.join("hack/cluster-up.sh"))
-        .env("SSO_LOCAL_DIR", &dir)
-        .env("SSO_CLUSTER_WATCH_PID", std::process::id().to_string())
-        .env("SSO_CLUSTER_EPHEMERAL", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run hack/cluster-up.sh");
-    assert!(
-        out.status.success(),
-        "hack/cluster-up.sh failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new(repo.join("hack/cluster-up.sh"))
+            .env("SSO_LOCAL_DIR", &dir)
+            .env("SSO_CLUSTER_WATCH_PID", std::process::id().to_string())
+            .env("SSO_CLUSTER_EPHEMERAL", "1"),
     );
     eprintln!(
         "cluster harness: private cluster ready in {:.1}s",
         started.elapsed().as_secs_f64()
     );
     Cluster {
-        kubeconfig: dir.join("kubeconfig"),
-        operator_kubeconfig: Some(dir.join("operator-sa.kubeconfig")),
-        kubectl: dir.join("bin/kubectl"),
         private: true,
+        ..Cluster::new(
+            dir.join("kubeconfig"),
+            Some(dir.join("operator-sa.kubeconfig")),
+            dir.join("bin/kubectl"),
+        )
     }
 }
 
@@ -230,6 +239,20 @@ fn flatten_kubeconfig(kubectl: &Path, kc: &Path) -> PathBuf {
     ));
     std::fs::write(&path, &out.stdout).expect("write flattened kubeconfig");
     path
+}
+
+/// helm: the one next to the cluster's kubectl (`.local/bin/helm`), else any [`find_helm`] finds.
+pub fn helm() -> PathBuf {
+    let next_to_kubectl = cluster().kubectl.with_file_name("helm");
+    if next_to_kubectl.exists() {
+        return next_to_kubectl;
+    }
+    find_helm().unwrap_or_else(|| {
+        panic!(
+            "no helm next to kubectl at {} nor elsewhere",
+            next_to_kubectl.display()
+        )
+    })
 }
 
 /// Path of the admin kubeconfig, e.g. for `KUBECONFIG` of an operator process.
@@ -256,6 +279,17 @@ pub async fn client_for(kubeconfig: &Path) -> kube::Client {
 /// Runs `kubectl` (the repo's pinned one) against the test cluster as admin.
 pub fn kubectl(args: &[&str]) -> Output {
     kubectl_with_stdin(args, None)
+}
+
+/// Runs `kubectl`, asserts success, and returns its stdout.
+pub fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
+    let out = kubectl_with_stdin(args, stdin);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `kubectl` with `stdin` piped in.
@@ -285,24 +319,26 @@ pub fn kubectl_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
 /// Applies YAML (one or more documents) in `ns` with server-side apply. `Ok(stdout)` on success,
 /// `Err(stderr)` with the API server's message when refused.
 pub fn apply_yaml(ns: &str, yaml: &str) -> Result<String, String> {
-    let out = kubectl_with_stdin(
-        &[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "--field-manager=sso-operator-tests",
-            "-n",
-            ns,
-            "-f",
-            "-",
-        ],
-        Some(yaml),
-    );
+    let out = server_side_apply(&["-n", ns], yaml);
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(String::from_utf8_lossy(&out.stderr).into_owned())
     }
+}
+
+/// `kubectl apply --server-side` of `yaml` as the tests' field manager, with `scope` arguments.
+fn server_side_apply(scope: &[&str], yaml: &str) -> Output {
+    let mut args = vec![
+        "apply",
+        "--server-side",
+        "--force-conflicts",
+        "--field-manager=sso-operator-tests",
+        "-f",
+        "-",
+    ];
+    args.extend_from_slice(scope);
+    kubectl_with_stdin(&args, Some(yaml))
 }
 
 /// Creates a namespace `<prefix>-<random>` and returns its name. Never reuse one: they cannot be
@@ -330,6 +366,24 @@ pub async fn fresh_namespace(prefix: &str) -> String {
     name
 }
 
+/// Polls `f` every 200 ms until it returns `Some` (that value) or `timeout` passed (`None`).
+pub async fn poll_until<T, F, Fut>(timeout: Duration, mut f: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Polls `pred` every 200 ms until it returns true; panics with `what` after `timeout`.
 pub async fn wait_for<F, Fut>(timeout: Duration, what: &str, mut pred: F)
 where
@@ -344,56 +398,23 @@ where
 }
 
 /// Polls `f` every 200 ms until it returns `Some`; panics with `what` after `timeout`.
-pub async fn wait_for_value<T, F, Fut>(timeout: Duration, what: &str, mut f: F) -> T
+pub async fn wait_for_value<T, F, Fut>(timeout: Duration, what: &str, f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("timed out after {timeout:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    poll_until(timeout, f)
+        .await
+        .unwrap_or_else(|| panic!("timed out after {timeout:?} waiting for {what}"))
 }
-
-/// The `sso-operator crd` output (the binary built for this test run).
-pub fn crd_yaml() -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-        .arg("crd")
-        .output()
-        .expect("run sso-operator crd");
-    assert!(
-        out.status.success(),
-        "sso-operator crd failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 CRD YAML")
-}
-
-static CRDS_INSTALLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
 
 /// Server-side applies `sso-operator crd` and waits (up to 60 s) until both CRDs are Established.
-/// Done once per test binary; later calls return at once.
+/// Done once per cluster; later calls return at once.
 pub async fn install_crds() {
-    CRDS_INSTALLED
+    cluster()
+        .crds
         .get_or_init(|| async {
-            let yaml = crd_yaml();
-            let out = kubectl_with_stdin(
-                &[
-                    "apply",
-                    "--server-side",
-                    "--force-conflicts",
-                    "--field-manager=sso-operator-tests",
-                    "-f",
-                    "-",
-                ],
-                Some(&yaml),
-            );
+            let out = server_side_apply(&[], &crd_yaml());
             assert!(
                 out.status.success(),
                 "installing the CRDs failed:\n{}",

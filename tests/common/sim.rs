@@ -3,16 +3,16 @@
 //! a generated CA, `/__sim/` controls on), from an org file written from the typed
 //! [`OrgFile`], with the JWT client's key pair from the library's generator.
 //!
-//! `e2e.rs` (operator runs) and `client_support.rs` (Salesforce client tests) include this
-//! module and shape the org for their tests from [`base_org`].
-#![allow(dead_code)]
+//! [`base_org`] is what every org has; `e2e::org` (operator runs) and `client` (Salesforce client
+//! tests) shape it for their tests. [`Sim`] is the running org with every `/__sim/` control the
+//! tests use.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use salesforce_sim::{CertSpec, ClientKeyPair as KeyPair, OauthClient, OrgFile, UserSpec};
 use salesforce_sim::{IdpSpec, Policy, ServeOptions, SimHandle, Tls};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The integration user the operator authenticates as.
 pub const USERNAME: &str = "integration@acme.com";
@@ -20,6 +20,15 @@ pub const USERNAME: &str = "integration@acme.com";
 pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
 /// The org's IdP certificate.
 pub const IDP_CERT: &str = "SelfSignedCert_IdP";
+
+/// Metadata API calls that change the org.
+const WRITE_OPERATIONS: [&str; 5] = [
+    "createMetadata",
+    "updateMetadata",
+    "upsertMetadata",
+    "deleteMetadata",
+    "deploy",
+];
 
 /// A JWT client key pair: an RSA 2048 key and a self-signed certificate for `cn`.
 pub fn rsa_key_pair(cn: &str) -> KeyPair {
@@ -91,10 +100,31 @@ pub fn creation_allowed(org: &mut OrgFile, allowed: bool) {
     };
 }
 
-/// A running simulated org and what a test needs to reach it.
-pub struct Started {
-    pub org: Org,
-    /// Holds `org.yaml`, `client.pem` (the JWT client's certificate) and `ca.pem`.
+/// A certificate as an org makes them (RSA 2048, `O=Salesforce.com`), named `cn`, expired on
+/// 2020-01-01 and held by no running org: the simulator's generator, through the state an org
+/// file builds. DER.
+pub fn expired_org_certificate(cn: &str) -> Vec<u8> {
+    let org = OrgFile {
+        certificates: vec![CertSpec {
+            expires_at: Some("2020-01-01T00:00:00Z".parse().expect("timestamp")),
+            ..CertSpec::named(cn)
+        }],
+        ..OrgFile::default()
+    };
+    let state = salesforce_sim::build(org, std::path::Path::new(".")).expect("org state");
+    state.certificates[cn].der.clone()
+}
+
+/// A running simulated org: where it listens, what a test needs to reach it, and its
+/// `/__sim/` controls. It stops when dropped.
+pub struct Sim {
+    handle: SimHandle,
+    http: reqwest::Client,
+    /// `https://localhost:PORT`.
+    pub url: String,
+    pub port: u16,
+    /// Holds `org.yaml`, `client.pem` (the JWT client's certificate), `ca.pem`, and whatever a
+    /// test keeps next to them (operator logs).
     pub dir: tempfile::TempDir,
     /// The CA the org's TLS certificate chains to.
     pub ca_file: PathBuf,
@@ -103,61 +133,44 @@ pub struct Started {
     pub key: KeyPair,
 }
 
-/// Starts the org `org` with `latency_ms` added to every API call.
-pub fn start(org: OrgFile, latency_ms: u64) -> Started {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let key = rsa_key_pair("sso-operator-jwt");
-    std::fs::write(dir.path().join("client.pem"), &key.cert_pem).expect("write cert");
-    let org_file = dir.path().join("org.yaml");
-    std::fs::write(&org_file, org.to_yaml().expect("org YAML")).expect("write org");
-    let org = OrgFile::read(&org_file).expect("org file");
-    let ca_file = dir.path().join("ca.pem");
-    let options = ServeOptions {
-        tls: Tls::SelfSigned {
-            ca_out: Some(ca_file.clone()),
-        },
-        control: true,
-        latency: Duration::from_millis(latency_ms),
-        ..ServeOptions::default()
-    };
-    let handle = salesforce_sim::start(org, dir.path(), options).expect("start salesforce-sim");
-    let endpoint = handle.endpoint();
-    let ca_pem = endpoint.ca_pem.clone().expect("generated CA").into_bytes();
-    let http = reqwest::Client::builder()
-        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca_pem).expect("CA PEM"))
-        .no_proxy()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    Started {
-        org: Org {
+impl Sim {
+    /// Starts the org `org` with `latency_ms` added to every API call.
+    pub fn start(org: OrgFile, latency_ms: u64) -> Sim {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = rsa_key_pair("sso-operator-jwt");
+        std::fs::write(dir.path().join("client.pem"), &key.cert_pem).expect("write cert");
+        // Through the file, so the org file's reader is exercised as the binary uses it.
+        let org_file = dir.path().join("org.yaml");
+        std::fs::write(&org_file, org.to_yaml().expect("org YAML")).expect("write org");
+        let org = OrgFile::read(&org_file).expect("org file");
+        let ca_file = dir.path().join("ca.pem");
+        let options = ServeOptions {
+            tls: Tls::SelfSigned {
+                ca_out: Some(ca_file.clone()),
+            },
+            control: true,
+            latency: Duration::from_millis(latency_ms),
+            ..ServeOptions::default()
+        };
+        let handle = salesforce_sim::start(org, dir.path(), options).expect("start salesforce-sim");
+        let endpoint = handle.endpoint();
+        let ca_pem = endpoint.ca_pem.clone().expect("generated CA").into_bytes();
+        let http = reqwest::Client::builder()
+            .tls_certs_only(reqwest::Certificate::from_pem_bundle(&ca_pem).expect("CA PEM"))
+            .no_proxy()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Sim {
             url: endpoint.url.clone(),
+            port: endpoint.port,
             handle,
             http,
-        },
-        dir,
-        ca_file,
-        ca_pem,
-        key,
-    }
-}
-
-/// The running org: its URL and the `/__sim/` controls.
-pub struct Org {
-    handle: SimHandle,
-    http: reqwest::Client,
-    /// `https://localhost:PORT`.
-    pub url: String,
-}
-
-impl Org {
-    pub fn port(&self) -> u16 {
-        self.handle.endpoint().port
-    }
-
-    /// Stops the org (it stops on drop too).
-    pub fn stop(&mut self) {
-        self.handle.stop();
+            dir,
+            ca_file,
+            ca_pem,
+            key,
+        }
     }
 
     /// A client that trusts the org's CA.
@@ -165,44 +178,72 @@ impl Org {
         &self.http
     }
 
+    /// Sends `req` to the org: its status and body.
+    async fn send(&self, req: reqwest::RequestBuilder) -> (reqwest::StatusCode, String) {
+        let r = req.send().await.expect("request to the simulated org");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("sim get");
-        (r.status().as_u16(), r.text().await.unwrap_or_default())
+        let (status, text) = self.send(self.http.get(self.at(path))).await;
+        (status.as_u16(), text)
     }
 
     /// `POST path` with a JSON body; asserts success and returns the JSON answer (or null).
-    pub async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.url))
-            .json(&body)
-            .send()
-            .await
-            .expect("sim control");
-        let status = r.status();
-        let text = r.text().await.unwrap_or_default();
+    pub async fn control(&self, path: &str, body: Value) -> Value {
+        let req = self.http.post(self.at(path)).json(&body);
+        let (status, text) = self.send(req).await;
         assert!(status.is_success(), "{path}: HTTP {status}: {text}");
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
-    /// `DELETE path` (e.g. `/__sim/faults` to clear every injected fault).
+    /// `DELETE path`; asserts success.
     pub async fn delete(&self, path: &str) {
-        let r = self
-            .http
-            .delete(format!("{}{path}", self.url))
-            .send()
-            .await
-            .expect("sim delete");
-        assert!(
-            r.status().is_success(),
-            "DELETE {path}: HTTP {}",
-            r.status()
-        );
+        let (status, text) = self.send(self.http.delete(self.at(path))).await;
+        assert!(status.is_success(), "DELETE {path}: HTTP {status}: {text}");
+    }
+
+    /// Adds a fault rule (`/__sim/faults`).
+    pub async fn fault(&self, rule: Value) {
+        self.control("/__sim/faults", rule).await;
+    }
+
+    /// Clears every injected fault.
+    pub async fn clear_faults(&self) {
+        self.delete("/__sim/faults").await
+    }
+
+    /// The fault rules still waiting to fire (a rule disappears once its `count` is used up,
+    /// i.e. as soon as its last matching request arrived, before any injected latency passed).
+    pub async fn active_faults(&self) -> Vec<Value> {
+        let (_, body) = self.get("/__sim/faults").await;
+        let v: Value = serde_json::from_str(&body).expect("faults json");
+        v["active"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Ends every session: the next call with a token gets `INVALID_SESSION_ID`.
+    pub async fn revoke_sessions(&self) {
+        self.control("/__sim/sessions/revoke", json!({})).await;
+    }
+
+    /// Sets the API usage (`used`, `max`) or the concurrent-call cap (`concurrent`).
+    pub async fn limits(&self, body: Value) {
+        self.control("/__sim/limits", body).await;
+    }
+
+    /// Moves the org's clock forward.
+    pub async fn advance_clock(&self, seconds: i64) {
+        self.control("/__sim/clock", json!({"advanceSeconds": seconds}))
+            .await;
+    }
+
+    /// Forgets the calls counted so far.
+    pub async fn reset_calls(&self) {
+        self.control("/__sim/calls/reset", json!({})).await;
     }
 
     pub async fn state(&self) -> Value {
@@ -213,10 +254,67 @@ impl Org {
         serde_json::from_str(&self.get("/__sim/calls").await.1).expect("calls json")
     }
 
+    /// The call log (`/__sim/calls` `log`).
+    pub async fn log(&self) -> Vec<Value> {
+        self.calls().await["log"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Calls of `operation` so far.
     pub async fn count(&self, operation: &str) -> u64 {
         self.calls().await["counts"][operation]
             .as_u64()
             .unwrap_or(0)
     }
+
+    /// Calls of any operation so far.
+    pub async fn total_calls(&self) -> u64 {
+        self.calls().await["counts"]
+            .as_object()
+            .map(|m| m.values().filter_map(Value::as_u64).sum())
+            .unwrap_or(0)
+    }
+
+    /// Calls that change the org (create, update, upsert, delete; deploy).
+    pub async fn writes(&self) -> u64 {
+        let c = self.calls().await;
+        WRITE_OPERATIONS
+            .iter()
+            .map(|op| c["counts"][op].as_u64().unwrap_or(0))
+            .sum()
+    }
+
+    /// Writes whose component list names `full_name`.
+    pub async fn writes_of(&self, full_name: &str) -> Vec<Value> {
+        self.log()
+            .await
+            .into_iter()
+            .filter(|e| {
+                WRITE_OPERATIONS.contains(&e["operation"].as_str().unwrap_or(""))
+                    && names(e, full_name)
+            })
+            .collect()
+    }
+
+    /// The connected app `full_name` as the org holds it.
+    pub async fn app(&self, full_name: &str) -> Option<Value> {
+        self.state().await["connectedApps"].get(full_name).cloned()
+    }
+
+    /// The org's certificate `name` (`pem`, `sha256Fingerprint`, ...).
+    pub async fn certificate(&self, name: &str) -> Value {
+        self.state().await["certificates"]
+            .as_array()
+            .and_then(|certs| certs.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_else(|| panic!("no certificate {name} in the org"))
+    }
+}
+
+/// Whether the call-log entry `e` names the component `full_name`.
+pub fn names(e: &Value, full_name: &str) -> bool {
+    e["fullNames"]
+        .as_array()
+        .is_some_and(|n| n.iter().any(|x| x == full_name))
 }

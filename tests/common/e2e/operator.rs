@@ -1,73 +1,85 @@
-//! The `sso-operator` binary run as a process against the test cluster and a simulated org, and
-//! what its `/metrics` say.
+//! The `sso-operator` binary run as a process against the test cluster (and, usually, a
+//! simulated org), and what its `/metrics` say. Every test that runs the operator starts it here.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
-use super::org::Sim;
-use crate::cluster;
+use crate::common::cluster;
+use crate::common::sim::Sim;
 
-/// A running operator process.
+/// How to run the operator: extra arguments, environment, and whose kubeconfig it uses.
+#[derive(Clone, Debug, Default)]
+pub struct OperatorOpts {
+    pub args: Vec<String>,
+    /// Extra environment (e.g. another `RUST_LOG` than `info,sso_operator=debug`).
+    pub env: Vec<(String, String)>,
+    /// Another identity's kubeconfig (default: the cluster's admin).
+    pub kubeconfig: Option<PathBuf>,
+}
+
+impl OperatorOpts {
+    /// With these extra arguments.
+    pub fn args(args: &[&str]) -> Self {
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Self::default()
+        }
+    }
+
+    /// With `RUST_LOG=filter`.
+    pub fn log(mut self, filter: &str) -> Self {
+        self.env.push(("RUST_LOG".into(), filter.into()));
+        self
+    }
+
+    /// As the user of `kubeconfig`.
+    pub fn kubeconfig(mut self, kubeconfig: &Path) -> Self {
+        self.kubeconfig = Some(kubeconfig.to_owned());
+        self
+    }
+}
+
+/// A running operator process; killed when dropped.
 pub struct Operator {
     child: Option<Child>,
     pub log: PathBuf,
     pub metrics_port: u16,
 }
 
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
 impl Operator {
-    pub fn start(ns: &str, sim: &Sim, dir: &std::path::Path, extra: &[&str]) -> Operator {
-        Self::start_as(ns, sim, dir, extra, cluster::kubeconfig())
-    }
-
-    /// Like [`Operator::start`], with extra environment (e.g. another `RUST_LOG`).
-    pub fn start_env(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, cluster::kubeconfig(), env)
-    }
-
-    /// Like [`Operator::start`], with another identity's kubeconfig.
-    pub fn start_as(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-    ) -> Operator {
-        Self::spawn(ns, sim, dir, extra, kubeconfig, &[])
-    }
-
-    fn spawn(
-        ns: &str,
-        sim: &Sim,
-        dir: &std::path::Path,
-        extra: &[&str],
-        kubeconfig: &std::path::Path,
-        env: &[(&str, &str)],
-    ) -> Operator {
-        let metrics_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    /// Starts the operator watching `ns`, trusting and allowing `sim` when given, logging to a
+    /// file in `dir`.
+    pub fn start(ns: &str, sim: Option<&Sim>, dir: &Path, opts: &OperatorOpts) -> Operator {
+        let metrics_port = free_port();
         let log = dir.join(format!("operator-{metrics_port}.log"));
         let out = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-            .arg("run")
+        let kubeconfig = opts
+            .kubeconfig
+            .clone()
+            .unwrap_or_else(|| cluster::kubeconfig().to_owned());
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sso-operator"));
+        cmd.arg("run")
             .args(["--namespace", ns])
-            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
-            .args(["--allow-host", &format!("localhost:{}", sim.port)])
-            .arg("--salesforce-ca-file")
-            .arg(&sim.ca_file)
-            .args(extra)
+            .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")]);
+        if let Some(sim) = sim {
+            cmd.args(["--allow-host", &format!("localhost:{}", sim.port)])
+                .arg("--salesforce-ca-file")
+                .arg(&sim.ca_file);
+        }
+        let child = cmd
+            .args(&opts.args)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,sso_operator=debug")
-            .envs(env.iter().copied())
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(out)
             .spawn()
@@ -84,40 +96,71 @@ impl Operator {
     }
 
     /// The exit status if the process has exited (e.g. crashed), `None` while it runs.
-    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
         self.child
             .as_mut()
             .and_then(|c| c.try_wait().ok().flatten())
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
-    }
-
-    /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+    /// Sends SIGTERM and waits for the exit status (SIGKILL after 15 s).
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Ok(Some(s)) = child.try_wait() {
                 return Some(s);
             }
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 let _ = child.kill();
                 return child.wait().ok();
             }
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
+    /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+
+    /// The `/metrics` text (empty while it cannot be read).
+    pub async fn metrics(&self) -> String {
+        metrics(self.metrics_port).await
+    }
+
+    /// True once the operator has finished every reconcile of `controller` it started (and
+    /// started at least one): reconciles counted at start equal reconciles timed at the end.
+    pub async fn idle(&self, controller: &str) -> bool {
+        let text = self.metrics().await;
+        match (
+            metric(&text, "sso_operator_reconciles_total", controller),
+            metric(
+                &text,
+                "sso_operator_reconcile_duration_seconds_count",
+                controller,
+            ),
+        ) {
+            (Some(started), Some(done)) => started > 0.0 && started == done,
+            _ => false,
+        }
+    }
+
+    /// Waits (up to `timeout`) until [`Operator::idle`] for `controller`.
+    pub async fn wait_idle(&self, controller: &str, timeout: Duration) {
+        let what = format!("operator idle ({controller})");
+        cluster::wait_for(timeout, &what, || self.idle(controller)).await
+    }
+
+    /// HTTP status of `path` (`/livez`, `/readyz`) on the metrics port, `None` while it is down.
+    pub async fn probe(&self, path: &str) -> Option<u16> {
+        let url = format!("http://127.0.0.1:{}{path}", self.metrics_port);
+        Some(reqwest::get(url).await.ok()?.status().as_u16())
     }
 }
 
@@ -134,28 +177,7 @@ fn metric(text: &str, name: &str, controller: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// True once the operator has finished every reconcile of `controller` it started (and started
-/// at least one): reconciles counted at start equal reconciles timed at the end.
-pub async fn operator_idle(port: u16, controller: &str) -> bool {
-    let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await else {
-        return false;
-    };
-    let text = r.text().await.unwrap_or_default();
-    match (
-        metric(&text, "sso_operator_reconciles_total", controller),
-        metric(
-            &text,
-            "sso_operator_reconcile_duration_seconds_count",
-            controller,
-        ),
-    ) {
-        (Some(started), Some(done)) => started > 0.0 && started == done,
-        _ => false,
-    }
-}
-
-/// The operator's `/metrics` text.
-pub async fn metrics(port: u16) -> String {
+async fn metrics(port: u16) -> String {
     match reqwest::get(format!("http://127.0.0.1:{port}/metrics")).await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),

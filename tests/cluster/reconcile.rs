@@ -3,45 +3,18 @@
 //! drift, ObserveOnly, deletion, adoption, conflicts, blocked creation, certificate rotation and
 //! expiry, and Salesforce being unreachable.
 
-#[path = "common/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-
 use std::time::Duration;
 
-use e2e::{AppOpts, Env, OrgSeed, app_manifest, unowned_app};
 use serde_json::json;
 
+use crate::common::e2e::{self, AppOpts, Env, OrgSeed, app_manifest, unowned_app};
+use crate::common::{cluster, sim};
+
 const SHORT: Duration = Duration::from_secs(30);
+const CM: &str = "telephony-idp-metadata";
 
-async fn config_map_data(env: &Env, name: &str) -> std::collections::BTreeMap<String, String> {
-    env.config_maps()
-        .get(name)
-        .await
-        .expect("configmap")
-        .data
-        .unwrap_or_default()
-}
-
-#[tokio::test]
-async fn k8s_setup_procedure_end_to_end() {
-    let env = Env::start("e2e-setup", OrgSeed::default()).await;
-    assert_eq!(env.sim.state().await["identityProvider"]["enabled"], false);
-    let started = std::time::Instant::now();
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", Duration::from_secs(10)).await;
-    eprintln!("Ready after {:?}", started.elapsed());
-
-    // The org's IdP is on with the named certificate.
-    let state = env.sim.state().await;
-    assert_eq!(state["identityProvider"]["enabled"], true);
-    assert_eq!(
-        state["identityProvider"]["certificate"],
-        "SelfSignedCert_IdP"
-    );
-
-    // The app equals the spec, field by field.
+/// The app in the org equals the spec, field by field, and carries the ownership marker.
+async fn assert_app_matches_the_spec(env: &Env) {
     let app = env.sim.app("Telephony_SSO").await.expect("app created");
     let saml = &app["samlConfig"];
     assert_eq!(app["label"], "Telephony SSO");
@@ -67,11 +40,14 @@ async fn k8s_setup_procedure_end_to_end() {
         )),
         "{description}"
     );
+}
 
-    // The ConfigMap carries exactly what Salesforce serves for the app.
+/// The ConfigMap carries exactly what Salesforce serves for the app, and the status the facts;
+/// returns the served metadata.
+async fn assert_published_and_reported(env: &Env) -> String {
     let (code, served) = env.sim.get("/.well-known/samlidp/Telephony_SSO.xml").await;
     assert_eq!(code, 200);
-    let data = config_map_data(&env, "telephony-idp-metadata").await;
+    let data = env.config_map_data(CM).await;
     assert_eq!(
         data["metadata.xml"], served,
         "metadata.xml must be byte-for-byte what the org serves"
@@ -85,22 +61,12 @@ async fn k8s_setup_procedure_end_to_end() {
         data["sso-url-redirect"],
         "https://acme.my.salesforce.com/idp/endpoint/HttpRedirect"
     );
-    let sim_cert = state["certificates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "SelfSignedCert_IdP")
-        .unwrap()
-        .clone();
+    let sim_cert = env.sim.certificate("SelfSignedCert_IdP").await;
     assert_eq!(
         data["certificate.pem"].trim(),
         sim_cert["pem"].as_str().unwrap().trim()
     );
-    let cm = env
-        .config_maps()
-        .get("telephony-idp-metadata")
-        .await
-        .unwrap();
+    let cm = env.config_maps().get(CM).await.unwrap();
     let owner = &cm.metadata.owner_references.as_ref().unwrap()[0];
     assert_eq!(owner.kind, "SsoConnectedApp");
     assert_eq!(
@@ -108,8 +74,7 @@ async fn k8s_setup_procedure_end_to_end() {
         "sso-operator"
     );
 
-    // Status carries the facts.
-    let st = env.apps().get("telephony").await.unwrap().status.unwrap();
+    let st = env.app_status("telephony").await.unwrap();
     assert_eq!(st.observed_generation, Some(1));
     let idp = st.identity_provider.unwrap();
     assert_eq!(
@@ -120,25 +85,29 @@ async fn k8s_setup_procedure_end_to_end() {
         st.metadata.unwrap().sha256,
         sso_operator::metadata_configmap::sha256_hex(served.as_bytes())
     );
+    served
+}
 
-    // A second full reconcile (a fresh operator has no memory of the first) writes nothing.
+/// A second full reconcile (a fresh operator has no memory of the first) writes nothing: not
+/// to Salesforce, not the status, not the ConfigMap.
+async fn assert_a_fresh_operator_writes_nothing(env: &mut Env) {
     let writes = env.sim.writes().await;
     let reads = env.sim.count("readMetadata").await;
     let app_rv = env.resource_version("telephony").await;
-    let cm_rv = cm.metadata.resource_version.clone();
-    let mut env = env;
-    env.operator.kill();
-    env.operator = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &[]);
+    let cm_rv = env
+        .config_maps()
+        .get(CM)
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+    env.restart_operator();
     cluster::wait_for(SHORT, "the new operator re-reads the app", || async {
         env.sim.count("readMetadata").await > reads && env.sim.count("idpMetadata").await >= 2
     })
     .await;
     // Then wait until every reconcile the new operator started has finished.
-    let port = env.operator.metrics_port;
-    cluster::wait_for(SHORT, "operator idle", || {
-        e2e::operator_idle(port, "ssoconnectedapp")
-    })
-    .await;
+    env.wait_idle(SHORT).await;
     assert_eq!(
         env.sim.writes().await,
         writes,
@@ -149,21 +118,16 @@ async fn k8s_setup_procedure_end_to_end() {
         app_rv,
         "no status write on a no-op reconcile"
     );
-    let cm2 = env
-        .config_maps()
-        .get("telephony-idp-metadata")
-        .await
-        .unwrap();
+    let cm2 = env.config_maps().get(CM).await.unwrap();
     assert_eq!(
         cm2.metadata.resource_version, cm_rv,
         "no ConfigMap write on a no-op reconcile"
     );
-    let metrics = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = env.operator.metrics().await;
+    assert!(
+        metrics.contains("sso_operator_reconciles_total"),
+        "{metrics}"
+    );
     assert!(
         !metrics.contains("sso_operator_kubernetes_writes_total{kind=\"ssoconnectedapp_status\"}"),
         "{metrics}"
@@ -171,10 +135,30 @@ async fn k8s_setup_procedure_end_to_end() {
 }
 
 #[tokio::test]
+async fn k8s_setup_procedure_end_to_end() {
+    let mut env = Env::start("e2e-setup", OrgSeed::default()).await;
+    assert_eq!(env.sim.state().await["identityProvider"]["enabled"], false);
+    let started = std::time::Instant::now();
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_ready("telephony", Duration::from_secs(10)).await;
+    eprintln!("Ready after {:?}", started.elapsed());
+
+    // The org's IdP is on with the named certificate.
+    let state = env.sim.state().await;
+    assert_eq!(state["identityProvider"]["enabled"], true);
+    assert_eq!(
+        state["identityProvider"]["certificate"],
+        "SelfSignedCert_IdP"
+    );
+    assert_app_matches_the_spec(&env).await;
+    assert_published_and_reported(&env).await;
+    assert_a_fresh_operator_writes_nothing(&mut env).await;
+}
+
+#[tokio::test]
 async fn k8s_two_resources_naming_one_app_the_second_gets_conflict() {
     let env = Env::start("e2e-dup", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     env.apply(&app_manifest(&AppOpts {
         name: "second",
         acs_url: "https://other.example/acs",
@@ -265,17 +249,11 @@ async fn k8s_rotated_certificate_reaches_the_configmap_within_one_refresh() {
         ..Default::default()
     }));
     env.wait_ready("telephony", SHORT).await;
-    let old_pem = config_map_data(&env, "telephony-idp-metadata").await["certificate.pem"].clone();
+    let old_pem = env.config_map_data(CM).await["certificate.pem"].clone();
     env.sim
         .control("/__sim/certificates", json!({"name": "SelfSignedCert_IdP"}))
         .await;
-    let state = env.sim.state().await;
-    let new_pem = state["certificates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "SelfSignedCert_IdP")
-        .unwrap()["pem"]
+    let new_pem = env.sim.certificate("SelfSignedCert_IdP").await["pem"]
         .as_str()
         .unwrap()
         .trim()
@@ -285,11 +263,8 @@ async fn k8s_rotated_certificate_reaches_the_configmap_within_one_refresh() {
         Duration::from_secs(100),
         "new certificate published",
         || async {
-            env.config_maps()
-                .get("telephony-idp-metadata")
+            env.config_map(CM)
                 .await
-                .ok()
-                .and_then(|c| c.data)
                 .is_some_and(|d| d["certificate.pem"].trim() == new_pem)
         },
     )
@@ -328,47 +303,30 @@ async fn k8s_expiring_certificate_is_flagged() {
 #[tokio::test]
 async fn k8s_salesforce_unreachable_keeps_the_configmap_and_recovers() {
     let env = Env::start("e2e-outage", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
-    let before = config_map_data(&env, "telephony-idp-metadata").await;
-    env.sim.control("/__sim/faults", json!({"pathPrefix": "/", "count": 100000, "status": 503, "body": "down for maintenance"})).await;
+    env.apply_app_ready().await;
+    let before = env.config_map_data(CM).await;
+    env.sim
+        .fault(json!({"pathPrefix": "/", "count": 100000, "status": 503, "body": "down for maintenance"}))
+        .await;
     env.annotate_sync("telephony", "outage");
     let (_, reason, _) = env
         .wait_condition("telephony", "Ready", "False", None, SHORT)
         .await;
     assert_eq!(reason, "SalesforceUnavailable");
     assert_eq!(
-        config_map_data(&env, "telephony-idp-metadata").await,
+        env.config_map_data(CM).await,
         before,
         "last good ConfigMap kept"
     );
-    let (code, _) = {
-        let r = reqwest::Client::builder()
-            .tls_certs_only(
-                reqwest::Certificate::from_pem_bundle(&std::fs::read(&env.sim.ca_file).unwrap())
-                    .unwrap(),
-            )
-            .build()
-            .unwrap()
-            .delete(format!("{}/__sim/faults", env.sim.base))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), ())
-    };
-    assert!(code < 300);
+    env.sim.clear_faults().await;
     env.wait_ready("telephony", Duration::from_secs(60)).await;
-    assert_eq!(
-        config_map_data(&env, "telephony-idp-metadata").await,
-        before
-    );
+    assert_eq!(env.config_map_data(CM).await, before);
 }
 
 #[tokio::test]
 async fn k8s_renamed_configmap_replaces_the_old_one() {
     let env = Env::start("e2e-rename", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     let renamed = app_manifest(&AppOpts::default()).replace(
         "publish: {refreshInterval: 1h}",
         "publish: {refreshInterval: 1h, configMapName: renamed-idp}",
@@ -378,19 +336,7 @@ async fn k8s_renamed_configmap_replaces_the_old_one() {
         SHORT,
         "new ConfigMap published, old one removed",
         || async {
-            env.config_maps()
-                .get_opt("renamed-idp")
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-                && env
-                    .config_maps()
-                    .get_opt("telephony-idp-metadata")
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_none()
+            env.config_map("renamed-idp").await.is_some() && env.config_map(CM).await.is_none()
         },
     )
     .await;
@@ -409,16 +355,11 @@ async fn k8s_renamed_configmap_replaces_the_old_one() {
 #[tokio::test]
 async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
     let env = Env::start("rec-listing", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
+    env.apply_app_ready().await;
     assert_eq!(env.sim.count("listMetadata").await, 1);
     assert_eq!(env.sim.count("createMetadata").await, 1);
-    let log = env.sim.calls().await["log"].as_array().cloned().unwrap();
-    let names_app = |e: &serde_json::Value| {
-        e["fullNames"]
-            .as_array()
-            .is_some_and(|n| n.iter().any(|n| n == "Telephony_SSO"))
-    };
+    let log = env.sim.log().await;
+    let names_app = |e: &serde_json::Value| sim::names(e, "Telephony_SSO");
     let create = log
         .iter()
         .position(|e| e["operation"] == "createMetadata" && names_app(e))
@@ -459,37 +400,30 @@ async fn k8s_app_created_after_the_listing_is_refused_not_overwritten() {
 #[tokio::test]
 async fn k8s_edited_or_deleted_configmap_is_republished() {
     let env = Env::start("rec-republish", OrgSeed::default()).await;
-    env.apply(&app_manifest(&AppOpts::default()));
-    env.wait_ready("telephony", SHORT).await;
-    let cm = "telephony-idp-metadata";
-    let published = config_map_data(&env, cm).await;
+    env.apply_app_ready().await;
+    let published = env.config_map_data(CM).await;
     let writes = env.sim.writes().await;
 
     let edit = json!({"data": {"metadata.xml": "<edited/>"}});
     env.config_maps()
         .patch(
-            cm,
+            CM,
             &kube::api::PatchParams::default(),
             &kube::api::Patch::Merge(&edit),
         )
         .await
         .unwrap();
     cluster::wait_for(SHORT, "the edited ConfigMap restored", || async {
-        config_map_data(&env, cm).await == published
+        env.config_map_data(CM).await == published
     })
     .await;
 
     env.config_maps()
-        .delete(cm, &Default::default())
+        .delete(CM, &Default::default())
         .await
         .unwrap();
     cluster::wait_for(SHORT, "the deleted ConfigMap republished", || async {
-        env.config_maps()
-            .get_opt(cm)
-            .await
-            .unwrap()
-            .and_then(|c| c.data)
-            .is_some_and(|d| d == published)
+        env.config_map(CM).await.is_some_and(|d| d == published)
     })
     .await;
     assert_eq!(env.sim.writes().await, writes, "no Salesforce write");

@@ -2,57 +2,19 @@
 //! namespace-scoped), the operator reconciles to Ready with nothing but the chart's ServiceAccount
 //! RBAC, and two replicas with leader election fail over without duplicate Salesforce writes.
 
-#[path = "common/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use e2e::{AppOpts, Env, OrgSeed, app_manifest};
+use crate::common::e2e::{self, AppOpts, Env, Operator, OperatorOpts, OrgSeed, app_manifest};
+use crate::common::{cluster, repo};
 
 const SA: &str = "system:serviceaccount:sso-operator-system:sso-operator";
 const SHORT: Duration = Duration::from_secs(30);
 
-fn helm() -> PathBuf {
-    let h = cluster::cluster().kubectl.with_file_name("helm");
-    assert!(h.exists(), "no helm next to kubectl at {}", h.display());
-    h
-}
-
+/// The chart rendered for `sso-operator-system`, CRDs included.
 fn render(extra: &[&str]) -> String {
-    let chart = cluster::repo_root().join("charts/sso-operator");
-    let mut args = vec![
-        "template",
-        "sso-operator",
-        chart.to_str().unwrap(),
-        "-n",
-        "sso-operator-system",
-        "--include-crds",
-    ];
+    let mut args = vec!["--include-crds"];
     args.extend_from_slice(extra);
-    let out = Command::new(helm())
-        .args(&args)
-        .output()
-        .expect("helm template");
-    assert!(
-        out.status.success(),
-        "helm template: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn kubectl_ok(args: &[&str], stdin: Option<&str>) -> String {
-    let out = cluster::kubectl_with_stdin(args, stdin);
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    repo::helm_template(&cluster::helm(), "sso-operator-system", &args)
 }
 
 fn ensure_system_namespace() {
@@ -81,7 +43,18 @@ async fn k8s_chart_renders_are_accepted_by_the_api_server() {
     ] {
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
         let rendered = render(&extra);
-        kubectl_ok(&["apply", "--dry-run=server", "-f", "-"], Some(&rendered));
+        // Server-side: create or patch is decided by the API server, so objects that
+        // k8s_operator_reaches_ready_with_only_the_charts_rbac creates meanwhile (same names,
+        // same namespace) cannot turn a dry-run create into AlreadyExists.
+        let args = [
+            "apply",
+            "--server-side",
+            "--force-conflicts",
+            "--dry-run=server",
+            "-f",
+            "-",
+        ];
+        cluster::kubectl_ok(&args, Some(&rendered));
     }
 }
 
@@ -93,26 +66,20 @@ async fn k8s_operator_reaches_ready_with_only_the_charts_rbac() {
     cluster::install_crds().await;
     ensure_system_namespace();
     // The chart's RBAC (and everything else it renders) as an administrator would install it.
-    kubectl_ok(
+    cluster::kubectl_ok(
         &["apply", "--server-side", "--force-conflicts", "-f", "-"],
         Some(&render(&[])),
     );
 
     // The org, its Secret and an app, created by the admin; the operator runs as the chart's SA.
-    let mut env = Env::start("rbac", OrgSeed::default()).await;
-    env.operator.kill();
-    env.operator = e2e::Operator::start_as(
-        &env.ns,
-        &env.sim,
-        env.sim.dir.path(),
-        // The chart's Role allows only the Lease named `sso-operator-leader`.
-        &[
-            "--leader-election",
-            "--leader-election-namespace",
-            "sso-operator-system",
-        ],
-        &sa_kubeconfig,
-    );
+    // The chart's Role allows only the Lease named `sso-operator-leader`.
+    let as_sa = OperatorOpts::args(&[
+        "--leader-election",
+        "--leader-election-namespace",
+        "sso-operator-system",
+    ])
+    .kubeconfig(&sa_kubeconfig);
+    let env = Env::start_with("rbac", OrgSeed::default(), as_sa).await;
     env.apply(&app_manifest(&AppOpts::default()));
     env.wait_ready("telephony", Duration::from_secs(60)).await;
     let cm = env
@@ -128,14 +95,8 @@ async fn k8s_operator_reaches_ready_with_only_the_charts_rbac() {
         "no Events recorded"
     );
     // Deletion (finalizer removal) works with the chart's RBAC.
-    env.apps()
-        .delete("telephony", &Default::default())
-        .await
-        .unwrap();
-    cluster::wait_for(SHORT, "deleted", || async {
-        env.apps().get_opt("telephony").await.unwrap().is_none()
-    })
-    .await;
+    env.delete_app("telephony").await;
+    env.wait_deleted("telephony", SHORT).await;
 
     let logs = env.operator.logs();
     let lower = logs.to_lowercase();
@@ -166,8 +127,8 @@ async fn k8s_operator_reaches_ready_with_only_the_charts_rbac() {
     assert_eq!(can(&["*", "*"]), "no");
 }
 
-async fn is_leader(port: u16) -> bool {
-    e2e::metrics(port)
+async fn is_leader(op: &Operator) -> bool {
+    op.metrics()
         .await
         .lines()
         .any(|l| l.trim() == "sso_operator_leader 1")
@@ -177,21 +138,20 @@ async fn is_leader(port: u16) -> bool {
 async fn k8s_standby_takes_over_when_the_leader_dies() {
     let mut env = Env::start("failover", OrgSeed::default()).await;
     env.operator.kill();
-    let lease = [
+    let lease = OperatorOpts::args(&[
         "--leader-election",
         "--leader-election-namespace",
         &env.ns,
         "--leader-election-lease-seconds",
         "6",
-    ];
-    let mut a = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &lease);
-    let mut b = e2e::Operator::start(&env.ns, &env.sim, env.sim.dir.path(), &lease);
+    ]);
+    let mut a = env.spawn_operator(&lease);
+    let mut b = env.spawn_operator(&lease);
     env.apply(&app_manifest(&AppOpts::default()));
     env.wait_ready("telephony", SHORT).await;
 
     // Exactly one leads, and only the leader reconciles.
-    let (pa, pb) = (a.metrics_port, b.metrics_port);
-    let (la, lb) = (is_leader(pa).await, is_leader(pb).await);
+    let (la, lb) = (is_leader(&a).await, is_leader(&b).await);
     assert!(la ^ lb, "exactly one leader (a: {la}, b: {lb})");
     let (leader, standby) = if la {
         (&mut a, &mut b)
@@ -199,7 +159,8 @@ async fn k8s_standby_takes_over_when_the_leader_dies() {
         (&mut b, &mut a)
     };
     assert!(
-        !e2e::metrics(standby.metrics_port)
+        !standby
+            .metrics()
             .await
             .contains("sso_operator_reconciles_total"),
         "the standby reconciled"
@@ -213,11 +174,11 @@ async fn k8s_standby_takes_over_when_the_leader_dies() {
         api_name: "Second_SSO",
         ..Default::default()
     }));
-    let sp = standby.metrics_port;
+    let standby_ref = &*standby;
     cluster::wait_for(
         Duration::from_secs(11),
         "the standby leads within lease + 5 s",
-        || is_leader(sp),
+        || is_leader(standby_ref),
     )
     .await;
     eprintln!("new leader after {:?}", killed.elapsed());

@@ -2,16 +2,12 @@
 //! SAML connected app and once for an External Client App (in an org where connected-app
 //! creation is blocked, as in Spring '26), so both stay held to the same behaviour.
 
-#[path = "common/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-
 use std::time::Duration;
 
-use e2e::{AppOpts, Env, Flavor, OrgSeed, app_manifest};
-use kube::api::DeleteParams;
 use serde_json::json;
+
+use crate::common::cluster;
+use crate::common::e2e::{self, AppOpts, Env, Flavor, OrgSeed, app_manifest};
 
 const SHORT: Duration = Duration::from_secs(30);
 const ACS: &str = "https://sso.vendor.example/saml/acs";
@@ -82,13 +78,7 @@ async fn acs_change_updates_the_app(f: Flavor) {
         SHORT,
     )
     .await;
-    env.wait_status("telephony", "generation 2 Ready", SHORT, |s| {
-        s.observed_generation == Some(2)
-            && s.conditions
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-    })
-    .await;
+    env.wait_ready_at("telephony", 2, SHORT).await;
     assert_eq!(
         env.sim.writes_of("Telephony_SSO").await.len(),
         before + 1,
@@ -175,17 +165,10 @@ async fn deletion_policies(f: Flavor) {
     }));
     env.wait_ready("telephony", SHORT).await;
     env.wait_ready("kept", SHORT).await;
-    env.apps()
-        .delete("telephony", &DeleteParams::default())
-        .await
-        .unwrap();
-    env.apps()
-        .delete("kept", &DeleteParams::default())
-        .await
-        .unwrap();
+    env.delete_app("telephony").await;
+    env.delete_app("kept").await;
     cluster::wait_for(SHORT, "both resources gone", || async {
-        env.apps().get_opt("telephony").await.unwrap().is_none()
-            && env.apps().get_opt("kept").await.unwrap().is_none()
+        env.gone("telephony").await && env.gone("kept").await
     })
     .await;
     assert!(
@@ -211,14 +194,8 @@ async fn adoption(f: Flavor) {
         "an unmarked app is never written"
     );
     // Deleting the resource (policy Delete) leaves the app that was never ours.
-    env.apps()
-        .delete("telephony", &DeleteParams::default())
-        .await
-        .unwrap();
-    cluster::wait_for(SHORT, "resource gone", || async {
-        env.apps().get_opt("telephony").await.unwrap().is_none()
-    })
-    .await;
+    env.delete_app("telephony").await;
+    env.wait_deleted("telephony", SHORT).await;
     assert!(f.exists(&env.sim, "Telephony_SSO").await);
     assert!(env.sim.writes_of("Telephony_SSO").await.is_empty());
     // With IfUnowned it is taken over and carries the marker afterwards.
@@ -265,7 +242,7 @@ both_kinds! {
 async fn k8s_external_client_app_deploy_failure_names_the_component() {
     let env = Env::start("kind-deployfail", seed(Flavor::External)).await;
     env.sim
-        .control("/__sim/faults", json!({"operation": "deploy", "count": 100, "failComponent": "Telephony_SSO_samlPlcy", "problem": "Invalid ACS URL for this org"}))
+        .fault(json!({"operation": "deploy", "count": 100, "failComponent": "Telephony_SSO_samlPlcy", "problem": "Invalid ACS URL for this org"}))
         .await;
     env.apply(&app_manifest(&opts(Flavor::External)));
     let (_, reason, msg) = env
@@ -281,8 +258,7 @@ async fn k8s_external_client_app_deploy_failure_names_the_component() {
 #[tokio::test]
 async fn k8s_external_client_app_needs_api_63() {
     let env = Env::start("kind-version", seed(Flavor::External)).await;
-    let org =
-        e2e::org_manifest(&env.sim.base).replace("spec:\n", "spec:\n  apiVersion: \"62.0\"\n");
+    let org = e2e::acme_org(&env.sim.url).replace("spec:\n", "spec:\n  apiVersion: \"62.0\"\n");
     env.apply(&org);
     env.apply(&app_manifest(&opts(Flavor::External)));
     let (_, reason, msg) = env

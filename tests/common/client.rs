@@ -1,21 +1,17 @@
-//! The simulated org of the Salesforce client's integration tests (`sim.rs`: in this process,
-//! HTTPS with its own CA), and the `/__sim/` controls they use. The JWT key pair is generated per
-//! test and never written to the repo.
-#![allow(dead_code)]
-
-#[path = "sim.rs"]
-mod sim;
+//! The simulated org of the Salesforce client's integration tests ([`start_org`], from
+//! [`sim::base_org`]), and how the client reaches it: connection options, the connection and the
+//! credentials, as methods of [`Sim`] (defined here, next to the org they fit). The JWT key pair
+//! is generated per test and never written to the repo.
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sso_operator::salesforce::{ClientOptions, Credentials, OrgConnection, SecretString};
 use url::Url;
 
-use sim::KeyPair;
-// For the test files that generate keys of their own (not all do).
+// Not every binary uses all of it.
 #[allow(unused_imports)]
-pub use sim::rsa_key_pair;
+pub use super::sim::{self, KeyPair, Sim, rsa_key_pair};
 
 pub const JWT_CLIENT: &str = sim::JWT_CLIENT;
 pub const JWT_UNAPPROVED_CLIENT: &str = "3MVG9UNAPPROVED";
@@ -83,38 +79,21 @@ fn org(cfg: &SimConfig) -> sim::OrgFile {
     org
 }
 
-pub struct Sim {
-    org: sim::Org,
-    pub base: Url,
-    pub port: u16,
-    pub ca_pem: Vec<u8>,
-    pub key: KeyPair,
-    pub dir: tempfile::TempDir,
+/// The client tests' org with the default [`SimConfig`].
+pub fn start_org() -> Sim {
+    start_org_with(SimConfig::default())
+}
+
+pub fn start_org_with(cfg: SimConfig) -> Sim {
+    Sim::start(org(&cfg), 0)
 }
 
 impl Sim {
-    pub fn start() -> Sim {
-        Self::start_with(SimConfig::default())
+    fn base(&self) -> Url {
+        Url::parse(&self.url).expect("base url")
     }
 
-    pub fn start_with(cfg: SimConfig) -> Sim {
-        let sim::Started {
-            org,
-            dir,
-            ca_pem,
-            key,
-            ..
-        } = sim::start(org(&cfg), 0);
-        Sim {
-            base: Url::parse(&org.url).expect("base url"),
-            port: org.port(),
-            org,
-            ca_pem,
-            key,
-            dir,
-        }
-    }
-
+    /// Client options that allow the org's host and trust its CA.
     pub fn options(&self) -> ClientOptions {
         ClientOptions {
             allow_hosts: vec![format!("localhost:{}", self.port)],
@@ -124,10 +103,11 @@ impl Sim {
         }
     }
 
+    /// A connection to the org (API 63.0) with `credentials`.
     pub fn conn(&self, credentials: Credentials) -> OrgConnection {
         OrgConnection {
-            instance_url: self.base.clone(),
-            login_url: self.base.clone(),
+            instance_url: self.base(),
+            login_url: self.base(),
             audience: "https://login.salesforce.com".into(),
             api_version: "63.0".into(),
             credentials,
@@ -136,12 +116,18 @@ impl Sim {
         }
     }
 
-    pub fn jwt(&self) -> Credentials {
+    /// JWT bearer credentials: `username` through `client_id`, assertions signed with `key_pem`.
+    pub fn jwt_with_key(&self, client_id: &str, username: &str, key_pem: &str) -> Credentials {
         Credentials::JwtBearer {
-            client_id: JWT_CLIENT.into(),
-            username: ADMIN.into(),
-            private_key_pem: SecretString::new(self.key.key_pem.clone()),
+            client_id: client_id.into(),
+            username: username.into(),
+            private_key_pem: SecretString::new(key_pem.to_owned()),
         }
+    }
+
+    /// The registered JWT client, as the admin, with the test's key.
+    pub fn jwt(&self) -> Credentials {
+        self.jwt_with_key(JWT_CLIENT, ADMIN, &self.key.key_pem)
     }
 
     pub fn client_credentials(&self) -> Credentials {
@@ -149,47 +135,5 @@ impl Sim {
             client_id: CC_CLIENT.into(),
             client_secret: SecretString::new(CC_SECRET),
         }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.org.post(path, body).await
-    }
-
-    pub async fn calls(&self) -> Value {
-        self.org.calls().await
-    }
-
-    pub async fn count(&self, operation: &str) -> u64 {
-        self.org.count(operation).await
-    }
-
-    pub async fn total_calls(&self) -> u64 {
-        self.calls().await["counts"]
-            .as_object()
-            .map(|m| m.values().filter_map(Value::as_u64).sum())
-            .unwrap_or(0)
-    }
-
-    pub async fn state(&self) -> Value {
-        self.org.state().await
-    }
-
-    pub async fn fault(&self, rule: Value) {
-        self.post("/__sim/faults", rule).await;
-    }
-
-    pub async fn advance_clock(&self, seconds: i64) {
-        self.post("/__sim/clock", json!({"advanceSeconds": seconds}))
-            .await;
-    }
-
-    pub async fn set_limits(&self, used: u64, max: u64) {
-        self.post("/__sim/limits", json!({"used": used, "max": max}))
-            .await;
-    }
-
-    /// Makes the org refuse a Metadata API call while `n` are being served (0: no cap).
-    pub async fn set_concurrent_limit(&self, n: u64) {
-        self.post("/__sim/limits", json!({"concurrent": n})).await;
     }
 }

@@ -1,18 +1,16 @@
 //! The Salesforce client's External Client App calls against `salesforce-sim` (HTTPS).
 
-#[path = "common/client_support.rs"]
-mod client_support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use client_support::*;
 use serde_json::json;
 use sso_operator::salesforce::{
     ClientOptions, DeployStatus, ErrorKind, ExternalClientAppBundle, ExtlClntAppSamlBindingType,
     ExtlClntAppSamlSignAlgoType, ExtlClntAppSamlSubjectType, OrgClient, ReadPriority, Salesforce,
     SalesforceError, SamlNameIdFormatType,
 };
+
+use crate::common::client::*;
 
 fn client_at(sim: &Sim, api_version: &str) -> Arc<OrgClient> {
     let sf = Salesforce::new(ClientOptions {
@@ -55,7 +53,7 @@ fn bundle(name: &str) -> ExternalClientAppBundle {
 
 #[tokio::test]
 async fn deploy_round_trip_reads_back_equal() {
-    let sim = Sim::start();
+    let sim = start_org();
     let c = client(&sim);
     assert!(
         c.read_external_client_app("Voice_ECA", ReadPriority::Required)
@@ -132,7 +130,7 @@ async fn deploy_round_trip_reads_back_equal() {
 
 #[tokio::test]
 async fn one_failing_component_is_reported_with_its_problem() {
-    let sim = Sim::start();
+    let sim = start_org();
     let c = client(&sim);
     sim.fault(
         json!({"operation": "deploy", "failComponent": "Voice_ECA_samlPlcy",
@@ -188,7 +186,7 @@ async fn one_failing_component_is_reported_with_its_problem() {
 
 #[tokio::test]
 async fn delete_removes_the_app_and_missing_is_ok() {
-    let sim = Sim::start();
+    let sim = start_org();
     let c = client(&sim);
     c.deploy_external_client_app(&bundle("Voice_ECA"))
         .await
@@ -215,7 +213,7 @@ async fn delete_removes_the_app_and_missing_is_ok() {
 
 #[tokio::test]
 async fn api_versions_below_63_are_refused_before_sending() {
-    let sim = Sim::start();
+    let sim = start_org();
     let c = client_at(&sim, "62.0");
     let before = sim.total_calls().await;
     let errs = vec![
@@ -243,7 +241,7 @@ async fn api_versions_below_63_are_refused_before_sending() {
 
 #[tokio::test]
 async fn a_deploy_that_never_finishes_times_out() {
-    let sim = Sim::start();
+    let sim = start_org();
     let sf = Salesforce::new(ClientOptions {
         deploy_poll_initial: Duration::from_millis(20),
         deploy_poll_max: Duration::from_millis(20),
@@ -252,16 +250,8 @@ async fn a_deploy_that_never_finishes_times_out() {
     })
     .unwrap();
     let c = sf.client("ns/org", sim.conn(sim.client_credentials()));
-    let r = reqwest::Client::builder()
-        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&sim.ca_pem).unwrap())
-        .build()
-        .unwrap()
-        .post(sim.base.join("/__sim/policy").unwrap())
-        .json(&json!({"deployPollsInProgress": 1000}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
+    sim.control("/__sim/policy", json!({"deployPollsInProgress": 1000}))
+        .await;
     let e = c
         .deploy_external_client_app(&bundle("Slow_App"))
         .await

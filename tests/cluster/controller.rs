@@ -3,119 +3,68 @@
 //! fixed, that an identical reconcile writes nothing, its probes, its start-up message when it
 //! cannot see its CRDs, and a clean SIGTERM.
 
-#[path = "common/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-
 use std::time::{Duration, Instant};
 
-use e2e::{AppOpts, OrgSeed, Sim, app_manifest, org_manifest};
 use kube::Api;
-use sso_operator::api::{SalesforceOrg, SsoConnectedApp};
+
+use crate::common::cluster;
+use crate::common::e2e::{
+    self, AppOpts, Env, ORG, ORG_SECRET, Operator, OperatorOpts, OrgSeed, app_manifest,
+};
 
 const SHORT: Duration = Duration::from_secs(30);
 
-async fn org_condition(
-    api: &Api<SalesforceOrg>,
-    name: &str,
-) -> Option<(String, String, Option<i64>)> {
-    let o = api.get_opt(name).await.ok()??;
-    let c = o
-        .status?
-        .conditions
-        .into_iter()
-        .find(|c| c.type_ == "Ready")?;
-    Some((c.status, c.reason, c.observed_generation))
-}
-
-async fn wait_org(api: &Api<SalesforceOrg>, status: &str, reason: &str, timeout: Duration) {
-    cluster::wait_for(timeout, &format!("org Ready={status} {reason}"), || async {
-        org_condition(api, e2e::ORG)
+/// Waits until the org's `Ready` has `status` and `reason`, for generation 1.
+async fn wait_org(env: &Env, status: &str, reason: &str) {
+    cluster::wait_for(SHORT, &format!("org Ready={status} {reason}"), || async {
+        env.org_ready(ORG)
             .await
-            .is_some_and(|c| c.0 == status && c.1 == reason && c.2 == Some(1))
+            .is_some_and(|((s, r, _), generation)| {
+                s == status && r == reason && generation == Some(1)
+            })
     })
     .await;
+}
+
+/// The org arrives without its Secret, then with a Secret lacking the key, then fixed: each
+/// step reported, the last one authenticated.
+async fn org_secret_missing_then_wrong_then_fixed(env: &Env) {
+    let t = Instant::now();
+    env.apply(&e2e::acme_org(&env.sim.url));
+    wait_org(env, "False", "SecretNotFound").await;
+    eprintln!("SecretNotFound after {:?}", t.elapsed());
+
+    // A Secret without the expected key.
+    let pem = env.sim.key.key_pem.as_str();
+    env.apply(&e2e::secret(ORG_SECRET, &[("wrong.key", pem)]));
+    wait_org(env, "False", "KeyNotFound").await;
+
+    // Fixed: the org authenticates.
+    let t = Instant::now();
+    cluster::kubectl_ok(&["-n", &env.ns, "delete", "secret", ORG_SECRET], None);
+    env.apply(&e2e::secret(ORG_SECRET, &[("tls.key", pem)]));
+    wait_org(env, "True", "Authenticated").await;
+    eprintln!("Authenticated {:?} after the fix", t.elapsed());
 }
 
 #[tokio::test]
 async fn k8s_org_reports_missing_secret_and_key_then_recovers() {
-    cluster::install_crds().await;
-    let ns = cluster::fresh_namespace("ctl-org").await;
-    let sim = Sim::start(&OrgSeed::default());
-    let mut op = e2e::Operator::start(&ns, &sim, sim.dir.path(), &[]);
-    let client = cluster::client().await;
-    let orgs: Api<SalesforceOrg> = Api::namespaced(client.clone(), &ns);
-    let apps: Api<SsoConnectedApp> = Api::namespaced(client.clone(), &ns);
+    let mut env = Env::start_bare("ctl-org", OrgSeed::default()).await;
 
     // An app whose org does not exist yet.
-    cluster::apply_yaml(&ns, &app_manifest(&AppOpts::default())).unwrap();
-    cluster::wait_for(SHORT, "app OrgNotFound", || async {
-        apps.get_opt("telephony")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "False" && c.reason == "OrgNotFound")
-                    && s.observed_generation == Some(1)
-            })
+    env.apply(&app_manifest(&AppOpts::default()));
+    env.wait_status("telephony", "app OrgNotFound", SHORT, |s| {
+        s.conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "False" && c.reason == "OrgNotFound")
+            && s.observed_generation == Some(1)
     })
     .await;
 
-    let t = Instant::now();
-    cluster::apply_yaml(&ns, &org_manifest(&sim.base)).unwrap();
-    wait_org(&orgs, "False", "SecretNotFound", SHORT).await;
-    eprintln!("SecretNotFound after {:?}", t.elapsed());
-
-    // A Secret without the expected key.
-    let key = sim.dir.path().join("k.pem");
-    std::fs::write(&key, &sim.key_pem).unwrap();
-    let out = cluster::kubectl(&[
-        "-n",
-        &ns,
-        "create",
-        "secret",
-        "generic",
-        "acme-jwt",
-        &format!("--from-file=wrong.key={}", key.display()),
-    ]);
-    assert!(out.status.success());
-    wait_org(&orgs, "False", "KeyNotFound", SHORT).await;
-
-    // Fixed: the org authenticates and its app goes on to Ready.
-    let t = Instant::now();
-    let out = cluster::kubectl(&["-n", &ns, "delete", "secret", "acme-jwt"]);
-    assert!(out.status.success());
-    let out = cluster::kubectl(&[
-        "-n",
-        &ns,
-        "create",
-        "secret",
-        "generic",
-        "acme-jwt",
-        &format!("--from-file=tls.key={}", key.display()),
-    ]);
-    assert!(out.status.success());
-    wait_org(&orgs, "True", "Authenticated", SHORT).await;
-    eprintln!("Authenticated {:?} after the fix", t.elapsed());
-    std::fs::remove_file(&key).ok();
-    cluster::wait_for(SHORT, "app Ready", || async {
-        apps.get_opt("telephony")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "True")
-            })
-    })
-    .await;
-    let org = orgs.get(e2e::ORG).await.unwrap();
+    org_secret_missing_then_wrong_then_fixed(&env).await;
+    // ... and its app goes on to Ready.
+    env.wait_ready("telephony", SHORT).await;
+    let org = env.orgs().get(ORG).await.unwrap();
     assert_eq!(
         org.status.as_ref().unwrap().org_id.as_deref(),
         Some("00D5g000000SIMUEAA")
@@ -123,34 +72,17 @@ async fn k8s_org_reports_missing_secret_and_key_then_recovers() {
 
     // A second, identical reconcile (a fresh operator) writes nothing.
     let org_rv = org.metadata.resource_version.clone();
-    let app_rv = apps
-        .get("telephony")
-        .await
-        .unwrap()
-        .metadata
-        .resource_version;
-    op.kill();
-    let op = e2e::Operator::start(&ns, &sim, sim.dir.path(), &[]);
-    let port = op.metrics_port;
-    cluster::wait_for(SHORT, "org reconciled by the new operator", || {
-        e2e::operator_idle(port, "salesforceorg")
-    })
-    .await;
-    cluster::wait_for(SHORT, "apps reconciled by the new operator", || {
-        e2e::operator_idle(port, "ssoconnectedapp")
-    })
-    .await;
+    let app_rv = env.resource_version("telephony").await;
+    env.restart_operator();
+    env.operator.wait_idle("salesforceorg", SHORT).await;
+    env.wait_idle(SHORT).await;
     assert_eq!(
-        orgs.get(e2e::ORG).await.unwrap().metadata.resource_version,
+        env.orgs().get(ORG).await.unwrap().metadata.resource_version,
         org_rv,
         "org status rewritten"
     );
     assert_eq!(
-        apps.get("telephony")
-            .await
-            .unwrap()
-            .metadata
-            .resource_version,
+        env.resource_version("telephony").await,
         app_rv,
         "app status rewritten"
     );
@@ -169,13 +101,6 @@ fn impersonating_kubeconfig(dir: &std::path::Path, user: &str) -> std::path::Pat
     path
 }
 
-async fn readyz(port: u16) -> Option<u16> {
-    let r = reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
-        .await
-        .ok()?;
-    Some(r.status().as_u16())
-}
-
 #[tokio::test]
 async fn k8s_readyz_waits_for_watches_and_sigterm_exits_cleanly() {
     cluster::install_crds().await;
@@ -183,44 +108,20 @@ async fn k8s_readyz_waits_for_watches_and_sigterm_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let user = format!("readyz-{ns}");
     let kubeconfig = impersonating_kubeconfig(dir.path(), &user);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = dir.path().join("op.log");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sso-operator"))
-        .args([
-            "run",
-            "--namespace",
-            &ns,
-            "--metrics-addr",
-            &format!("127.0.0.1:{port}"),
-            // A namespace-scoped identity cannot read kube-system's uid: name the cluster.
-            "--cluster-name",
-            "readyz-test",
-        ])
-        .env("KUBECONFIG", &kubeconfig)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-
+    // A namespace-scoped identity cannot read kube-system's uid: it names the cluster.
+    let mut op = Operator::start(
+        &ns,
+        None,
+        dir.path(),
+        &OperatorOpts::args(&["--cluster-name", "readyz-test"]).kubeconfig(&kubeconfig),
+    );
     // Without permission to read its resources the operator cannot sync: not ready, one clear line.
     cluster::wait_for(SHORT, "the install hint in the log", || async {
-        std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("install them with")
+        op.logs().contains("install them with")
     })
     .await;
-    assert_eq!(readyz(port).await, Some(503));
-    assert_eq!(
-        reqwest::get(format!("http://127.0.0.1:{port}/livez"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(op.probe("/readyz").await, Some(503));
+    assert_eq!(op.probe("/livez").await, Some(200));
 
     // Grant what the operator reads in its namespace; it syncs and becomes ready by itself.
     let rbac = format!(
@@ -244,10 +145,10 @@ subjects: [{{kind: User, name: "{user}", apiGroup: rbac.authorization.k8s.io}}]
     );
     cluster::apply_yaml(&ns, &rbac).unwrap();
     cluster::wait_for(Duration::from_secs(60), "/readyz 200", || async {
-        readyz(port).await == Some(200)
+        op.probe("/readyz").await == Some(200)
     })
     .await;
-    let logs = std::fs::read_to_string(&log).unwrap();
+    let logs = op.logs();
     assert_eq!(
         logs.matches("install them with").count(),
         1,
@@ -256,20 +157,12 @@ subjects: [{{kind: User, name: "{user}", apiGroup: rbac.authorization.k8s.io}}]
 
     // SIGTERM: exit 0 within 10 s.
     let t = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "still running 10 s after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = op.terminate().expect("exit status");
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "still running {:?} after SIGTERM",
+        t.elapsed()
+    );
     assert!(status.success(), "exit status {status:?}");
     eprintln!("exited {:?} after SIGTERM", t.elapsed());
 }

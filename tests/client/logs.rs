@@ -2,18 +2,16 @@
 //! including reqwest/hyper/rustls) during auth failures and a successful run, then search it for
 //! the private key, the access token and the client secret.
 
-#[path = "common/client_support.rs"]
-mod client_support;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use client_support::*;
-use serde_json::json;
+use serde_json::{Value, json};
 use sso_operator::salesforce::{
     ConnectedApp, ConnectedAppSamlConfig, Credentials, Salesforce, SamlSubjectType, SecretString,
 };
 use tracing_subscriber::fmt::MakeWriter;
+
+use crate::common::client::*;
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -43,45 +41,39 @@ fn key_fragments(pem: &str) -> Vec<String> {
         .collect()
 }
 
-// current_thread runtime: spawned batch tasks run on this thread, under the scoped subscriber.
-#[tokio::test(flavor = "current_thread")]
-async fn no_key_token_or_secret_in_logs() {
-    let sim = Sim::start();
-    let buf = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(buf.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+/// The secrets of the failing clients.
+struct Strangers {
+    key: KeyPair,
+    client_secret: &'static str,
+}
 
-    let sf = Salesforce::new(sim.options()).unwrap();
-
-    // Auth failures: a key the org does not know, and a wrong client secret.
-    let stranger = rsa_key_pair("stranger");
+/// Authentication failures: a key the org does not know, and a wrong client secret.
+async fn fail_authentication(sim: &Sim, sf: &Salesforce) -> Strangers {
+    let strangers = Strangers {
+        key: rsa_key_pair("stranger"),
+        client_secret: "wrong-secret-value-0987",
+    };
     let bad_jwt = sf.client(
         "ns/bad-jwt",
-        sim.conn(Credentials::JwtBearer {
-            client_id: JWT_CLIENT.into(),
-            username: ADMIN.into(),
-            private_key_pem: SecretString::new(stranger.key_pem.clone()),
-        }),
+        sim.conn(sim.jwt_with_key(JWT_CLIENT, ADMIN, &strangers.key.key_pem)),
     );
     let e = bad_jwt.authenticate().await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "auth failed as expected");
     tracing::debug!(conn = ?bad_jwt.connection(), "connection");
-    let wrong_secret = "wrong-secret-value-0987";
     let bad_cc = sf.client(
         "ns/bad-cc",
         sim.conn(Credentials::ClientCredentials {
             client_id: CC_CLIENT.into(),
-            client_secret: SecretString::new(wrong_secret),
+            client_secret: SecretString::new(strangers.client_secret),
         }),
     );
     let e = bad_cc.authenticate().await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "auth failed as expected");
+    strangers
+}
 
-    // A successful run on both flows, including a re-auth after INVALID_SESSION_ID.
+/// A successful run on both flows, including a re-auth after INVALID_SESSION_ID.
+async fn run_both_flows(sim: &Sim, sf: &Salesforce) {
     let jwt = sf.client("ns/jwt", sim.conn(sim.jwt()));
     let cc = sf.client("ns/cc", sim.conn(sim.client_credentials()));
     tracing::debug!(conn = ?jwt.connection(), "connection");
@@ -102,11 +94,72 @@ async fn no_key_token_or_secret_in_logs() {
     cc.refresh_limits().await.unwrap();
     jwt.fetch_idp_metadata(None).await.unwrap();
     jwt.delete_connected_app("Log_Test").await.unwrap();
+}
 
+/// Access tokens look like `<orgId>!<opaque>`: every one the simulator exposes in `reports`.
+fn tokens_in(reports: Vec<Value>) -> Vec<String> {
+    let mut tokens: Vec<String> = Vec::new();
+    let mut stack = reports;
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) if s.starts_with("00D") && s.contains('!') => tokens.push(s),
+            Value::Array(a) => stack.extend(a),
+            Value::Object(o) => stack.extend(o.into_iter().map(|(_, v)| v)),
+            _ => {}
+        }
+    }
+    tokens
+}
+
+/// Set in the child process that runs the test alone.
+const ALONE: &str = "SSO_TEST_LOGS_ALONE";
+
+/// The capture relies on tracing's process-wide state: each callsite caches whether any
+/// subscriber wants it, and a callsite first hit by another test while this test installs its
+/// subscriber can be cached as unwanted, its events lost. So the test runs alone, in a child
+/// process of this binary.
+#[test]
+fn no_key_token_or_secret_in_logs() {
+    if std::env::var_os(ALONE).is_some() {
+        // current_thread runtime: spawned batch tasks run on this thread, under the scoped
+        // subscriber.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        return rt.expect("runtime").block_on(capture_and_search());
+    }
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "logs::no_key_token_or_secret_in_logs",
+            "--test-threads=1",
+        ])
+        .env(ALONE, "1")
+        .output()
+        .expect("run the test alone");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "alone in a child process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn capture_and_search() {
+    let sim = start_org();
+    let buf = Buffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(buf.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    let sf = Salesforce::new(sim.options()).unwrap();
+    let strangers = fail_authentication(&sim, &sf).await;
+    run_both_flows(&sim, &sf).await;
     // The tokens the simulator issued, from its own state.
-    let calls = sim.calls().await;
-    let state = sim.state().await;
-    drop(_guard);
+    let tokens = tokens_in(vec![sim.calls().await, sim.state().await]);
+    drop(guard);
 
     let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
     assert!(
@@ -120,25 +173,13 @@ async fn no_key_token_or_secret_in_logs() {
     for f in key_fragments(&sim.key.key_pem) {
         forbidden.push((f, "JWT private key"));
     }
-    for f in key_fragments(&stranger.key_pem) {
+    for f in key_fragments(&strangers.key.key_pem) {
         forbidden.push((f, "stranger private key"));
     }
     forbidden.push((CC_SECRET.to_string(), "client secret"));
-    forbidden.push((wrong_secret.to_string(), "wrong client secret"));
-    // Access tokens look like `<orgId>!<opaque>`; collect any the simulator exposes, and in any
-    // case refuse the org-id-bang prefix followed by token material.
-    let mut tokens: Vec<String> = Vec::new();
-    let mut stack = vec![calls, state];
-    while let Some(v) = stack.pop() {
-        match v {
-            serde_json::Value::String(s) if s.starts_with("00D") && s.contains('!') => {
-                tokens.push(s)
-            }
-            serde_json::Value::Array(a) => stack.extend(a),
-            serde_json::Value::Object(o) => stack.extend(o.into_iter().map(|(_, v)| v)),
-            _ => {}
-        }
-    }
+    forbidden.push((strangers.client_secret.to_string(), "wrong client secret"));
+    // Any access token the simulator exposes; and in any case the org-id-bang prefix followed
+    // by token material (below).
     for t in tokens {
         forbidden.push((t, "access token"));
     }

@@ -1,0 +1,26 @@
+//! Everything against a real kube-apiserver (`common::cluster`), most of it with the simulated
+//! org in this process and the operator run as a process (`common::e2e`). One binary, a module
+//! per subject; every test is named `k8s_*` (`make test-unit` skips them).
+//!
+//! - `admission`: what the API server refuses (the one table of admission cases), accepts, and
+//!   keeps immutable;
+//! - `crd`: the CRDs Established, the examples accepted, `kubectl explain`;
+//! - `reconcile`: the Setup procedure end to end, conflicts, certificates, outages;
+//! - `app_kinds`: the lifecycle tests run for a connected app and an External Client App;
+//! - `bad_input`: the bad-input catalogue, by subject;
+//! - `controller`: what the operator reports before Salesforce can help, probes, Events;
+//! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
+//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
+
+// The shared harness, `tests/common/`.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod admission;
+mod app_kinds;
+mod bad_input;
+mod controller;
+mod crd;
+mod deploy;
+mod reconcile;
+mod security;
