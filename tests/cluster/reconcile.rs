@@ -172,30 +172,43 @@ async fn k8s_two_resources_naming_one_app_the_second_gets_conflict() {
         env.sim.app("Telephony_SSO").await.unwrap()["samlConfig"]["acsUrl"],
         "https://sso.vendor.example/saml/acs"
     );
-    // Two resources asking for different IdP certificates: Conflict on both, the org is not flipped.
+    // A resource asking for another IdP certificate: Conflict for it alone, naming the current
+    // certificate; the org is not flipped and the first team's app stays Ready.
     env.apply(&app_manifest(&AppOpts {
         name: "other-cert",
         api_name: "Other_SSO",
         certificate: "SelfSignedCert_Other",
         ..Default::default()
     }));
-    env.wait_condition(
-        "other-cert",
-        "IdentityProviderReady",
-        "False",
-        Some("Conflict"),
-        SHORT,
-    )
-    .await;
+    let (_, _, msg) = env
+        .wait_condition(
+            "other-cert",
+            "IdentityProviderReady",
+            "False",
+            Some("Conflict"),
+            SHORT,
+        )
+        .await;
+    assert!(
+        msg.contains("signs with certificate SelfSignedCert_IdP"),
+        "{msg}"
+    );
+    let generation = env
+        .apps()
+        .get("telephony")
+        .await
+        .unwrap()
+        .metadata
+        .generation
+        .unwrap();
     env.annotate_sync("telephony", "after-other-cert");
-    env.wait_condition(
-        "telephony",
-        "IdentityProviderReady",
-        "False",
-        Some("Conflict"),
-        SHORT,
-    )
-    .await;
+    env.wait_ready_at("telephony", generation, SHORT).await;
+    assert_eq!(
+        env.condition("telephony", "IdentityProviderReady")
+            .await
+            .map(|c| c.0),
+        Some("True".to_string())
+    );
     assert_eq!(
         env.sim.state().await["identityProvider"]["certificate"],
         "SelfSignedCert_IdP"

@@ -105,8 +105,13 @@ async fn k8s_bad_input_app_specs() {
 /// In an org of their own: they would conflict with every other app of an org.
 #[tokio::test]
 async fn k8s_bad_input_idp_certificates() {
-    let env = Env::start("bad-cert", OrgSeed::default()).await;
-    let case = |name: &str, app: &str, api: &str, cert: &str, reason| Case {
+    // The org's IdP is on, signing with SelfSignedCert_IdP (what the other apps of the org use).
+    let seed = OrgSeed {
+        idp_enabled: true,
+        ..OrgSeed::default()
+    };
+    let env = Env::start("bad-cert", seed).await;
+    let case = |name: &str, app: &str, api: &str, cert: &str, reason, needle| Case {
         name: format!("app: {name}"),
         yaml: app_manifest(&AppOpts {
             name: app,
@@ -118,7 +123,7 @@ async fn k8s_bad_input_idp_certificates() {
         app: app.into(),
         api_name: api.into(),
         org: e2e::ORG.into(),
-        expect: Expect::App("IdentityProviderReady", reason, "No_Such_Cert"),
+        expect: Expect::App("IdentityProviderReady", reason, needle),
         writes: 0,
     };
     let cases = [
@@ -127,18 +132,19 @@ async fn k8s_bad_input_idp_certificates() {
             "nocert",
             "No_Cert_SSO",
             "No_Such_Cert",
-            "CertificateNotFound",
+            "Conflict",
+            "signs with certificate SelfSignedCert_IdP",
         ),
         case(
-            "two resources of one org want different IdP certificates",
+            "an app asks for another certificate than the org's IdP uses",
             "othercert",
             "Other_Cert_SSO",
             "SelfSignedCert_Other",
             "Conflict",
+            "an app never switches the org-wide certificate",
         ),
     ];
     let mut failures = Vec::new();
-    // One after the other: the conflict names the first resource's wish.
     for case in &cases {
         env.apply(&case.yaml);
         failures.extend(settle(&env, std::slice::from_ref(case)).await);
@@ -148,5 +154,43 @@ async fn k8s_bad_input_idp_certificates() {
         let calls = env.sim.calls().await;
         failures.push(format!("{writes} Salesforce writes: {calls}"));
     }
+    assert_eq!(
+        env.sim.state().await["identityProvider"]["certificate"],
+        "SelfSignedCert_IdP",
+        "the org's IdP certificate is never switched by an app"
+    );
     assert_no_failures(&env, cases.len(), &failures);
+}
+
+/// An unknown certificate for an org whose IdP is off: reported, nothing written, the IdP stays off.
+#[tokio::test]
+async fn k8s_bad_input_unknown_idp_certificate() {
+    let env = Env::start("bad-nocert", OrgSeed::default()).await;
+    let app = "nocert";
+    let case = Case {
+        name: "app: unknown IdP certificate (IdP off)".into(),
+        yaml: app_manifest(&AppOpts {
+            name: app,
+            api_name: "No_Cert_SSO",
+            certificate: "No_Such_Cert",
+            deletion: "Orphan",
+            ..Default::default()
+        }),
+        app: app.into(),
+        api_name: "No_Cert_SSO".into(),
+        org: e2e::ORG.into(),
+        expect: Expect::App(
+            "IdentityProviderReady",
+            "CertificateNotFound",
+            "No_Such_Cert",
+        ),
+        writes: 0,
+    };
+    env.apply(&case.yaml);
+    let mut failures = settle(&env, std::slice::from_ref(&case)).await;
+    if env.sim.writes().await != 0 {
+        failures.push(format!("Salesforce writes: {}", env.sim.calls().await));
+    }
+    assert_eq!(env.sim.state().await["identityProvider"]["enabled"], false);
+    assert_no_failures(&env, 1, &failures);
 }
