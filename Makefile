@@ -23,11 +23,12 @@ help: ## list targets
 build: ## build the operator and the simulator (the workspace's binaries)
 	$(CARGO) build --workspace --bins
 
-crds: ## regenerate crds/ from `sso-operator crd`
+crds: ## regenerate crds/ (and the chart's copy) from `sso-operator crd`
 	@mkdir -p crds
 	$(CARGO) run --quiet --bin sso-operator -- crd > crds/sso-operator.dev_crds.yaml.tmp
 	@mv crds/sso-operator.dev_crds.yaml.tmp crds/sso-operator.dev_crds.yaml
-	@echo "wrote crds/sso-operator.dev_crds.yaml"
+	@cp crds/sso-operator.dev_crds.yaml charts/sso-operator/crds/sso-operator.dev_crds.yaml
+	@echo "wrote crds/sso-operator.dev_crds.yaml and its copy in charts/sso-operator/crds/"
 
 cluster-up: ## start etcd + kube-apiserver on loopback; kubeconfig in $(SSO_LOCAL_DIR)/kubeconfig
 	@hack/cluster-up.sh

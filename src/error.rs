@@ -81,6 +81,16 @@ pub enum Error {
         fingerprint: String,
     },
 
+    /// A `publish.rollout` workload's pod template could not be annotated.
+    #[error("restarting {kind} {namespace}/{name} for the new metadata: {source}{hint}", hint = rollout_hint(source))]
+    RestartWorkload {
+        kind: &'static str,
+        namespace: String,
+        name: String,
+        #[source]
+        source: kube::Error,
+    },
+
     /// Deleting the resource cannot reach its app in Salesforce.
     #[error(
         "app {app} cannot be deleted from Salesforce: {source}; set annotation sso-operator.dev/release=true to remove this resource without deleting the app"
@@ -125,6 +135,7 @@ impl Error {
             Error::AppUnreadable { .. } => "ReadApp",
             Error::RotationCertificateUnreadable { .. } => "ReadCertificate",
             Error::DeleteBlocked { .. } => "DeleteBlocked",
+            Error::RestartWorkload { .. } => "RestartWorkload",
             Error::Finalizer(_) => "Finalizer",
         }
     }
@@ -150,6 +161,10 @@ impl Error {
             | Error::OrgMissing { .. }
             | Error::RotationCertificateUnreadable { .. } => Disposition::NeedsChange,
             Error::DeleteBlocked { source, .. } => source.disposition(),
+            Error::RestartWorkload {
+                source: kube::Error::Api(s),
+                ..
+            } if matches!(s.code, 403 | 404 | 422) => Disposition::NeedsChange,
             _ => match self.salesforce().map(SalesforceError::kind) {
                 Some(ErrorKind::Quota) => Disposition::OrgPaused,
                 Some(
@@ -175,6 +190,7 @@ impl Error {
             (Error::MetadataNotSignedByIdp { .. }, _) => reasons::METADATA_INVALID,
             (Error::AppUnreadable { .. }, _) => reasons::NOT_FOUND,
             (Error::RotationCertificateUnreadable { .. }, _) => reasons::CERTIFICATE_NOT_FOUND,
+            (Error::RestartWorkload { .. }, _) => reasons::ROLLOUT_FAILED,
             (_, Some(ErrorKind::Quota)) => reasons::API_LIMIT_EXCEEDED,
             (Error::Authenticate(_), Some(ErrorKind::Auth)) => reasons::AUTHENTICATION_FAILED,
             (Error::Authenticate(_), Some(ErrorKind::Invalid)) => reasons::KEY_INVALID,
@@ -195,6 +211,17 @@ impl Error {
     /// How long the org-wide pause still lasts, when Salesforce said.
     pub fn retry_after(&self) -> Option<Duration> {
         self.salesforce().and_then(SalesforceError::retry_after)
+    }
+}
+
+/// What to do about a refused rollout patch: the RBAC is opt-in, the workload may be missing.
+fn rollout_hint(e: &kube::Error) -> &'static str {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => {
+            " (the operator may not patch workloads: install the chart with rollout.enabled=true)"
+        }
+        kube::Error::Api(s) if s.code == 404 => " (no such workload in this namespace)",
+        _ => "",
     }
 }
 

@@ -346,6 +346,49 @@ pub struct PublishSpec {
     )]
     #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) >= duration('1m')").message("publish.refreshInterval must be at least 1m"))]
     pub refresh_interval: String,
+
+    /// Workloads in this namespace whose pods read the metadata only at start. When the published
+    /// metadata changes, each one's pod template gets the annotation
+    /// `sso-operator.dev/idp-metadata-sha256` with the new digest, so its pods are replaced (as
+    /// `kubectl rollout restart` does). The first publish restarts nothing. Needs the chart's
+    /// `rollout.enabled` (RBAC: `patch` on these kinds).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 20))]
+    #[x_kube(merge_strategy = ListMerge::Map(vec!["kind".into(), "name".into()]))]
+    pub rollout: Vec<RolloutTarget>,
+
+    /// How long the published metadata must stay unchanged before `rollout`'s workloads are
+    /// restarted, so a burst of changes (an edit while a certificate switches) restarts them once.
+    /// A duration such as `30s` (default) or `5m`; at most `1h`.
+    #[serde(default = "default_rollout_delay")]
+    #[schemars(
+        length(min = 2, max = 32),
+        regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+    )]
+    #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) <= duration('1h')").message("publish.rolloutDelay must be at most 1h"))]
+    pub rollout_delay: String,
+}
+
+/// A workload restarted when the published metadata changes.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutTarget {
+    /// `Deployment`, `StatefulSet` or `DaemonSet`.
+    pub kind: WorkloadKind,
+    /// The workload's name, in this resource's namespace.
+    #[schemars(
+        length(min = 1, max = 253),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    )]
+    pub name: String,
+}
+
+/// Kinds of workload `publish.rollout` can restart (group `apps`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
 }
 
 /// A duration as `publish.refreshInterval`'s schema admits it (and as CEL's `duration()`, Go's
@@ -382,11 +425,17 @@ fn default_refresh_interval() -> String {
     "1h".to_string()
 }
 
+fn default_rollout_delay() -> String {
+    "30s".to_string()
+}
+
 impl Default for PublishSpec {
     fn default() -> Self {
         Self {
             config_map_name: None,
             refresh_interval: default_refresh_interval(),
+            rollout: Vec::new(),
+            rollout_delay: default_rollout_delay(),
         }
     }
 }
@@ -469,6 +518,10 @@ pub struct SsoConnectedAppStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<MetadataStatus>,
 
+    /// The metadata `publish.rollout`'s workloads were last restarted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutStatus>,
+
     /// Fields found changed in Salesforce at the last check, and whether they were corrected.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<DriftEntry>,
@@ -549,6 +602,18 @@ pub struct MetadataStatus {
     pub published_at: Time,
 }
 
+/// What `publish.rollout`'s workloads were last restarted for.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutStatus {
+    /// SHA-256 of the `metadata.xml` the workloads' pod templates carry (or, before the first
+    /// change, the one published when `publish.rollout` was first seen: nothing was restarted).
+    pub sha256: String,
+    /// When the workloads were last restarted; unset until the first change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restarted_at: Option<Time>,
+}
+
 /// One drifted field.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -600,8 +665,8 @@ mod tests {
             assert!(d(ok).is_some(), "{ok}");
         }
         let publish = PublishSpec {
-            config_map_name: None,
             refresh_interval: "30s".into(),
+            ..PublishSpec::default()
         };
         assert_eq!(
             publish.refresh(),

@@ -27,6 +27,9 @@ pub mod types {
     pub const CERTIFICATE_SWITCHED: &str = "CertificateSwitched";
     /// A planned rotation's old certificate left the published metadata (SalesforceOrg).
     pub const PREVIOUS_CERTIFICATE_RETIRED: &str = "PreviousCertificateRetired";
+    /// `publish.rollout`'s workloads run with the published metadata (only with `publish.rollout`;
+    /// not part of `Ready`).
+    pub const WORKLOADS_ROLLED_OUT: &str = "WorkloadsRolledOut";
 }
 
 /// Condition reasons: CamelCase, bounded, each documented in the README.
@@ -61,6 +64,9 @@ pub mod reasons {
     pub const ANNOUNCED: &str = "Announced";
     pub const SWITCHED: &str = "Switched";
     pub const RETIRED: &str = "Retired";
+    pub const ROLLED_OUT: &str = "RolledOut";
+    pub const ROLLOUT_PENDING: &str = "RolloutPending";
+    pub const ROLLOUT_FAILED: &str = "RolloutFailed";
 }
 
 /// A condition as the reconciler wants it; merged into the stored list by [`merge`].

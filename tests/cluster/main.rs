@@ -8,6 +8,7 @@
 //! - `reconcile`: the Setup procedure end to end, conflicts, certificates, outages;
 //! - `app_kinds`: the lifecycle tests run for a connected app and an External Client App;
 //! - `bad_input`: the bad-input catalogue, by subject;
+//! - `rollout`: `publish.rollout` restarting a Deployment once per metadata change;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
@@ -23,4 +24,5 @@ mod controller;
 mod crd;
 mod deploy;
 mod reconcile;
+mod rollout;
 mod security;

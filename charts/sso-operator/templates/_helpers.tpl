@@ -88,4 +88,10 @@ ClusterRole (all namespaces) and the Role (watchNamespace). Keep in step with te
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+{{- if .Values.rollout.enabled }}
+# publish.rollout: annotate the pod template of listed workloads (patch only; never get, create or delete).
+- apiGroups: ["apps"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
+  verbs: ["patch"]
+{{- end }}
 {{- end }}

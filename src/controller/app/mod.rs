@@ -16,6 +16,7 @@ mod metadata;
 mod outcomes;
 mod pipeline;
 mod publish;
+mod rollout;
 mod salesforce_app;
 mod status;
 #[cfg(test)]
@@ -34,6 +35,7 @@ use self::inputs::Inputs;
 use self::memo::{Memo, OrgVersion, sync_token};
 use self::outcomes::{Next, Outcomes};
 use self::publish::PublishOutcome;
+use self::rollout::RolloutOutcome;
 use crate::api::conditions::{self, types};
 use crate::api::{FINALIZER, SsoConnectedApp};
 use crate::controller::backoff::{jittered, until_refresh_tick};
@@ -42,7 +44,7 @@ use crate::controller::index::key_of;
 use crate::controller::kinds::APP as KIND;
 use crate::controller::rotation;
 use crate::controller::status_patch;
-use crate::error::Error;
+use crate::error::{Disposition, Error};
 use crate::metrics::ResourceState;
 
 /// How long to wait before looking again at a claim conflict (the other resource may go).
@@ -136,6 +138,15 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             ctx.retry.reset(&key);
             until_refresh_tick(input.refresh, &handle.key, std::time::SystemTime::now())
         }
+    };
+    // Come back when new metadata has settled (to restart workloads), or to retry a failed restart.
+    let delay = match &outcomes.rollout {
+        Some(r @ RolloutOutcome::Pending { .. }) => delay.min(r.wait().unwrap_or(delay)),
+        Some(RolloutOutcome::Failed(e)) if e.disposition() == Disposition::Transient => {
+            delay.min(ctx.retry.fast.failed(&key))
+        }
+        Some(RolloutOutcome::Failed(_)) => delay.min(ctx.retry.slow.failed(&key)),
+        _ => delay,
     };
     let (config_map, written_at) = match &outcomes.publish {
         Some(PublishOutcome::Published {

@@ -8,6 +8,7 @@ use super::gate::GateOutcome;
 use super::identity_provider::IdpOutcome;
 use super::metadata::MetadataOutcome;
 use super::publish::PublishOutcome;
+use super::rollout::RolloutOutcome;
 use super::salesforce_app::AppOutcome;
 use crate::api::conditions::Progress;
 use crate::error::{Disposition, Error};
@@ -24,6 +25,8 @@ pub struct Outcomes {
     pub metadata: Option<MetadataOutcome>,
     pub publish: Option<PublishOutcome>,
     pub certificate: Option<Validity>,
+    /// `publish.rollout`'s workloads (none when not configured or nothing was published).
+    pub rollout: Option<RolloutOutcome>,
 }
 
 /// What happens after the reconcile.

@@ -1,5 +1,5 @@
 //! The stages that talk to Salesforce, in order: identity provider → app → access → metadata →
-//! publish → certificate. Each takes explicit inputs and returns a typed outcome; a stage that
+//! publish → certificate, then the rollout of workloads that read the metadata at start. Each takes explicit inputs and returns a typed outcome; a stage that
 //! fails or must wait stops the ones after it. Generic over the org and the publisher, so the
 //! unit tests run exactly this with an in-memory org.
 
@@ -10,13 +10,14 @@ use super::inputs::Inputs;
 use super::metadata::{self, MetadataOutcome};
 use super::outcomes::Outcomes;
 use super::publish::{Keys, PublishOutcome, Publisher};
+use super::rollout::{self, Restarter};
 use super::salesforce_app;
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
 
 pub async fn run(
     org: &OrgHandle<impl OrgApi>,
-    publisher: &impl Publisher,
+    publisher: &(impl Publisher + Restarter),
     input: &Inputs<'_>,
 ) -> Outcomes {
     let mut out = Outcomes::default();
@@ -50,8 +51,9 @@ pub async fn run(
         second: extra.as_ref().map(|(c, role)| (c, *role)),
     };
     let published = publisher.publish(input, metadata, &keys).await;
-    if matches!(published, PublishOutcome::Published { .. }) {
+    if let PublishOutcome::Published { status, .. } = &published {
         out.certificate = Some(certificate::validity(certificate.not_after, input.now));
+        out.rollout = rollout::run(publisher, input, status).await;
     }
     out.publish = Some(published);
     out

@@ -32,7 +32,10 @@ pub fn compute_status(
     let (mut conds, mut events) = stage_conditions(input, outcomes);
     aggregate(&mut conds, outcomes.progress());
     let generation = app.metadata.generation;
-    let conditions = conditions::merge(&old.conditions, &conds, generation, Time(input.now));
+    let mut conditions = conditions::merge(&old.conditions, &conds, generation, Time(input.now));
+    if input.spec.publish.rollout.is_empty() {
+        conditions.retain(|c| c.type_ != types::WORKLOADS_ROLLED_OUT);
+    }
     let ready = last(&conds, types::READY).is_some_and(|c| c.status);
     let mut drift = outcomes.app.as_ref().map(|a| a.drift()).unwrap_or_default();
     // Keep the drift report of the last check until a later full check replaces it.
@@ -52,6 +55,12 @@ pub fn compute_status(
         metadata: match &outcomes.publish {
             Some(PublishOutcome::Published { status, .. }) => Some(status.clone()),
             _ => old.metadata.clone(),
+        },
+        rollout: match &outcomes.rollout {
+            Some(r) => r.status(old.rollout.as_ref()).cloned(),
+            // Not configured (any more): forget, so setting it again starts from a baseline.
+            None if input.spec.publish.rollout.is_empty() => None,
+            None => old.rollout.clone(),
         },
         drift,
     };
@@ -91,6 +100,10 @@ fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<Even
     if let Some(p) = &o.publish {
         conds.push(p.condition());
         events.extend(p.events());
+    }
+    if let Some(r) = &o.rollout {
+        conds.push(r.condition());
+        events.extend(r.events());
     }
     conds.extend(
         o.certificate

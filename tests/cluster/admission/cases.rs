@@ -343,6 +343,33 @@ pub fn invalid_cases() -> Vec<Case> {
             &["spec.publish.refreshInterval", "should match"],
         ),
         case(
+            "rolloutDelay 2h",
+            App,
+            vec![("spec/publish/rolloutDelay", json!("2h"))],
+            &["publish.rolloutDelay must be at most 1h"],
+        ),
+        case(
+            "rollout of a Pod",
+            App,
+            vec![(
+                "spec/publish/rollout",
+                json!([{"kind": "Pod", "name": "softphone"}]),
+            )],
+            &["spec.publish.rollout[0].kind", "Unsupported value"],
+        ),
+        case(
+            "rollout listing one workload twice",
+            App,
+            vec![(
+                "spec/publish/rollout",
+                json!([
+                    {"kind": "Deployment", "name": "softphone"},
+                    {"kind": "Deployment", "name": "softphone"}
+                ]),
+            )],
+            &["spec.publish.rollout[1]", "Duplicate value"],
+        ),
+        case(
             "configMapName invalid",
             App,
             vec![("spec/publish/configMapName", json!("Telephony_IdP"))],

@@ -16,8 +16,10 @@ use super::inputs::Inputs;
 use super::outcomes::Outcomes;
 use super::pipeline;
 use super::publish::{Keys, PublishOutcome, Publisher, final_metadata, plan};
+use super::rollout::Restarter;
 use super::status::compute_status;
 use crate::api::SsoConnectedApp;
+use crate::api::app::RolloutTarget;
 use crate::api::conditions;
 use crate::controller::fixtures::{CLUSTER, FakeOrg};
 use crate::controller::registry::OrgHandle;
@@ -26,10 +28,40 @@ use crate::events::EventSpec;
 use crate::metadata_configmap;
 use crate::salesforce::IdpMetadata;
 
-/// Takes what would be published and says it was.
+/// Takes what would be published (and which workloads would be restarted) and says it was.
 #[derive(Default)]
 struct RecordingPublisher {
     published: Mutex<Vec<ConfigMap>>,
+    restarted: Mutex<Vec<(String, String)>>,
+    /// Restarting a workload of this name fails (as a missing one does).
+    missing_workload: Option<String>,
+}
+
+impl Restarter for RecordingPublisher {
+    async fn restart(
+        &self,
+        _namespace: &str,
+        target: &RolloutTarget,
+        sha256: &str,
+    ) -> Result<(), crate::error::Error> {
+        if self.missing_workload.as_deref() == Some(target.name.as_str()) {
+            return Err(crate::error::Error::RestartWorkload {
+                kind: "Deployment",
+                namespace: "team-a".into(),
+                name: target.name.clone(),
+                source: kube::Error::Api(
+                    kube::core::Status::failure("not found", "NotFound")
+                        .with_code(404)
+                        .boxed(),
+                ),
+            });
+        }
+        self.restarted
+            .lock()
+            .unwrap()
+            .push((target.name.clone(), sha256.to_string()));
+        Ok(())
+    }
 }
 
 impl Publisher for RecordingPublisher {

@@ -183,3 +183,127 @@ async fn an_unreadable_second_key_publishes_nothing_and_waits_for_a_fix() {
     // Checked before the rotation was announced: gone since, which someone must put right.
     assert_eq!(r.outcomes.next(), Next::Stalled);
 }
+
+/// A follower whose `softphone` Deployment reads the metadata only at start.
+fn with_rollout() -> SsoConnectedApp {
+    let mut app = follower();
+    app.spec.publish.rollout = vec![RolloutTarget {
+        kind: crate::api::app::WorkloadKind::Deployment,
+        name: "softphone".into(),
+    }];
+    app
+}
+
+fn restarted(w: &World) -> Vec<(String, String)> {
+    w.publisher.restarted.lock().unwrap().clone()
+}
+
+#[tokio::test]
+async fn workloads_restart_once_per_settled_change_and_never_for_the_first_publish_or_a_refresh() {
+    let mut w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut app = with_rollout();
+    let r = w
+        .reconcile_with_org_choice(&mut app, org_chooses(IDP_CERT))
+        .await;
+    assert!(restarted(&w).is_empty(), "the first publish is a baseline");
+    assert_eq!(
+        state(&app, types::WORKLOADS_ROLLED_OUT),
+        t("True RolledOut")
+    );
+    assert!(!reasons_of(&r.events).contains(&"RolledOut"));
+    let baseline = app.status.as_ref().unwrap().rollout.clone().unwrap();
+    assert_eq!(baseline.restarted_at, None);
+
+    // The rotation is announced: new metadata, which waits out publish.rolloutDelay (30s).
+    let r = w
+        .reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    assert_eq!(
+        r.outcomes.rollout.as_ref().and_then(|o| o.wait()),
+        Some(std::time::Duration::from_secs(30))
+    );
+    assert_eq!(
+        state(&app, types::WORKLOADS_ROLLED_OUT),
+        t("False RolloutPending")
+    );
+    assert_eq!(app.status.as_ref().unwrap().rollout, Some(baseline));
+    // Ready is about sign-in, not about the workloads.
+    assert_eq!(state(&app, types::READY), t("True Synced"));
+
+    w.now += jiff::SignedDuration::from_secs(10);
+    w.reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    assert!(restarted(&w).is_empty(), "still inside the delay");
+
+    w.now += jiff::SignedDuration::from_secs(25);
+    let r = w
+        .reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    let sha = app
+        .status
+        .as_ref()
+        .unwrap()
+        .metadata
+        .clone()
+        .unwrap()
+        .sha256;
+    assert_eq!(restarted(&w), vec![("softphone".to_string(), sha.clone())]);
+    assert!(reasons_of(&r.events).contains(&"RolledOut"));
+    assert_eq!(
+        state(&app, types::WORKLOADS_ROLLED_OUT),
+        t("True RolledOut")
+    );
+    assert_eq!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .rollout
+            .as_ref()
+            .unwrap()
+            .sha256,
+        sha
+    );
+
+    // A refresh that publishes the same bytes restarts nothing.
+    w.now += jiff::SignedDuration::from_secs(3600);
+    w.reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    assert_eq!(restarted(&w).len(), 1);
+}
+
+#[tokio::test]
+async fn a_workload_that_cannot_be_restarted_is_reported_and_retried_with_sign_in_still_ready() {
+    let mut w = World::new(FakeOrg::with_idp(IDP_CERT));
+    w.publisher.missing_workload = Some("softphone".into());
+    let mut app = with_rollout();
+    w.reconcile_with_org_choice(&mut app, org_chooses(IDP_CERT))
+        .await;
+    let baseline = app.status.as_ref().unwrap().rollout.clone();
+    w.reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    w.now += jiff::SignedDuration::from_secs(31);
+    let r = w
+        .reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    let (status, reason, message) = cond(&app, types::WORKLOADS_ROLLED_OUT);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "RolloutFailed")
+    );
+    assert!(message.contains("no such workload"), "{message}");
+    assert!(reasons_of(&r.events).contains(&"RolloutFailed"));
+    assert_eq!(
+        app.status.as_ref().unwrap().rollout,
+        baseline,
+        "what the workloads carry is unchanged"
+    );
+    assert_eq!(state(&app, types::READY), t("True Synced"));
+
+    // Removing publish.rollout forgets it all.
+    app.spec.publish.rollout.clear();
+    w.reconcile_with_org_choice(&mut app, rotating(KeyRole::Next))
+        .await;
+    let s = app.status.as_ref().unwrap();
+    assert!(s.rollout.is_none());
+    assert!(conditions::find(&s.conditions, types::WORKLOADS_ROLLED_OUT).is_none());
+}
