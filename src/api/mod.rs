@@ -34,10 +34,10 @@ pub const RECLAIM_ANNOTATION: &str = "sso-operator.dev/reclaim";
 /// Set to "true" on a resource being deleted to remove its finalizer without waiting: an
 /// `SsoConnectedApp` whose org is gone for good (Salesforce is not touched), or a `SalesforceOrg`
 /// whose apps cannot be cleaned up.
+pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";
 /// On the pod template of a `publish.rollout` workload: the SHA-256 of the metadata its pods were
 /// started for. Changing it replaces the pods.
 pub const ROLLOUT_ANNOTATION: &str = "sso-operator.dev/idp-metadata-sha256";
-pub const RELEASE_ANNOTATION: &str = "sso-operator.dev/release";
 
 /// Both CRDs as one multi-document YAML stream, as `sso-operator crd` prints and `crds/` holds.
 pub fn crds_yaml() -> String {
