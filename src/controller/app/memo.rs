@@ -121,6 +121,7 @@ impl Memos {
                 || m.org.uid != org.uid
                 || m.org.generation != org.generation
                 || (!m.stalled && m.org.ready_flip != org.ready_flip)
+                || m.org.idp != org.idp
                 || m.sync_token != sync_token(app)
                 || remaining.is_zero()
             {
@@ -142,5 +143,67 @@ impl Memos {
             }
         }
         Some(Action::requeue(remaining))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::org::{OrgIdentityProvider, SalesforceOrgStatus};
+    use crate::controller::fixtures::test_app;
+    use crate::controller::rotation::{Step, plan};
+
+    #[test]
+    fn a_rotation_moving_on_ends_the_quiet_period_though_the_org_spec_did_not_change() {
+        let mut org = SalesforceOrg::new(
+            "acme",
+            serde_json::from_value(serde_json::json!({
+                "instanceUrl": "https://acme.my.salesforce.com",
+                "auth": {"clientCredentials": {"secretRef": {"name": "cc"}}},
+                "identityProvider": {"certificate": "Cert_2026",
+                                     "rotation": {"nextCertificate": "Cert_2027"}}
+            }))
+            .unwrap(),
+        );
+        let app = test_app();
+        let (store, _writer) = kube::runtime::reflector::store::<ConfigMap>();
+        let memos = Memos::default();
+        memos.record(
+            "team-a/telephony".into(),
+            Memo {
+                generation: app.metadata.generation,
+                org: OrgVersion::of(&org),
+                quiet_until: Instant::now() + Duration::from_secs(3600),
+                config_map: None,
+                written_at: None,
+                sync_token: None,
+                stalled: false,
+            },
+        );
+        let hit = |org: &SalesforceOrg| {
+            memos
+                .hit(&app, "team-a/telephony", &OrgVersion::of(org), &store)
+                .is_some()
+        };
+        assert!(hit(&org), "nothing changed: quiet");
+
+        let spec = org.spec.identity_provider.clone().unwrap();
+        let now = "2026-06-01T00:00:00Z".parse().unwrap();
+        let Step::Announce(announced) = plan(&spec, None, now, false) else {
+            panic!("a rotation not yet recorded is announced")
+        };
+        org.status = Some(SalesforceOrgStatus {
+            identity_provider: Some(OrgIdentityProvider {
+                enabled: true,
+                certificate: Some("Cert_2026".into()),
+                entity_id: None,
+                rotation: Some(announced),
+            }),
+            ..Default::default()
+        });
+        assert!(
+            !hit(&org),
+            "announced: every app republishes now, with both keys"
+        );
     }
 }
