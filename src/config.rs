@@ -106,6 +106,12 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 300)]
     pub org_refresh_seconds: u64,
 
+    /// How often every app's IdP metadata is downloaded even though nothing the operator sees
+    /// (IdP certificate, app settings, generation, rotation phase) changed, in hours; each app at
+    /// its own time, spread over the period. Every start-up downloads all of them too.
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub metadata_sweep_hours: u64,
+
     /// How long an org's Salesforce calls pause after its daily API allocation ran out
     /// (`REQUEST_LIMIT_EXCEEDED`), in seconds.
     #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..))]

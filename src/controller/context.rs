@@ -49,6 +49,8 @@ pub struct Context {
     pub retry: Retry,
     pub recorder: Recorder,
     pub metrics: Arc<Metrics>,
+    /// How often every app's metadata is downloaded even when nothing it depends on moved.
+    pub metadata_sweep: std::time::Duration,
 }
 
 /// The labels of `obj`'s per-resource metric series.

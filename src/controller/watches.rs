@@ -71,6 +71,7 @@ pub async fn run_controllers(
         },
         recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
         metrics: shared.metrics,
+        metadata_sweep: Duration::from_secs(args.metadata_sweep_hours * 3600),
     });
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
     let cms_api: Api<ConfigMap> = scoped(&client, ns);

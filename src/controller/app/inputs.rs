@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use kube::ResourceExt;
 
+use super::download::LastPublish;
 use crate::api::SsoConnectedApp;
 use crate::api::app::{AppType, ManagementPolicy, SsoConnectedAppSpec};
 use crate::api::conditions::{self, types};
@@ -34,6 +35,9 @@ pub struct Inputs<'a> {
     pub now: jiff::Timestamp,
     /// The `SalesforceOrg`'s choice of IdP certificate (and rotation), if it makes one.
     pub org_idp: Option<OrgIdpView>,
+    /// The last download's publish, when it may stand (same generation and org, ConfigMap intact,
+    /// sweep not due): the metadata stage downloads again only if an input it sees moved.
+    pub previous: Option<LastPublish>,
 }
 
 impl<'a> Inputs<'a> {
@@ -69,6 +73,7 @@ impl<'a> Inputs<'a> {
             name,
             now,
             org_idp: None,
+            previous: None,
         }
     }
 

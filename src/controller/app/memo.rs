@@ -12,6 +12,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::info;
 
+use super::download::{self, Download};
 use crate::api::conditions::{self, types};
 use crate::api::{SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
 use crate::controller::rotation::{self, OrgIdpView};
@@ -63,6 +64,8 @@ pub struct Memo {
     /// The last attempt waits for a person (blocked creation, conflict, refused content): an org
     /// turning healthy does not change that, so only a changed org spec ends the quiet period.
     pub stalled: bool,
+    /// The last metadata download that was published, and its inputs.
+    pub download: Option<Download>,
 }
 
 pub fn sync_token(app: &SsoConnectedApp) -> Option<String> {
@@ -101,6 +104,40 @@ impl Memos {
             .get(key)
             .map(|m| (m.config_map.clone(), m.written_at))
             .unwrap_or_default()
+    }
+
+    /// The last download, if what it published may stand: same generation, org and sync request,
+    /// the cluster still holds the published ConfigMap, and this app's sweep is not due.
+    pub fn last_download(
+        &self,
+        app: &SsoConnectedApp,
+        key: &str,
+        org: &OrgVersion,
+        config_maps: &Store<ConfigMap>,
+        sweep: (jiff::Timestamp, Duration),
+    ) -> Option<(Download, Arc<ConfigMap>)> {
+        let (download, published) = {
+            let memos = self.lock();
+            let m = memos.get(key)?;
+            // A sync request asks for a full check against Salesforce, download included.
+            if m.generation != app.metadata.generation
+                || m.org.uid != org.uid
+                || m.org.generation != org.generation
+                || m.sync_token != sync_token(app)
+            {
+                return None;
+            }
+            (m.download.clone()?, m.config_map.clone()?)
+        };
+        let (now, period) = sweep;
+        if download::sweep_due(key, download.at, now, period) {
+            return None;
+        }
+        let cached = config_maps.get(
+            &ObjectRef::new(&published.name_any())
+                .within(&published.namespace().unwrap_or_default()),
+        )?;
+        metadata_configmap::matches_published(&cached, &published).then_some((download, published))
     }
 
     /// Within the quiet period of the same generation: wait, without calling Salesforce, as long
@@ -178,6 +215,7 @@ mod tests {
                 written_at: None,
                 sync_token: None,
                 stalled: false,
+                download: None,
             },
         );
         let hit = |org: &SalesforceOrg| {

@@ -1,7 +1,9 @@
 //! Stage: the app's IdP metadata from the org's My Domain, checked against the spec (issuer) and
 //! against the org's IdP certificate (the metadata must be signed with it; a rotation seen here
-//! before the snapshot knows it triggers one fresh look at the IdP).
+//! before the snapshot knows it triggers one fresh look at the IdP). Skipped when nothing that
+//! decides the document moved since the last download (`download.rs`).
 
+use super::download::{self, LastPublish};
 use super::inputs::Inputs;
 use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::idp_cache::IdpSnapshot;
@@ -23,12 +25,17 @@ pub enum MetadataOutcome {
         idp: IdpSnapshot,
         /// A planned rotation's second key, published beside the current one.
         extra: Option<(CertInfo, KeyRole)>,
+        /// The digest of the inputs this download was made under (`download::inputs_key`).
+        key: u64,
     },
     /// The metadata's entity id is not the issuer the spec asks for.
     IssuerMismatch {
         entity_id: String,
         issuer: String,
     },
+    /// Nothing that decides the document moved since the last download: what was published
+    /// stands, no download.
+    Unchanged(LastPublish),
     Failed(Error),
 }
 
@@ -36,7 +43,16 @@ pub async fn fetch(
     org: &OrgHandle<impl OrgApi>,
     input: &Inputs<'_>,
     snapshot: IdpSnapshot,
+    app_in_sync: bool,
 ) -> MetadataOutcome {
+    let key = download::inputs_key(&snapshot, input.org_idp.as_ref());
+    if let Some(previous) = input
+        .previous
+        .as_ref()
+        .filter(|p| app_in_sync && p.download.key == key)
+    {
+        return MetadataOutcome::Unchanged(previous.clone());
+    }
     let metadata = match org.api.fetch_app_metadata(input.api_name()).await {
         Ok(md) => md,
         Err(e) => return MetadataOutcome::Failed(Error::FetchIdpMetadata(e)),
@@ -72,6 +88,7 @@ pub async fn fetch(
     };
     match certificate {
         Some(certificate) => MetadataOutcome::Fetched {
+            key: download::inputs_key(&idp, input.org_idp.as_ref()),
             metadata,
             certificate,
             idp,
@@ -118,7 +135,7 @@ impl MetadataOutcome {
     pub fn condition(&self) -> Option<Desired> {
         let t = types::METADATA_PUBLISHED;
         match self {
-            MetadataOutcome::Fetched { .. } => None,
+            MetadataOutcome::Fetched { .. } | MetadataOutcome::Unchanged(_) => None,
             MetadataOutcome::IssuerMismatch { entity_id, issuer } => Some(Desired::new(
                 t,
                 false,

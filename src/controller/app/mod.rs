@@ -8,6 +8,7 @@ mod access;
 mod certificate;
 mod claims;
 mod cleanup;
+mod download;
 mod gate;
 mod identity_provider;
 mod inputs;
@@ -30,9 +31,11 @@ use kube::runtime::finalizer::{self, Event as Finalizer};
 use kube::{Api, ResourceExt};
 use tracing::{info, instrument, warn};
 
+use self::download::{Download, LastPublish};
 use self::gate::Gate;
 use self::inputs::Inputs;
 use self::memo::{Memo, OrgVersion, sync_token};
+use self::metadata::MetadataOutcome;
 use self::outcomes::{Next, Outcomes};
 use self::publish::PublishOutcome;
 use self::rollout::RolloutOutcome;
@@ -112,6 +115,24 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     {
         return Ok(action);
     }
+    input.previous = ctx
+        .memos
+        .last_download(
+            &app,
+            &key,
+            &org_version,
+            &ctx.stores.config_maps,
+            (input.now, ctx.metadata_sweep),
+        )
+        .and_then(|(download, config_map)| {
+            let status = app.status.as_ref()?;
+            Some(LastPublish {
+                download,
+                config_map,
+                status: status.metadata.clone()?,
+                not_after: status.identity_provider.as_ref()?.certificate.not_after.0,
+            })
+        });
     if let Some(claim) = claims::check(&app, &ctx) {
         let outcomes = Outcomes {
             claim: Some(claim),
@@ -148,6 +169,16 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         Some(RolloutOutcome::Failed(_)) => delay.min(ctx.retry.slow.failed(&key)),
         _ => delay,
     };
+    let download = match (&outcomes.metadata, &outcomes.publish) {
+        (Some(MetadataOutcome::Fetched { key, .. }), Some(PublishOutcome::Published { .. })) => {
+            Some(Download {
+                key: *key,
+                at: input.now,
+            })
+        }
+        (Some(MetadataOutcome::Unchanged(previous)), _) => Some(previous.download.clone()),
+        _ => None,
+    };
     let (config_map, written_at) = match &outcomes.publish {
         Some(PublishOutcome::Published {
             config_map, wrote, ..
@@ -164,6 +195,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
             written_at,
             sync_token: sync_token(&app),
             stalled: next == Next::Stalled,
+            download,
         },
     );
     if let Err(e) = finish(&input, &ctx, &outcomes).await {

@@ -11,7 +11,7 @@ use super::metadata::{self, MetadataOutcome};
 use super::outcomes::Outcomes;
 use super::publish::{Keys, PublishOutcome, Publisher};
 use super::rollout::{self, Restarter};
-use super::salesforce_app;
+use super::salesforce_app::{self, AppOutcome};
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
 
@@ -30,13 +30,25 @@ pub async fn run(
 
     let app = salesforce_app::ensure(org, input).await;
     let app_ok = app.succeeded();
+    let app_in_sync = matches!(app, AppOutcome::InSync);
     out.access = app_ok.then(|| access::check(&app));
     out.app = Some(app);
     if !app_ok {
         return out;
     }
 
-    out.metadata = Some(metadata::fetch(org, input, snapshot).await);
+    out.metadata = Some(metadata::fetch(org, input, snapshot, app_in_sync).await);
+    if let Some(MetadataOutcome::Unchanged(previous)) = &out.metadata {
+        out.certificate = Some(certificate::validity(previous.not_after, input.now));
+        out.rollout = rollout::run(publisher, input, &previous.status).await;
+        out.publish = Some(PublishOutcome::Published {
+            config_map: previous.config_map.clone(),
+            wrote: false,
+            status: previous.status.clone(),
+            new_content: false,
+        });
+        return out;
+    }
     let Some(MetadataOutcome::Fetched {
         metadata,
         certificate,

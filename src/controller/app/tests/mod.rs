@@ -3,6 +3,7 @@
 
 mod app;
 mod cleanup;
+mod download;
 mod identity_provider;
 mod metadata;
 mod rotation;
@@ -121,8 +122,19 @@ impl World {
         app: &mut SsoConnectedApp,
         org_idp: Option<OrgIdpView>,
     ) -> Round {
+        self.reconcile_with(app, org_idp, None).await
+    }
+
+    /// As [`World::reconcile_with_org_choice`], with what the memo remembers of the last download.
+    async fn reconcile_with(
+        &self,
+        app: &mut SsoConnectedApp,
+        org_idp: Option<OrgIdpView>,
+        previous: Option<super::download::LastPublish>,
+    ) -> Round {
         let mut input = Inputs::new(app, CLUSTER, self.now);
         input.org_idp = org_idp;
+        input.previous = previous;
         let outcomes = pipeline::run(&self.org, &self.publisher, &input).await;
         let (status, events) = compute_status(&input, &outcomes);
         app.status = Some(status);
