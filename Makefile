@@ -16,6 +16,7 @@ include hack/manifests.mk
 include hack/faults.mk
 include hack/supply-chain.mk
 include hack/bench.mk
+include hack/gitops.mk
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -50,7 +51,7 @@ lint: ## rustfmt check, clippy with warnings as errors (workspace), no import cy
 test-unit: ## tests that need no cluster (skips tests named k8s_*), over the workspace
 	$(CARGO) test --workspace --all-targets -- --skip k8s_
 
-test: deps lint deny audit ## prerequisites (installed when missing), lint, supply chain, then every test against a local control plane
+test: deps lint deny audit argocd-health ## prerequisites (installed when missing), lint, supply chain, health checks, then every test against a local control plane
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
