@@ -51,7 +51,7 @@ lint: ## rustfmt check, clippy with warnings as errors (workspace), no import cy
 test-unit: ## tests that need no cluster (skips tests named k8s_*), over the workspace
 	$(CARGO) test --workspace --all-targets -- --skip k8s_
 
-test: deps lint deny audit argocd-health ## prerequisites (installed when missing), lint, supply chain, health checks, then every test against a local control plane
+test: deps lint deny audit argocd-health rule-tests ## prerequisites (installed when missing), lint, supply chain, health checks, alert rules, then every test against a local control plane
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \

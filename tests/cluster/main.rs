@@ -10,6 +10,7 @@
 //! - `bad_input`: the bad-input catalogue, by subject;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
+//! - `metrics`: the series the chart's alerts use, on the operator's `/metrics`;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
 
 // The shared harness, `tests/common/`.
@@ -22,5 +23,6 @@ mod bad_input;
 mod controller;
 mod crd;
 mod deploy;
+mod metrics;
 mod reconcile;
 mod security;
