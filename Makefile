@@ -64,8 +64,10 @@ test: deps lint deny audit argocd-health rule-tests ## prerequisites (installed 
 deps: ## install what the tests need when missing (xmllint, cargo-deny, cargo-audit); check python3, pip, go, npm
 	@if ! command -v xmllint >/dev/null 2>&1; then \
 	  echo "deps: installing libxml2-utils (xmllint)"; \
-	  apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
-	    || { apt-get update -qq >/dev/null && apt-get install -y -qq libxml2-utils >/dev/null; }; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
+	    || { $$sudo apt-get update -qq >/dev/null && $$sudo apt-get install -y -qq libxml2-utils >/dev/null; } \
+	    || { echo "deps: could not install xmllint with apt-get; install libxml2-utils (Debian/Ubuntu) or libxml2 yourself" >&2; exit 1; }; \
 	fi
 	@for t in python3 go npm openssl curl flock; do \
 	  command -v $$t >/dev/null 2>&1 || { echo "deps: $$t is missing" >&2; exit 1; }; \

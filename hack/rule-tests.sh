@@ -13,12 +13,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$HELM" template sso-operator charts/sso-operator --namespace sso-operator-system \
   --set prometheusRule.enabled=true --show-only templates/prometheusrule.yaml > "$tmp/prometheusrule.yaml"
-python3 - "$tmp/prometheusrule.yaml" "$tmp/rules.yaml" <<'PY'
-import sys, yaml
-rule = yaml.safe_load(open(sys.argv[1]))
-assert rule["kind"] == "PrometheusRule", rule["kind"]
-yaml.safe_dump({"groups": rule["spec"]["groups"]}, open(sys.argv[2], "w"), sort_keys=False)
-PY
+# The rule groups are the PrometheusRule's `spec`, its last key: the lines after `spec:`, two
+# spaces less indented (promtool check rules below refuses anything else).
+sed -n '/^spec:$/,$p' "$tmp/prometheusrule.yaml" | sed -e 1d -e 's/^  //' > "$tmp/rules.yaml"
+grep -q '^groups:$' "$tmp/rules.yaml" || { echo "rule-tests: no spec.groups in the rendered PrometheusRule" >&2; exit 1; }
 cp hack/promtool/rules-test.yaml "$tmp/"
 "$PROMTOOL" check rules "$tmp/rules.yaml"
 "$PROMTOOL" test rules "$tmp/rules-test.yaml"
