@@ -10,6 +10,7 @@
 //! - `bad_input`: the bad-input catalogue, by subject;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
+//! - `health`: Argo CD's health checks and Flux's kstatus on live objects;
 //! - `metrics`: the series the chart's alerts use, on the operator's `/metrics`;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
 
@@ -23,6 +24,7 @@ mod bad_input;
 mod controller;
 mod crd;
 mod deploy;
+mod health;
 mod metrics;
 mod reconcile;
 mod security;
