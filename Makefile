@@ -16,6 +16,7 @@ include hack/manifests.mk
 include hack/faults.mk
 include hack/supply-chain.mk
 include hack/bench.mk
+include hack/gitops.mk
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -51,7 +52,7 @@ lint: ## rustfmt check, clippy with warnings as errors (workspace), no import cy
 test-unit: ## tests that need no cluster (skips tests named k8s_*), over the workspace
 	$(CARGO) test --workspace --all-targets -- --skip k8s_
 
-test: deps lint deny audit ## prerequisites (installed when missing), lint, supply chain, then every test against a local control plane
+test: deps lint deny audit argocd-health rule-tests ## prerequisites (installed when missing), lint, supply chain, health checks, alert rules, then every test against a local control plane
 	@status=0; \
 	  $(MAKE) --no-print-directory cluster-up || status=$$?; \
 	  if [ $$status -eq 0 ]; then \
@@ -64,8 +65,10 @@ test: deps lint deny audit ## prerequisites (installed when missing), lint, supp
 deps: ## install what the tests need when missing (xmllint, cargo-deny, cargo-audit); check python3, pip, go, npm
 	@if ! command -v xmllint >/dev/null 2>&1; then \
 	  echo "deps: installing libxml2-utils (xmllint)"; \
-	  apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
-	    || { apt-get update -qq >/dev/null && apt-get install -y -qq libxml2-utils >/dev/null; }; \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get install -y -qq libxml2-utils >/dev/null 2>&1 \
+	    || { $$sudo apt-get update -qq >/dev/null && $$sudo apt-get install -y -qq libxml2-utils >/dev/null; } \
+	    || { echo "deps: could not install xmllint with apt-get; install libxml2-utils (Debian/Ubuntu) or libxml2 yourself" >&2; exit 1; }; \
 	fi
 	@for t in python3 go npm openssl curl flock; do \
 	  command -v $$t >/dev/null 2>&1 || { echo "deps: $$t is missing" >&2; exit 1; }; \

@@ -3,8 +3,7 @@
 # chart with its default values. tests/offline/chart/deployment.rs renders the chart again and fails
 # when the committed files differ, so run this after every chart change (`make manifests`).
 #
-# helm: $SSO_HELM, else $SSO_BIN_DIR/helm, else .local/bin/helm, else the pinned tool cache, else
-# whatever hack/k8s-bins.sh provides.
+# helm: the one hack/helm.sh finds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,15 +11,7 @@ RELEASE=sso-operator
 NAMESPACE=sso-operator-system
 OUT=deploy/manifests
 
-find_helm() {
-  local c
-  for c in "${SSO_HELM:-}" "${SSO_BIN_DIR:+$SSO_BIN_DIR/helm}" .local/bin/helm \
-           "$HOME/.cache/sso-operator/k8s-v1.34.4-etcd-v3.6.16/helm"; do
-    if [ -n "$c" ] && [ -x "$c" ]; then echo "$c"; return; fi
-  done
-  echo "$(hack/k8s-bins.sh)/helm"
-}
-HELM=$(find_helm)
+HELM=$(hack/helm.sh)
 
 mkdir -p "$OUT"
 tmp=$(mktemp -d)

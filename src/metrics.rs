@@ -2,7 +2,7 @@
 //! error category, Salesforce operation and outcome). The series users alert on are per resource,
 //! labelled by namespace and name as cert-manager and External Secrets do: one series per
 //! `SsoConnectedApp` or `SalesforceOrg` per metric (a few thousand at most), removed when the
-//! resource goes.
+//! resource goes. docs/monitoring.md lists them with their cardinality and the chart's alerts.
 
 use std::sync::Arc;
 
@@ -53,6 +53,8 @@ struct BuildLabels {
 /// What a resource's latest status says, for the per-resource series.
 pub struct ResourceState {
     pub ready: bool,
+    /// `SsoConnectedApp`: `spec.suspend` (not ready on purpose; the not-Ready alert skips it).
+    pub suspended: bool,
     /// `SsoConnectedApp`: the IdP signing certificate's end of validity.
     pub certificate_not_after: Option<jiff::Timestamp>,
     /// `SalesforceOrg`: the daily API allocation, (used, limit).
@@ -69,6 +71,7 @@ pub struct Metrics {
     pub kubernetes_writes: Family<WriteLabels, Counter>,
     pub leader: Gauge,
     pub ready: Family<ResourceLabels, Gauge>,
+    pub suspended: Family<ResourceLabels, Gauge>,
     pub certificate_expiration: Family<ResourceLabels, Gauge>,
     pub api_requests_used: Family<ResourceLabels, Gauge>,
     pub api_requests_limit: Family<ResourceLabels, Gauge>,
@@ -134,6 +137,7 @@ impl Default for Metrics {
             kubernetes_writes,
             leader,
             ready: per_resource.ready,
+            suspended: per_resource.suspended,
             certificate_expiration: per_resource.certificate_expiration,
             api_requests_used: per_resource.api_requests_used,
             api_requests_limit: per_resource.api_requests_limit,
@@ -144,6 +148,7 @@ impl Default for Metrics {
 /// The per-resource families and `build_info`, registered.
 struct ResourceSeries {
     ready: Family<ResourceLabels, Gauge>,
+    suspended: Family<ResourceLabels, Gauge>,
     certificate_expiration: Family<ResourceLabels, Gauge>,
     api_requests_used: Family<ResourceLabels, Gauge>,
     api_requests_limit: Family<ResourceLabels, Gauge>,
@@ -153,6 +158,7 @@ impl ResourceSeries {
     fn register(registry: &mut Registry) -> Self {
         let series = ResourceSeries {
             ready: Family::default(),
+            suspended: Family::default(),
             certificate_expiration: Family::default(),
             api_requests_used: Family::default(),
             api_requests_limit: Family::default(),
@@ -161,6 +167,11 @@ impl ResourceSeries {
             "resource_ready",
             "1 while the resource's Ready condition is True, else 0",
             series.ready.clone(),
+        );
+        registry.register(
+            "resource_suspended",
+            "1 while an SsoConnectedApp has spec.suspend: true (no series otherwise)",
+            series.suspended.clone(),
         );
         registry.register(
             "certificate_expiration_timestamp_seconds",
@@ -220,6 +231,11 @@ impl Metrics {
     /// Sets the per-resource series from a resource's latest status.
     pub fn record_resource(&self, labels: &ResourceLabels, state: &ResourceState) {
         self.ready.get_or_create(labels).set(i64::from(state.ready));
+        if state.suspended {
+            self.suspended.get_or_create(labels).set(1);
+        } else {
+            self.suspended.remove(labels);
+        }
         if let Some(t) = state.certificate_not_after {
             self.certificate_expiration
                 .get_or_create(labels)
@@ -239,6 +255,7 @@ impl Metrics {
     /// Drops a deleted resource's series.
     pub fn forget_resource(&self, labels: &ResourceLabels) {
         self.ready.remove(labels);
+        self.suspended.remove(labels);
         self.certificate_expiration.remove(labels);
         self.api_requests_used.remove(labels);
         self.api_requests_limit.remove(labels);
@@ -297,6 +314,7 @@ mod tests {
             &app,
             &ResourceState {
                 ready: true,
+                suspended: false,
                 certificate_not_after: Some("2030-01-01T00:00:00Z".parse().unwrap()),
                 api_usage: None,
             },
@@ -323,6 +341,31 @@ mod tests {
     }
 
     #[test]
+    fn a_suspended_app_has_a_suspended_series_only_while_suspended() {
+        let m = Metrics::default();
+        let app = ResourceLabels {
+            kind: "ssoconnectedapp",
+            namespace: "telephony".into(),
+            name: "paused".into(),
+        };
+        let state = |suspended| ResourceState {
+            ready: false,
+            suspended,
+            certificate_not_after: None,
+            api_usage: None,
+        };
+        let series = r#"sso_operator_resource_suspended{kind="ssoconnectedapp",namespace="telephony",name="paused"} 1"#;
+        m.record_resource(&app, &state(true));
+        assert!(m.encode().contains(series), "{}", m.encode());
+        m.record_resource(&app, &state(false));
+        assert!(
+            !m.encode().contains("resource_suspended{"),
+            "{}",
+            m.encode()
+        );
+    }
+
+    #[test]
     fn org_usage_is_exported_as_used_and_limit() {
         let m = Metrics::default();
         let org = ResourceLabels {
@@ -334,6 +377,7 @@ mod tests {
             &org,
             &ResourceState {
                 ready: false,
+                suspended: false,
                 certificate_not_after: None,
                 api_usage: Some((8_100, 10_000)),
             },

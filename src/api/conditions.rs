@@ -106,8 +106,9 @@ pub enum Progress {
     /// Nothing changes until a person changes something: `Stalled=True`, kstatus Failed, Argo CD
     /// Degraded.
     Stalled,
-    /// Deliberately idle (`spec.suspend`): neither stalled nor reconciling, kstatus Current, Argo
-    /// CD Suspended.
+    /// Deliberately idle (`spec.suspend`): neither stalled nor reconciling, so never kstatus
+    /// Failed (kstatus has no suspended status: `Ready=False` makes it InProgress); Argo CD
+    /// Suspended.
     Suspended,
 }
 

@@ -11,6 +11,8 @@
 //! - `rollout`: `publish.rollout` restarting a Deployment once per metadata change;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
+//! - `health`: Argo CD's health checks and Flux's kstatus on live objects;
+//! - `metrics`: the series the chart's alerts use, on the operator's `/metrics`;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
 
 // The shared harness, `tests/common/`.
@@ -23,6 +25,8 @@ mod bad_input;
 mod controller;
 mod crd;
 mod deploy;
+mod health;
+mod metrics;
 mod reconcile;
 mod rollout;
 mod security;

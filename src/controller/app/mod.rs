@@ -226,6 +226,7 @@ async fn finish(input: &Inputs<'_>, ctx: &Context, outcomes: &Outcomes) -> Resul
         &resource_labels(KIND, app),
         &ResourceState {
             ready,
+            suspended: app.spec.suspend,
             certificate_not_after: new
                 .identity_provider
                 .as_ref()

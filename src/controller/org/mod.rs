@@ -274,6 +274,7 @@ async fn write_status(
         &resource_labels(KIND, org),
         &ResourceState {
             ready: ready(new).as_deref() == Some("True"),
+            suspended: false,
             certificate_not_after: None,
             api_usage: new.api_usage.as_ref().map(|u| (u.used, u.limit)),
         },

@@ -121,7 +121,7 @@ fn a_suspended_resource_is_not_ready_but_neither_stalled_nor_reconciling() {
         },
     );
     assert_eq!(state(&app, types::READY), t("False Suspended"));
-    // Deliberate: kstatus Current and Argo CD Suspended, not Failed.
+    // Deliberate: kstatus InProgress (not Failed) and Argo CD Suspended (docs/argocd-health.md).
     assert_eq!(state(&app, types::STALLED).0, "False");
     assert_eq!(state(&app, types::RECONCILING).0, "False");
     assert!(events.iter().any(|e| e.warning && e.reason == "Suspended"));
