@@ -5,6 +5,7 @@
 //! admission with a message a person understands instead of surfacing later as a status condition.
 
 pub mod app;
+pub mod app_status;
 pub mod conditions;
 pub mod org;
 

@@ -115,24 +115,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     {
         return Ok(action);
     }
-    input.previous = ctx
-        .memos
-        .last_download(
-            &app,
-            &key,
-            &org_version,
-            &ctx.stores.config_maps,
-            (input.now, ctx.metadata_sweep),
-        )
-        .and_then(|(download, config_map)| {
-            let status = app.status.as_ref()?;
-            Some(LastPublish {
-                download,
-                config_map,
-                status: status.metadata.clone()?,
-                not_after: status.identity_provider.as_ref()?.certificate.not_after.0,
-            })
-        });
+    input.previous = last_publish(&app, &ctx, &key, &org_version, input.now);
     if let Some(claim) = claims::check(&app, &ctx) {
         let outcomes = Outcomes {
             claim: Some(claim),
@@ -146,29 +129,93 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
 
     // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
     let next = outcomes.next();
-    let delay = match next {
+    let delay = next_delay(&ctx, &key, &input, &handle.key, &outcomes);
+    remember(
+        &ctx,
+        &app,
+        key.clone(),
+        org_version,
+        &input,
+        &outcomes,
+        delay,
+    );
+    if let Err(e) = finish(&input, &ctx, &outcomes).await {
+        // The status write failed (e.g. the API server is down): without the memo the retry
+        // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
+        // sitting out the quiet period with a stale status.
+        ctx.memos.forget(&key);
+        return Err(e);
+    }
+    match outcomes.into_failure() {
+        Some(e) if next == Next::Retry => Err(e),
+        _ => Ok(Action::requeue(delay)),
+    }
+}
+
+/// What the last download published, if it may stand for this reconcile (see `download.rs`).
+fn last_publish(
+    app: &SsoConnectedApp,
+    ctx: &Context,
+    key: &str,
+    org_version: &OrgVersion,
+    now: jiff::Timestamp,
+) -> Option<LastPublish> {
+    let sweep = (now, ctx.metadata_sweep);
+    let (download, config_map) =
+        ctx.memos
+            .last_download(app, key, org_version, &ctx.stores.config_maps, sweep)?;
+    let status = app.status.as_ref()?;
+    Some(LastPublish {
+        download,
+        config_map,
+        status: status.metadata.clone()?,
+        not_after: status.identity_provider.as_ref()?.certificate.not_after.0,
+    })
+}
+
+/// When to come back: at the next refresh tick, after a backoff, or sooner for a pending rollout.
+fn next_delay(
+    ctx: &Context,
+    key: &str,
+    input: &Inputs<'_>,
+    org_key: &str,
+    outcomes: &Outcomes,
+) -> Duration {
+    let delay = match outcomes.next() {
         Next::Retry => outcomes
             .failure()
             .and_then(Error::retry_after)
-            .unwrap_or_else(|| ctx.retry.fast.failed(&key)),
+            .unwrap_or_else(|| ctx.retry.fast.failed(key)),
         Next::Stalled => {
-            ctx.retry.fast.reset(&key);
-            ctx.retry.slow.failed(&key)
+            ctx.retry.fast.reset(key);
+            ctx.retry.slow.failed(key)
         }
         Next::Refresh => {
-            ctx.retry.reset(&key);
-            until_refresh_tick(input.refresh, &handle.key, std::time::SystemTime::now())
+            ctx.retry.reset(key);
+            until_refresh_tick(input.refresh, org_key, std::time::SystemTime::now())
         }
     };
     // Come back when new metadata has settled (to restart workloads), or to retry a failed restart.
-    let delay = match &outcomes.rollout {
+    match &outcomes.rollout {
         Some(r @ RolloutOutcome::Pending { .. }) => delay.min(r.wait().unwrap_or(delay)),
         Some(RolloutOutcome::Failed(e)) if e.disposition() == Disposition::Transient => {
-            delay.min(ctx.retry.fast.failed(&key))
+            delay.min(ctx.retry.fast.failed(key))
         }
-        Some(RolloutOutcome::Failed(_)) => delay.min(ctx.retry.slow.failed(&key)),
+        Some(RolloutOutcome::Failed(_)) => delay.min(ctx.retry.slow.failed(key)),
         _ => delay,
-    };
+    }
+}
+
+/// Records the quiet period this reconcile chose, what it published and what it downloaded.
+fn remember(
+    ctx: &Context,
+    app: &SsoConnectedApp,
+    key: String,
+    org: OrgVersion,
+    input: &Inputs<'_>,
+    outcomes: &Outcomes,
+    delay: Duration,
+) {
     let download = match (&outcomes.metadata, &outcomes.publish) {
         (Some(MetadataOutcome::Fetched { key, .. }), Some(PublishOutcome::Published { .. })) => {
             Some(Download {
@@ -185,30 +232,17 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         }) => (Some(config_map.clone()), wrote.then(Instant::now)),
         _ => ctx.memos.last_published(&key),
     };
-    ctx.memos.record(
-        key.clone(),
-        Memo {
-            generation: app.metadata.generation,
-            org: org_version,
-            quiet_until: Instant::now() + delay,
-            config_map,
-            written_at,
-            sync_token: sync_token(&app),
-            stalled: next == Next::Stalled,
-            download,
-        },
-    );
-    if let Err(e) = finish(&input, &ctx, &outcomes).await {
-        // The status write failed (e.g. the API server is down): without the memo the retry
-        // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
-        // sitting out the quiet period with a stale status.
-        ctx.memos.forget(&key);
-        return Err(e);
-    }
-    match outcomes.into_failure() {
-        Some(e) if next == Next::Retry => Err(e),
-        _ => Ok(Action::requeue(delay)),
-    }
+    let memo = Memo {
+        generation: app.metadata.generation,
+        org,
+        quiet_until: Instant::now() + delay,
+        config_map,
+        written_at,
+        sync_token: sync_token(app),
+        stalled: outcomes.next() == Next::Stalled,
+        download,
+    };
+    ctx.memos.record(key, memo);
 }
 
 /// Computes the status from the outcomes, writes it if it changed, and publishes the Events.

@@ -25,8 +25,10 @@ use super::rotation;
 use super::status_patch;
 use crate::api::SalesforceOrg;
 use crate::api::conditions::{self, Desired, Progress, reasons, types};
-use crate::api::org::SalesforceOrgStatus;
+use crate::api::org::{RotationStatus, SalesforceOrgStatus};
 use crate::api::{FINALIZER, SWITCH_NOW_ANNOTATION};
+use crate::controller::org_api::OrgApi;
+use crate::controller::registry::OrgHandle;
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
 use crate::metrics::ResourceState;
@@ -144,38 +146,7 @@ async fn authenticate(
         .identity_provider
         .as_ref()
         .and_then(|i| i.rotation.clone());
-    let idp = match &org.spec.identity_provider {
-        Some(spec) => {
-            let want = rotation::effective_certificate(spec, recorded.as_ref()).to_string();
-            let disputed_by = disputes(ctx, org, &identity.org_id, &want);
-            let refresh = ctx.registry.refresh();
-            let outcome = identity_provider::ensure(
-                &handle,
-                &want,
-                spec.allow_certificate_switch,
-                disputed_by,
-                refresh,
-            )
-            .await;
-            let driven = if matches!(outcome, OrgIdpOutcome::Ready { .. }) {
-                let now = jiff::Timestamp::now();
-                // The annotation names the certificate to switch to, so one left behind does
-                // not cut short the overlap of a later rotation.
-                let switch_now = spec.rotation.as_ref().is_some_and(|r| {
-                    org.annotations().get(SWITCH_NOW_ANNOTATION) == Some(&r.next_certificate)
-                });
-                let step = rotation::plan(spec, recorded.as_ref(), now, switch_now);
-                Some(
-                    rotation_driver::drive(&handle, spec, recorded.as_ref(), step, now, refresh)
-                        .await,
-                )
-            } else {
-                None
-            };
-            Some((outcome, want, driven))
-        }
-        None => None,
-    };
+    let idp = identity_provider_and_rotation(org, ctx, &handle, &identity.org_id, recorded).await;
     record_health(new, old, &handle, &identity, ctx.registry.refresh()).await;
     let msg = format!(
         "authenticated to org {} as user {}",
@@ -210,6 +181,42 @@ async fn authenticate(
         }
     }
     check
+}
+
+/// The org's Identity Provider as its spec chooses it, and the next step of a planned rotation
+/// (only once the Identity Provider is as chosen). `None` when the org chooses nothing.
+async fn identity_provider_and_rotation(
+    org: &SalesforceOrg,
+    ctx: &Context,
+    handle: &OrgHandle<impl OrgApi>,
+    org_id: &str,
+    recorded: Option<RotationStatus>,
+) -> Option<(OrgIdpOutcome, String, Option<rotation_driver::Driven>)> {
+    let spec = org.spec.identity_provider.as_ref()?;
+    let want = rotation::effective_certificate(spec, recorded.as_ref()).to_string();
+    let disputed_by = disputes(ctx, org, org_id, &want);
+    let refresh = ctx.registry.refresh();
+    let outcome = identity_provider::ensure(
+        handle,
+        &want,
+        spec.allow_certificate_switch,
+        disputed_by,
+        refresh,
+    )
+    .await;
+    if !matches!(outcome, OrgIdpOutcome::Ready { .. }) {
+        return Some((outcome, want, None));
+    }
+    let now = jiff::Timestamp::now();
+    // The annotation names the certificate to switch to, so one left behind does not cut
+    // short the overlap of a later rotation.
+    let switch_now = spec
+        .rotation
+        .as_ref()
+        .is_some_and(|r| org.annotations().get(SWITCH_NOW_ANNOTATION) == Some(&r.next_certificate));
+    let step = rotation::plan(spec, recorded.as_ref(), now, switch_now);
+    let driven = rotation_driver::drive(handle, spec, recorded.as_ref(), step, now, refresh).await;
+    Some((outcome, want, Some(driven)))
 }
 
 /// Records what the rotation step did: status, conditions, Events, the next look.
