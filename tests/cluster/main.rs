@@ -10,7 +10,10 @@
 //! - `bad_input`: the bad-input catalogue, by subject;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
-//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
+//! - `leader_election`: a leader partitioned from the API server never writes after the new one
+//!   acquires;
+//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`;
+//! - `tenancy`: many teams, one org: what one team's resources cannot do to another's.
 
 // The shared harness, `tests/common/`.
 #[path = "../common/mod.rs"]
@@ -22,5 +25,7 @@ mod bad_input;
 mod controller;
 mod crd;
 mod deploy;
+mod leader_election;
 mod reconcile;
 mod security;
+mod tenancy;
