@@ -9,7 +9,8 @@
 //! - a ConfigMap the resource does not control is left untouched;
 //! - another uid or cluster with the same `namespace/name` is another owner until reclaimed;
 //! - switching an enabled Identity Provider needs the `SalesforceOrg`'s opt-in;
-//! - deleting a namespace completes (the `SalesforceOrg` waits for its apps) and leaks nothing.
+//! - deleting a namespace completes (the `SalesforceOrg` waits for its apps) and leaks nothing;
+//! - a resource name longer than a label value still publishes its ConfigMap.
 //!
 //! Admission (control characters, durations) is in the admission table (`admission/cases.rs`).
 
@@ -582,4 +583,25 @@ async fn k8s_tenancy_namespace_deletion_completes_and_leaks_nothing() {
         namespaces.get_opt(&ns).await.is_ok_and(|n| n.is_none())
     })
     .await;
+}
+
+/// A resource name longer than a label value may be (63 characters) still publishes: no label
+/// carries the name.
+///
+/// Before issue 16 the ConfigMap's label carried the resource name, and the API server refused
+/// the ConfigMap.
+#[tokio::test]
+async fn k8s_tenancy_long_resource_name_publishes() {
+    let env = Env::start("tenancy-long", OrgSeed::default()).await;
+    let name = format!("telephony-{}", "x".repeat(90));
+    env.apply(&app_manifest(&AppOpts {
+        name: &name,
+        ..Default::default()
+    }));
+    env.wait_ready(&name, SHORT).await;
+    let cm = env
+        .config_map(&format!("{name}-idp-metadata"))
+        .await
+        .expect("the ConfigMap");
+    assert!(cm.contains_key("metadata.xml"));
 }
