@@ -101,6 +101,14 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// A `SalesforceOrg` being deleted still has apps whose cleanup needs it. Reported as an
+    /// error because kube-runtime's finalizer helper removes the finalizer whenever the cleanup
+    /// returns `Ok`, whatever `Action` it asks for.
+    #[error(
+        "waiting for {count} SsoConnectedApp(s) using this org to be cleaned up first ({names}); set annotation sso-operator.dev/release=true to delete the org without waiting"
+    )]
+    WaitingForApps { count: usize, names: String },
+
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<finalizer::Error<Error>>),
 }
@@ -136,6 +144,7 @@ impl Error {
             Error::RotationCertificateUnreadable { .. } => "ReadCertificate",
             Error::DeleteBlocked { .. } => "DeleteBlocked",
             Error::RestartWorkload { .. } => "RestartWorkload",
+            Error::WaitingForApps { .. } => "WaitingForApps",
             Error::Finalizer(_) => "Finalizer",
         }
     }

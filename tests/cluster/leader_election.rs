@@ -22,15 +22,11 @@
 //! for a lease duration) A never notices the partition: it stays up and, once its read returns,
 //! writes its stale spec over B's.
 
-#[path = "common/cluster.rs"]
-mod cluster;
-#[path = "common/e2e.rs"]
-mod e2e;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
-use e2e::{AppOpts, Env, OrgSeed, Sim, app_manifest};
+use crate::common::cluster;
+use crate::common::e2e::{self, AppOpts, Env, Operator, OperatorOpts, OrgSeed, Sim, app_manifest};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use serde_json::{Value, json};
@@ -124,32 +120,6 @@ async fn kubeconfig_via_relay(dir: &std::path::Path) -> (std::path::PathBuf, Rel
     (path, relay)
 }
 
-/// A namespace, the simulated org, its Secret and `SalesforceOrg`, and no operator yet.
-async fn org_without_operator() -> (String, Sim) {
-    cluster::install_crds().await;
-    let ns = cluster::fresh_namespace("leader-partition").await;
-    let sim = Sim::start(&OrgSeed::default());
-    let key = sim.dir.path().join("jwt.key");
-    std::fs::write(&key, &sim.key_pem).expect("key");
-    let out = cluster::kubectl(&[
-        "-n",
-        &ns,
-        "create",
-        "secret",
-        "generic",
-        "acme-jwt",
-        &format!("--from-file=tls.key={}", key.display()),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::remove_file(&key).ok();
-    cluster::apply_yaml(&ns, &e2e::org_manifest(&sim.base)).expect("apply org");
-    (ns, sim)
-}
-
 async fn lease(client: &kube::Client, ns: &str) -> Option<Lease> {
     Api::<Lease>::namespaced(client.clone(), ns)
         .get_opt(LEASE)
@@ -219,24 +189,23 @@ async fn calls_after(sim: &Sim, after: u64) -> String {
 
 async fn sim_acs(sim: &Sim) -> String {
     let app = sim.app("Telephony_SSO").await.unwrap_or(Value::Null);
-    e2e::json_str(&app, &["samlConfig", "acsUrl"])
+    app["samlConfig"]["acsUrl"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_writes_after() {
     let started = Instant::now();
-    let (ns, sim) = org_without_operator().await;
-    let (kubeconfig_a, relay) = kubeconfig_via_relay(sim.dir.path()).await;
-    let le = ["--leader-election", "--leader-election-namespace", &ns];
-    let dir = sim.dir.path().to_path_buf();
-    let a = e2e::Operator::start_as(&ns, &sim, &dir, &le, &kubeconfig_a);
-    let client = cluster::client().await;
-    let mut env = Env {
-        ns: ns.clone(),
-        sim,
-        operator: a,
-        client: client.clone(),
-    };
+    let mut env = Env::start("leader-partition", OrgSeed::default()).await;
+    // The environment's own operator (no leader election) is replaced by A and B.
+    env.operator.kill();
+    let ns = env.ns.clone();
+    let (kubeconfig_a, relay) = kubeconfig_via_relay(env.sim.dir.path()).await;
+    let le = OperatorOpts::args(&["--leader-election", "--leader-election-namespace", &ns]);
+    env.operator = env.spawn_operator(&le.clone().kubeconfig(&kubeconfig_a));
+    let client = env.client.clone();
     let pid_a = env.operator.pid();
 
     // A alone: it leads (after a lease duration: no Lease existed) and reconciles the app.
@@ -248,32 +217,23 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
     env.wait_ready("telephony", Duration::from_secs(60)).await;
 
     // B joins as a standby, directly connected.
-    let mut b = e2e::Operator::start(&ns, &env.sim, &dir, &le);
+    let mut b = env.spawn_operator(&le);
     cluster::wait_for(Duration::from_secs(30), "B standing by", || async {
         b.logs().contains("standing by")
     })
     .await;
-    cluster::wait_for(Duration::from_secs(30), "A idle", || {
-        e2e::operator_idle(env.operator.metrics_port, "ssoconnectedapp")
-    })
-    .await;
+    env.wait_idle(Duration::from_secs(30)).await;
 
     // A's next reconcile: a spec change whose write waits behind a read held by the org.
     let seq_before = last_seq(&env.sim).await;
     env.sim
-        .control(
-            "/__sim/faults",
-            json!({"operation": "readMetadata", "count": 1, "latencyMs": HELD_READ.as_millis() as u64}),
-        )
+        .fault(json!({"operation": "readMetadata", "count": 1, "latencyMs": HELD_READ.as_millis() as u64}))
         .await;
     env.apply(&app_with_acs(ACS_SEEN_BY_A));
     cluster::wait_for(
         Duration::from_secs(30),
         "A's read held by the org",
-        || async {
-            let (_, body) = env.sim.get("/__sim/faults").await;
-            serde_json::from_str::<Value>(&body).is_ok_and(|v| v["active"] == json!([]))
-        },
+        || async { env.sim.active_faults().await.is_empty() },
     )
     .await;
 
@@ -334,11 +294,10 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
         },
     )
     .await;
-    env.wait_sim_app(
-        "Telephony_SSO",
-        "/samlConfig/acsUrl",
-        ACS_SEEN_BY_B,
+    cluster::wait_for(
         Duration::from_secs(5),
+        "the org has B's ACS URL",
+        || async { sim_acs(&env.sim).await == ACS_SEEN_BY_B },
     )
     .await;
     let writes = writes_after(&env.sim, "Telephony_SSO", seq_cut).await;
@@ -358,7 +317,7 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
 /// cut (past the held read's return, so a surviving A would have written by then). Returns when
 /// A's exit was seen (with its status) and B's `acquireTime`.
 async fn watch_handover(
-    a: &mut e2e::Operator,
+    a: &mut Operator,
     pid_b: u32,
     ns: &str,
     client: &kube::Client,

@@ -13,7 +13,10 @@
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
 //! - `health`: Argo CD's health checks and Flux's kstatus on live objects;
 //! - `metrics`: the series the chart's alerts use, on the operator's `/metrics`;
-//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
+//! - `leader_election`: a leader partitioned from the API server never writes after the new one
+//!   acquires;
+//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`;
+//! - `tenancy`: many teams, one org: what one team's resources cannot do to another's.
 
 // The shared harness, `tests/common/`.
 #[path = "../common/mod.rs"]
@@ -26,7 +29,9 @@ mod controller;
 mod crd;
 mod deploy;
 mod health;
+mod leader_election;
 mod metrics;
 mod reconcile;
 mod rollout;
 mod security;
+mod tenancy;

@@ -22,7 +22,7 @@ pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";
 pub const IDP_CERT: &str = "SelfSignedCert_IdP";
 
 /// Metadata API calls that change the org.
-const WRITE_OPERATIONS: [&str; 5] = [
+pub const WRITE_OPERATIONS: [&str; 5] = [
     "createMetadata",
     "updateMetadata",
     "upsertMetadata",

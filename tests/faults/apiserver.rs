@@ -25,7 +25,7 @@ use crate::common::{cluster, repo};
 const SHORT: Duration = Duration::from_secs(30);
 
 /// `hack/apiserver.sh <action>` on the test's private control plane: its output.
-fn apiserver(action: &str) -> String {
+pub fn apiserver(action: &str) -> String {
     let script = repo::repo_root().join("hack/apiserver.sh");
     let mut cmd = Command::new(script);
     cmd.arg(action).env("SSO_LOCAL_DIR", cluster::private_dir());

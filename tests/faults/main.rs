@@ -7,7 +7,8 @@
 //! - `process`: SIGKILL and SIGTERM of the operator;
 //! - `salesforce`: Salesforce errors, an expired session, the daily allocation, deletion while
 //!   Salesforce is down (on the shared control plane, each test in its own namespace);
-//! - `apiserver`: API-server restart and watch expiry, on a private control plane of its own.
+//! - `apiserver`: API-server restart and watch expiry, on a private control plane of its own;
+//! - `soak`: the randomized multi-team fault soak (`#[ignore]`d: `make soak` only).
 
 // The shared harness, `tests/common/`.
 #[path = "../common/mod.rs"]
@@ -16,3 +17,4 @@ mod common;
 mod apiserver;
 mod process;
 mod salesforce;
+mod soak;

@@ -34,6 +34,11 @@ pub enum GateOutcome {
         org: String,
         error: ConnectError,
     },
+    /// The `SalesforceOrg` has not authenticated yet (no `status.orgId`): until it has, nobody
+    /// can tell which other resources share its org, so no claim could be decided.
+    OrgNotAuthenticated {
+        org: String,
+    },
 }
 
 pub enum Gate {
@@ -65,12 +70,20 @@ pub async fn open(app: &SsoConnectedApp, ctx: &Context) -> Gate {
         });
     }
     match ctx.registry.connect(&org).await {
+        Ok(_) if !authenticated(&org) => Gate::Closed(GateOutcome::OrgNotAuthenticated {
+            org: org.name_any(),
+        }),
         Ok(handle) => Gate::Open { org, handle },
         Err(error) => Gate::Closed(GateOutcome::OrgNotReady {
             org: org.name_any(),
             error,
         }),
     }
+}
+
+/// Whether the org has authenticated at least once (its `status.orgId` is known).
+fn authenticated(org: &SalesforceOrg) -> bool {
+    org.status.as_ref().is_some_and(|s| s.org_id.is_some())
 }
 
 /// The `SalesforceOrg` an app refers to, from the watch cache.
@@ -117,6 +130,14 @@ impl GateOutcome {
                 false,
                 reasons::ORG_NOT_READY,
                 format!("SalesforceOrg {org}: {}: {error}", error.reason()),
+            ),
+            GateOutcome::OrgNotAuthenticated { org } => Desired::new(
+                types::READY,
+                false,
+                reasons::ORG_NOT_READY,
+                format!(
+                    "SalesforceOrg {org} has not authenticated yet; its org id decides which resources share an org"
+                ),
             ),
         }
     }

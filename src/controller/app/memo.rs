@@ -14,7 +14,7 @@ use tracing::info;
 
 use super::download::{self, Download};
 use crate::api::conditions::{self, types};
-use crate::api::{SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
+use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
 use crate::controller::rotation::{self, OrgIdpView};
 use crate::metadata_configmap;
 
@@ -58,8 +58,8 @@ pub struct Memo {
     /// When this operator last wrote that ConfigMap: until the cache has seen the write, a
     /// mismatch is the cache lagging, not someone editing it.
     pub written_at: Option<Instant>,
-    /// The `sso-operator.dev/sync-requested` annotation value this memo was made under; a new
-    /// value asks for a full check now.
+    /// The `sso-operator.dev/sync-requested` and `sso-operator.dev/reclaim` annotation values
+    /// this memo was made under; a new value of either asks for a full check now.
     pub sync_token: Option<String>,
     /// The last attempt waits for a person (blocked creation, conflict, refused content): an org
     /// turning healthy does not change that, so only a changed org spec ends the quiet period.
@@ -68,8 +68,19 @@ pub struct Memo {
     pub download: Option<Download>,
 }
 
+/// The annotations that ask for a full check when they change: `sync-requested`, and `reclaim`
+/// (a conflict with a predecessor's app is stalled, so without it setting the annotation would
+/// wait for the next refresh).
 pub fn sync_token(app: &SsoConnectedApp) -> Option<String> {
-    app.annotations().get(SYNC_ANNOTATION).cloned()
+    let a = app.annotations();
+    match (a.get(SYNC_ANNOTATION), a.get(RECLAIM_ANNOTATION)) {
+        (None, None) => None,
+        (sync, None) => sync.cloned(),
+        (sync, Some(reclaim)) => Some(format!(
+            "{}; reclaim={reclaim}",
+            sync.map_or("", String::as_str)
+        )),
+    }
 }
 
 #[derive(Default)]

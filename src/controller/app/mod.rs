@@ -95,6 +95,10 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
                 gate::GateOutcome::OrgNotReady { .. } => {
                     Action::requeue(ctx.retry.fast.failed(&key).min(Duration::from_secs(10)))
                 }
+                // The org's status update re-triggers this resource; the requeue is a backstop.
+                gate::GateOutcome::OrgNotAuthenticated { .. } => {
+                    Action::requeue(Duration::from_secs(5))
+                }
                 // The org watch re-triggers this resource when the org appears or changes.
                 _ => Action::await_change(),
             };

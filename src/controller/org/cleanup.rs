@@ -14,8 +14,11 @@ use crate::error::Error;
 use crate::events::EventSpec;
 
 /// How often a deletion waiting for its apps looks again (their deletion also triggers it).
-const RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+pub const RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Removes nothing while apps still use the org: that wait is [`Error::WaitingForApps`], since
+/// the finalizer helper drops the finalizer on any `Ok` (`error_policy` requeues it after
+/// [`RECHECK`]).
 pub async fn cleanup(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error> {
     let key = org_key(org);
     let released = org
@@ -31,7 +34,10 @@ pub async fn cleanup(org: &SalesforceOrg, ctx: &Context) -> Result<Action, Error
         );
         ctx.publish_event(org, &EventSpec::normal("WaitingForApps", "Delete", note))
             .await;
-        return Ok(Action::requeue(RECHECK));
+        return Err(Error::WaitingForApps {
+            count: waiting_for.len(),
+            names: preview(&waiting_for),
+        });
     }
     if released && !waiting_for.is_empty() {
         let note = format!(

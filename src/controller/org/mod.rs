@@ -302,6 +302,11 @@ async fn write_status(
 }
 
 pub fn error_policy(org: Arc<SalesforceOrg>, err: &Error, ctx: Arc<Context>) -> Action {
+    if let Error::WaitingForApps { .. } = err {
+        // Not a failure: the deletion waits for its apps (see `cleanup`).
+        tracing::debug!(error = %err, "SalesforceOrg deletion waiting");
+        return Action::requeue(cleanup::RECHECK);
+    }
     ctx.metrics.count_error(KIND, err.category());
     let delay = ctx.retry.fast.failed(&format!("org:{}", org_key(&org)));
     warn!(error = %err, retry_in = ?delay, "SalesforceOrg reconcile failed");

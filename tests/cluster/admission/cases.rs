@@ -393,5 +393,61 @@ pub fn invalid_cases() -> Vec<Case> {
             vec![("spec/policy/management", json!("ReadOnly"))],
             &["spec.policy.management", "Unsupported value: \"ReadOnly\""],
         ),
+        // --- Control characters never reach Salesforce (issue 16): they made malformed SOAP.
+        case(
+            "label with a control character",
+            App,
+            vec![("spec/app/label", json!("Telephony\u{7}SSO"))],
+            &["spec.app.label", "should match"],
+        ),
+        case(
+            "description with a control character (newlines are allowed)",
+            App,
+            vec![("spec/app/description", json!("line one\nline\u{1b}two"))],
+            &["spec.app.description", "should match"],
+        ),
+        case(
+            "acsUrl with a newline",
+            App,
+            vec![("spec/saml/acsUrl", json!("https://sp.example/acs\nX"))],
+            &["spec.saml.acsUrl", "should match"],
+        ),
+        case(
+            "entityId with a tab",
+            App,
+            vec![("spec/saml/entityId", json!("urn:sp\tother"))],
+            &["spec.saml.entityId", "should match"],
+        ),
+        case(
+            "profile with a control character",
+            App,
+            vec![("spec/access/profiles", json!(["Contact\u{0}Center"]))],
+            &["spec.access.profiles[0]", "should match"],
+        ),
+        case(
+            "jwtBearer username with a carriage return",
+            Org,
+            vec![(
+                "spec/auth/jwtBearer/username",
+                json!("integration@acme.com\r"),
+            )],
+            &["spec.auth.jwtBearer.username", "should match"],
+        ),
+        // --- Durations as the operator parses them (Go/CEL durations, no days).
+        case(
+            "rotation overlap in days",
+            Org,
+            vec![(
+                "spec/identityProvider",
+                json!({"certificate": "SelfSignedCert_IdP", "rotation": {"nextCertificate": "Next_IdP", "overlap": "7d"}}),
+            )],
+            &["spec.identityProvider.rotation.overlap", "should match"],
+        ),
+        case(
+            "refreshInterval with a unit and no number",
+            App,
+            vec![("spec/publish/refreshInterval", json!("1h.5m"))],
+            &["spec.publish.refreshInterval", "should match"],
+        ),
     ]
 }

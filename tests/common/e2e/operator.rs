@@ -16,6 +16,9 @@ pub struct OperatorOpts {
     pub env: Vec<(String, String)>,
     /// Another identity's kubeconfig (default: the cluster's admin).
     pub kubeconfig: Option<PathBuf>,
+    /// Watch every namespace instead of the test's one. Only on a private cluster
+    /// (`cluster::use_private_cluster`): on the shared one it would reconcile other tests' resources.
+    pub all_namespaces: bool,
 }
 
 impl OperatorOpts {
@@ -36,6 +39,12 @@ impl OperatorOpts {
     /// As the user of `kubeconfig`.
     pub fn kubeconfig(mut self, kubeconfig: &Path) -> Self {
         self.kubeconfig = Some(kubeconfig.to_owned());
+        self
+    }
+
+    /// Watching every namespace.
+    pub fn all_namespaces(mut self) -> Self {
+        self.all_namespaces = true;
         self
     }
 }
@@ -68,8 +77,10 @@ impl Operator {
             .unwrap_or_else(|| cluster::kubeconfig().to_owned());
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sso-operator"));
         cmd.arg("run")
-            .args(["--namespace", ns])
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")]);
+        if !opts.all_namespaces {
+            cmd.args(["--namespace", ns]);
+        }
         if let Some(sim) = sim {
             cmd.args(["--allow-host", &format!("localhost:{}", sim.port)])
                 .arg("--salesforce-ca-file")
@@ -89,6 +100,11 @@ impl Operator {
             log,
             metrics_port,
         }
+    }
+
+    /// The process id (0 once it was killed or terminated).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     pub fn logs(&self) -> String {
