@@ -9,6 +9,7 @@ mod eca;
 mod harness;
 mod idp;
 mod oauth;
+mod realism;
 mod saml;
 mod soap;
 mod xsd;
