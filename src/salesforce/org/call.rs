@@ -124,14 +124,26 @@ impl Caller {
 
     /// `GET url` with the session's token, accepting JSON (caller holds a permit).
     pub async fn rest_get(&self, op: &'static str, url: &Url) -> Result<String, SalesforceError> {
+        self.rest(op, reqwest::Method::GET, url).await
+    }
+
+    /// A REST call with the session's token, accepting JSON (caller holds a permit); a 204 is
+    /// an empty body.
+    pub async fn rest(
+        &self,
+        op: &'static str,
+        method: reqwest::Method,
+        url: &Url,
+    ) -> Result<String, SalesforceError> {
         let ep = &self.endpoint;
         self.session
             .authed(op, None, 0, |tok| {
                 let url = url.clone();
+                let method = method.clone();
                 async move {
                     let req = ep
                         .http
-                        .get(url.clone())
+                        .request(method, url.clone())
                         .header(
                             reqwest::header::AUTHORIZATION,
                             format!("Bearer {}", tok.expose()),
