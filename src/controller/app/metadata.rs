@@ -3,12 +3,13 @@
 //! before the snapshot knows it triggers one fresh look at the IdP).
 
 use super::inputs::Inputs;
+use crate::api::app::AppType;
 use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
 use crate::error::Error;
-use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority};
+use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority, SalesforceError};
 
 // One value per reconcile, moved rarely: the size difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -20,6 +21,7 @@ pub enum MetadataOutcome {
         metadata: IdpMetadata,
         certificate: CertInfo,
         idp: IdpSnapshot,
+        source: MetadataSource,
     },
     /// The metadata's entity id is not the issuer the spec asks for.
     IssuerMismatch {
@@ -29,13 +31,40 @@ pub enum MetadataOutcome {
     Failed(Error),
 }
 
+/// Where the metadata came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSource {
+    /// The app's own document, `/.well-known/samlidp/<app>.xml`.
+    App,
+    /// The org's document, `/.well-known/samlidp.xml`: an External Client App whose own document
+    /// the org does not serve (Salesforce documents the per-app URL only for connected apps).
+    Org,
+}
+
+/// The app's metadata, or for an External Client App without its own document (404), the org's.
+async fn download(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+) -> Result<(IdpMetadata, MetadataSource), SalesforceError> {
+    match org.api.fetch_app_metadata(input.api_name()).await {
+        Ok(md) => Ok((md, MetadataSource::App)),
+        Err(SalesforceError::NotFound { .. })
+            if input.spec.app.type_ == AppType::ExternalClientApp =>
+        {
+            let md = org.api.fetch_org_metadata().await?;
+            Ok((md, MetadataSource::Org))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn fetch(
     org: &OrgHandle<impl OrgApi>,
     input: &Inputs<'_>,
     snapshot: IdpSnapshot,
 ) -> MetadataOutcome {
-    let metadata = match org.api.fetch_app_metadata(input.api_name()).await {
-        Ok(md) => md,
+    let (metadata, source) = match download(org, input).await {
+        Ok(v) => v,
         Err(e) => return MetadataOutcome::Failed(Error::FetchIdpMetadata(e)),
     };
     if let Some(issuer) = &input.spec.saml.issuer
@@ -68,6 +97,7 @@ pub async fn fetch(
             metadata,
             certificate,
             idp,
+            source,
         },
         None => MetadataOutcome::Failed(Error::MetadataNotSignedByIdp {
             certificate: idp.certificate.unwrap_or_else(|| "?".into()),
