@@ -65,6 +65,12 @@ pub enum Error {
     #[error("the org lists app {name} but reading it found nothing; nothing was written, retrying")]
     AppUnreadable { name: String },
 
+    /// A planned rotation's other certificate cannot be read with its content.
+    #[error(
+        "certificate {name} of the planned rotation cannot be read (missing, or the org does not return its content)"
+    )]
+    RotationCertificateUnreadable { name: String },
+
     /// The app's metadata is signed with a certificate other than the org's IdP certificate
     /// (usually a rotation in progress: retried).
     #[error(
@@ -117,6 +123,7 @@ impl Error {
             Error::FetchIdpMetadata(_) => "FetchIdpMetadata",
             Error::MetadataNotSignedByIdp { .. } => "MetadataNotSignedByIdp",
             Error::AppUnreadable { .. } => "ReadApp",
+            Error::RotationCertificateUnreadable { .. } => "ReadCertificate",
             Error::DeleteBlocked { .. } => "DeleteBlocked",
             Error::Finalizer(_) => "Finalizer",
         }
@@ -139,7 +146,9 @@ impl Error {
     /// Retry soon, wait for a person, or wait for the org's pause.
     pub fn disposition(&self) -> Disposition {
         match self {
-            Error::Connect { .. } | Error::OrgMissing { .. } => Disposition::NeedsChange,
+            Error::Connect { .. }
+            | Error::OrgMissing { .. }
+            | Error::RotationCertificateUnreadable { .. } => Disposition::NeedsChange,
             Error::DeleteBlocked { source, .. } => source.disposition(),
             _ => match self.salesforce().map(SalesforceError::kind) {
                 Some(ErrorKind::Quota) => Disposition::OrgPaused,
@@ -165,6 +174,7 @@ impl Error {
             (Error::OrgMissing { .. }, _) => reasons::ORG_NOT_FOUND,
             (Error::MetadataNotSignedByIdp { .. }, _) => reasons::METADATA_INVALID,
             (Error::AppUnreadable { .. }, _) => reasons::NOT_FOUND,
+            (Error::RotationCertificateUnreadable { .. }, _) => reasons::CERTIFICATE_NOT_FOUND,
             (_, Some(ErrorKind::Quota)) => reasons::API_LIMIT_EXCEEDED,
             (Error::Authenticate(_), Some(ErrorKind::Auth)) => reasons::AUTHENTICATION_FAILED,
             (Error::Authenticate(_), Some(ErrorKind::Invalid)) => reasons::KEY_INVALID,

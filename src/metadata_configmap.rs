@@ -42,11 +42,54 @@ pub fn without_valid_until(xml: &str) -> String {
     out
 }
 
-/// The ConfigMap for `app`, publishing `metadata` and the signing certificate `cert`.
-pub fn build(app: &SsoConnectedApp, metadata: &IdpMetadata, cert: &CertInfo) -> ConfigMap {
+/// `xml` (IdP metadata as Salesforce serves it) with a second signing key after its own: a copy of
+/// its last `KeyDescriptor use="signing"` carrying `second` instead. Everything else stays byte
+/// for byte as served, so a service provider sees exactly Salesforce's metadata plus one key.
+pub fn with_second_signing_key(xml: &str, second: &CertInfo) -> Result<String, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+    let descriptor = doc
+        .descendants()
+        .rfind(|n| n.has_tag_name("KeyDescriptor") && n.attribute("use") != Some("encryption"))
+        .ok_or("no signing KeyDescriptor")?;
+    let certificate = descriptor
+        .descendants()
+        .find(|n| n.has_tag_name("X509Certificate"))
+        .and_then(|n| n.first_child().filter(|t| t.is_text()))
+        .ok_or("no X509Certificate in the signing KeyDescriptor")?;
+    let (outer, text) = (descriptor.range(), certificate.range());
+    let body: String = second
+        .pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    // The whitespace before the descriptor, so the copy is indented like the original.
+    let indent_start = xml[..outer.start]
+        .rfind(|c: char| !c.is_whitespace())
+        .map_or(0, |i| i + 1);
+    let mut out = String::with_capacity(xml.len() + outer.len());
+    out.push_str(&xml[..outer.end]);
+    out.push_str(&xml[indent_start..outer.start]);
+    out.push_str(&xml[outer.start..text.start]);
+    out.push_str(&body);
+    out.push_str(&xml[text.end..outer.end]);
+    out.push_str(&xml[outer.end..]);
+    Ok(out)
+}
+
+/// The ConfigMap for `app`, publishing `metadata` and the signing certificate `cert`, and a
+/// rotation's second certificate under its own key (`next-certificate.pem`, ...).
+pub fn build(
+    app: &SsoConnectedApp,
+    metadata: &IdpMetadata,
+    cert: &CertInfo,
+    second: Option<(&CertInfo, &str)>,
+) -> ConfigMap {
     let mut data = BTreeMap::new();
     data.insert("metadata.xml".to_string(), metadata.xml.clone());
     data.insert("certificate.pem".to_string(), cert.pem.clone());
+    if let Some((c, key)) = second {
+        data.insert(key.to_string(), c.pem.clone());
+    }
     data.insert("entity-id".to_string(), metadata.entity_id.clone());
     if let Some(u) = &metadata.sso_post {
         data.insert("sso-url-post".to_string(), u.clone());

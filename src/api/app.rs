@@ -61,6 +61,7 @@ pub struct SsoConnectedAppSpec {
     pub org_ref: OrgReference,
 
     /// The org-wide Identity Provider this app relies on.
+    #[serde(default)]
     pub identity_provider: IdentityProviderSpec,
 
     /// The app's identity in Salesforce.
@@ -88,17 +89,20 @@ pub struct SsoConnectedAppSpec {
 }
 
 /// The Identity Provider settings this app needs.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProviderSpec {
     /// API name (DeveloperName) of the org certificate the Identity Provider signs with, e.g.
-    /// `SelfSignedCert_IdP`: the certificate this app's service provider is given. When the
-    /// org's Identity Provider is off the operator enables it with this certificate (unless the
-    /// `SalesforceOrg` chooses one); it never switches an enabled Identity Provider to another
-    /// certificate for an app (that is the `SalesforceOrg`'s `identityProvider`), never creates the
-    /// certificate and never disables the Identity Provider.
+    /// `SelfSignedCert_IdP`: the certificate this app's service provider is given. Optional when
+    /// the `SalesforceOrg` chooses the certificate (`spec.identityProvider`): unset, the app
+    /// follows the org's choice, also through a planned rotation; set, it must be the org's
+    /// choice (or, during a rotation, either of its two certificates). Without the org's choice,
+    /// the operator enables an Identity Provider that is off with this certificate; it never
+    /// switches an enabled one for an app, never creates the certificate and never disables the
+    /// Identity Provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
-    pub certificate: String,
+    pub certificate: Option<String>,
 }
 
 /// Which kind of Salesforce app carries the SAML settings.

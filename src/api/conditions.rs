@@ -21,6 +21,12 @@ pub mod types {
     pub const METADATA_PUBLISHED: &str = "MetadataPublished";
     /// The IdP signing certificate is valid for more than 30 days.
     pub const CERTIFICATE_VALID: &str = "CertificateValid";
+    /// A planned rotation's next certificate is published beside the current one (SalesforceOrg).
+    pub const ROTATION_ANNOUNCED: &str = "RotationAnnounced";
+    /// A planned rotation switched the Identity Provider to the next certificate (SalesforceOrg).
+    pub const CERTIFICATE_SWITCHED: &str = "CertificateSwitched";
+    /// A planned rotation's old certificate left the published metadata (SalesforceOrg).
+    pub const PREVIOUS_CERTIFICATE_RETIRED: &str = "PreviousCertificateRetired";
 }
 
 /// Condition reasons: CamelCase, bounded, each documented in the README.
@@ -51,6 +57,10 @@ pub mod reasons {
     pub const NOT_FOUND: &str = "NotFound";
     pub const UNSUPPORTED: &str = "Unsupported";
     pub const DEPENDENCY_NOT_READY: &str = "DependencyNotReady";
+    pub const NO_ROTATION: &str = "NoRotation";
+    pub const ANNOUNCED: &str = "Announced";
+    pub const SWITCHED: &str = "Switched";
+    pub const RETIRED: &str = "Retired";
 }
 
 /// A condition as the reconciler wants it; merged into the stored list by [`merge`].

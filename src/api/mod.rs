@@ -24,6 +24,9 @@ pub const FINALIZER: &str = "sso-operator.dev/cleanup";
 /// Changing this annotation's value (e.g. to the current time) asks for an immediate full check
 /// of an `SsoConnectedApp` against Salesforce instead of waiting for the refresh interval.
 pub const SYNC_ANNOTATION: &str = "sso-operator.dev/sync-requested";
+/// Set on a `SalesforceOrg` with a planned rotation to the name of the next certificate, to switch
+/// to it now instead of when the overlap has passed.
+pub const SWITCH_NOW_ANNOTATION: &str = "sso-operator.dev/switch-certificate-now";
 /// Set to "true" on an `SsoConnectedApp` to take over an app whose ownership marker names the same
 /// `namespace/name` but another uid or cluster: the resource's predecessor (deleted and created
 /// again, e.g. by a GitOps tool) or the same resource in the cluster being restored.

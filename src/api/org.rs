@@ -104,6 +104,50 @@ pub struct OrgIdentityProviderSpec {
     /// Default `false`: a different certificate is reported as `Conflict`, naming the current one.
     #[serde(default)]
     pub allow_certificate_switch: bool,
+
+    /// A planned rotation to another certificate, without a sign-in outage: the operator
+    /// *announces* it (every app's published metadata carries both signing keys, current first,
+    /// and `next-certificate.pem`), *switches* the Identity Provider when `overlap` has passed (or
+    /// at once with annotation `sso-operator.dev/switch-certificate-now: "true"`), keeps the old
+    /// key in the metadata for `gracePeriod`, then *retires* it. Remove it before the switch to
+    /// cancel. Once retired, set `certificate` to the new one and remove `rotation` (one edit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationSpec>,
+}
+
+/// A planned certificate rotation.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationSpec {
+    /// API name of the certificate to switch to. It must exist in the org and be valid until well
+    /// after the switch.
+    #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
+    pub next_certificate: String,
+
+    /// How long service providers get both keys before the switch, e.g. `168h` (default: 7
+    /// days). Service providers must reload the metadata within this time.
+    #[serde(default = "default_overlap")]
+    #[schemars(
+        length(min = 2, max = 32),
+        regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+    )]
+    pub overlap: String,
+
+    /// How long the old key stays in the metadata after the switch, e.g. `24h` (default).
+    #[serde(default = "default_grace_period")]
+    #[schemars(
+        length(min = 2, max = 32),
+        regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
+    )]
+    pub grace_period: String,
+}
+
+fn default_overlap() -> String {
+    "168h".to_string()
+}
+
+fn default_grace_period() -> String {
+    "24h".to_string()
 }
 
 fn default_api_version() -> String {
@@ -294,6 +338,42 @@ pub struct OrgIdentityProvider {
     /// The IdP entity id (issuer).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_id: Option<String>,
+    /// The planned rotation under way (`spec.identityProvider.rotation`), with its times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<RotationStatus>,
+}
+
+/// Where a planned rotation stands.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RotationPhase {
+    /// Both keys are published; the Identity Provider still signs with `from`.
+    Announced,
+    /// The Identity Provider signs with `to`; the old key is still published.
+    Switched,
+    /// Only `to` is published: the rotation is complete.
+    Retired,
+}
+
+/// A planned rotation's progress.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotationStatus {
+    /// The certificate rotated from.
+    pub from: String,
+    /// The certificate rotated to.
+    pub to: String,
+    /// `Announced`, `Switched` or `Retired`.
+    pub phase: RotationPhase,
+    /// When both keys were first published.
+    pub announced_at: Time,
+    /// When the switch is (or was) due: `announcedAt` + `overlap`.
+    pub switch_at: Time,
+    /// When the Identity Provider was switched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub switched_at: Option<Time>,
+    /// When the old key leaves (or left) the metadata: `switchedAt` + `gracePeriod`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retire_at: Option<Time>,
 }
 
 /// A reference to a `SalesforceOrg` in the same namespace.

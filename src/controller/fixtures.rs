@@ -283,9 +283,25 @@ impl FakeOrg {
         };
         let cert = cert(&signer).info;
         Ok(IdpMetadata {
+            // Shaped as Salesforce serves it: one signing KeyDescriptor (a rotation's second key
+            // is added next to it by the operator).
             xml: format!(
-                "<md:EntityDescriptor entityID=\"{}\"><!-- {app} signed by {} --></md:EntityDescriptor>",
-                s.entity_id, cert.sha256_fingerprint
+                concat!(
+                    "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" ",
+                    "xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" entityID=\"{id}\">\n",
+                    "  <!-- {app} signed by {fp} -->\n",
+                    "  <md:IDPSSODescriptor protocolSupportEnumeration=",
+                    "\"urn:oasis:names:tc:SAML:2.0:protocol\">\n",
+                    "    <md:KeyDescriptor use=\"signing\"><ds:KeyInfo><ds:X509Data>",
+                    "<ds:X509Certificate>{b64}</ds:X509Certificate>",
+                    "</ds:X509Data></ds:KeyInfo></md:KeyDescriptor>\n",
+                    "  </md:IDPSSODescriptor>\n",
+                    "</md:EntityDescriptor>"
+                ),
+                id = s.entity_id,
+                app = app,
+                fp = cert.sha256_fingerprint,
+                b64 = pem_body(&cert.pem),
             ),
             entity_id: s.entity_id.clone(),
             sso_post: Some(format!("{}/idp/endpoint/HttpPost", s.entity_id)),
@@ -533,6 +549,11 @@ fn deploy_grants(
     }
     s.grants.insert(name.to_string(), grants);
     Ok(())
+}
+
+/// The base64 body of a PEM certificate, as `ds:X509Certificate` carries it.
+pub fn pem_body(pem: &str) -> String {
+    pem.lines().filter(|l| !l.starts_with("-----")).collect()
 }
 
 /// The refusal of a connected-app creation in an org where it is switched off.

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod backoff;
+pub mod certificates;
 pub mod connection;
 pub mod context;
 pub mod desired;
@@ -23,6 +24,7 @@ pub mod listing;
 pub mod org;
 pub mod org_api;
 pub mod registry;
+pub mod rotation;
 pub mod runtime;
 pub mod status_patch;
 pub mod watches;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use kube::{Client, ResourceExt};
 
+use super::certificates::CertificateCache;
 use super::connection::connection;
 use super::idp_cache::IdpCache;
 use super::listing::Listing;
@@ -23,6 +24,8 @@ pub struct OrgHandle<O> {
     pub api: O,
     pub idp: IdpCache,
     pub listing: Listing,
+    /// Other certificates of the org (a rotation's second key).
+    pub certificates: CertificateCache,
 }
 
 impl<O> OrgHandle<O> {
@@ -32,6 +35,7 @@ impl<O> OrgHandle<O> {
             api,
             idp: IdpCache::default(),
             listing: Listing::default(),
+            certificates: CertificateCache::default(),
         }
     }
 }

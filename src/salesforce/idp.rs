@@ -179,6 +179,20 @@ fn signing_certificates(idp: Node<'_, '_>) -> Result<Vec<CertInfo>, SalesforceEr
     Ok(signing_certificates)
 }
 
+/// As [`cert_info`], for a PEM certificate (the body between its BEGIN and END lines).
+pub fn pem_cert_info(pem: &str) -> Result<CertInfo, SalesforceError> {
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    if body.is_empty() {
+        return Err(bad("no PEM certificate"));
+    }
+    cert_info(&body)
+}
+
 /// Decodes a base64 DER certificate (whitespace allowed) and extracts what the operator publishes.
 pub fn cert_info(b64: &str) -> Result<CertInfo, SalesforceError> {
     let clean: String = b64.chars().filter(|c| !c.is_whitespace()).collect();

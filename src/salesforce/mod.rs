@@ -47,7 +47,9 @@ pub use eca::{
 };
 pub use error::{ComponentError, DeployProblem, ErrorKind, SalesforceError};
 pub use fingerprint::{pem_sha256_fingerprint, sha256_fingerprint};
-pub use idp::{BINDING_POST, BINDING_REDIRECT, CertInfo, IdpMetadata, parse_idp_metadata};
+pub use idp::{
+    BINDING_POST, BINDING_REDIRECT, CertInfo, IdpMetadata, parse_idp_metadata, pem_cert_info,
+};
 pub use model::{
     CONNECTED_APP_ORDER, CertificateMetadata, ConnectedApp, ConnectedAppSamlConfig,
     IDENTITY_PROVIDER_FULL_NAME, IdentityProviderSettings, SamlEncryptionType, SamlIdpSloBinding,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::api::conditions::{Desired, reasons, types};
+use crate::controller::rotation::{KeyRole, OrgIdpView};
 
 /// A certificate this close to expiry makes `CertificateValid=False` (reason `ExpiringSoon`).
 pub const EXPIRY_WARNING: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -36,9 +37,29 @@ pub fn validity(not_after: jiff::Timestamp, now: jiff::Timestamp) -> Validity {
     }
 }
 
+/// The change that replaces a certificate nearing expiry without a sign-in outage, given where the
+/// certificate is chosen (`org_idp`: the app's `SalesforceOrg`, if it chooses).
+pub fn advice(org_idp: Option<&OrgIdpView>) -> String {
+    match org_idp {
+        Some(OrgIdpView {
+            extra: Some((next, KeyRole::Next)),
+            ..
+        }) => format!("a rotation to certificate {next} is under way"),
+        Some(OrgIdpView {
+            extra: Some((_, KeyRole::Previous)),
+            ..
+        }) => "a rotation has switched the Identity Provider; the new certificate is current".into(),
+        Some(v) => format!(
+            "plan a rotation: create the next certificate in Setup > Certificate and Key Management, then set spec.identityProvider.rotation.nextCertificate to its name on SalesforceOrg {}",
+            v.org
+        ),
+        None => "choose the certificate on the SalesforceOrg (spec.identityProvider.certificate) and plan a rotation there (spec.identityProvider.rotation.nextCertificate); an app never switches the org-wide certificate".into(),
+    }
+}
+
 impl Validity {
-    /// The `CertificateValid` condition.
-    pub fn condition(&self) -> Desired {
+    /// The `CertificateValid` condition; `advice` says what to change (see [`advice`]).
+    pub fn condition(&self, advice: &str) -> Desired {
         let t = types::CERTIFICATE_VALID;
         match self {
             Validity::Expired { not_after } => Desired::new(
@@ -53,9 +74,7 @@ impl Validity {
                 t,
                 false,
                 reasons::EXPIRING_SOON,
-                format!(
-                    "IdP certificate expires at {not_after} (in {days} days); rotate it and give the service provider the new metadata"
-                ),
+                format!("IdP certificate expires at {not_after} (in {days} days); {advice}"),
             ),
             Validity::Valid { not_after } => Desired::new(
                 t,

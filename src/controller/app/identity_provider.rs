@@ -32,28 +32,55 @@ pub enum IdpOutcome {
     OrgChoosesOther {
         org: String,
         certificate: String,
+        asked: String,
     },
     /// The `SalesforceOrg` chooses this certificate and has not enabled the IdP with it yet.
     WaitingForOrg {
         org: String,
     },
+    /// Neither the app nor its org names a certificate, and the IdP is off.
+    NotChosen,
     Failed(Error),
 }
 
+/// The certificate this app needs the IdP to sign with, and whether it may enable the IdP.
+enum Wanted {
+    /// The app's own choice (no org choice): may enable an IdP that is off.
+    Own(String),
+    /// The org's choice: the org's reconcile writes, the app only checks.
+    Org(String),
+    /// Nobody chose one: whatever the IdP signs with, if it is on.
+    Any,
+}
+
 pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> IdpOutcome {
-    let want = &input.spec.identity_provider.certificate;
-    let org_chooses = match &input.org_certificate {
-        Some((name, c)) if c != want => {
+    let pinned = input.spec.identity_provider.certificate.as_deref();
+    let wanted = match (&input.org_idp, pinned) {
+        (Some(v), Some(c)) if !v.allowed.iter().any(|a| a == c) => {
             return IdpOutcome::OrgChoosesOther {
-                org: name.clone(),
-                certificate: c.clone(),
+                org: v.org.clone(),
+                certificate: v.current.clone(),
+                asked: c.to_string(),
             };
         }
-        Some((name, _)) => Some(name),
-        None => None,
+        (Some(v), _) => Wanted::Org(v.current.clone()),
+        (None, Some(c)) => Wanted::Own(c.to_string()),
+        (None, None) => Wanted::Any,
     };
-    // With the org's choice, the org's reconcile writes; an app only enables an IdP that is off.
-    let write = !input.observe_only && org_chooses.is_none();
+    let (want, write) = match &wanted {
+        Wanted::Own(c) => (c.as_str(), !input.observe_only),
+        Wanted::Org(c) => (c.as_str(), false),
+        Wanted::Any => {
+            return match org.idp.get(&org.api, input.refresh, input.priority).await {
+                Err(e) => IdpOutcome::Failed(Error::ConfigureIdentityProvider(e)),
+                Ok(s) if s.enabled => IdpOutcome::Ready {
+                    snapshot: s,
+                    enabled_now: false,
+                },
+                Ok(_) => IdpOutcome::NotChosen,
+            };
+        }
+    };
     let ensured = org
         .idp
         .ensure(&org.api, want, input.refresh, input.priority, write, false)
@@ -63,9 +90,9 @@ pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> IdpOutc
         Ok(Ensured::CertificateMissing) => IdpOutcome::CertificateMissing,
         Ok(Ensured::Observed(_))
             if !input.observe_only
-                && let Some(org) = org_chooses =>
+                && let Some(v) = &input.org_idp =>
         {
-            IdpOutcome::WaitingForOrg { org: org.clone() }
+            IdpOutcome::WaitingForOrg { org: v.org.clone() }
         }
         Ok(Ensured::Observed(snapshot)) => IdpOutcome::Observed(snapshot),
         Ok(Ensured::OtherCertificate(snapshot)) => IdpOutcome::OtherCertificate {
@@ -91,15 +118,19 @@ impl IdpOutcome {
         }
     }
 
-    /// The `IdentityProviderReady` condition.
-    pub fn condition(&self, want: &str) -> Desired {
+    /// The `IdentityProviderReady` condition; `want` is the certificate the stage aimed for.
+    pub fn condition(&self, want: Option<&str>) -> Desired {
         let t = types::IDENTITY_PROVIDER_READY;
+        let want = want.unwrap_or("(none chosen)");
         match self {
-            IdpOutcome::Ready { .. } => Desired::new(
+            IdpOutcome::Ready { snapshot, .. } => Desired::new(
                 t,
                 true,
                 reasons::SYNCED,
-                format!("Identity Provider enabled with certificate {want}"),
+                format!(
+                    "Identity Provider enabled with certificate {}",
+                    snapshot.certificate.as_deref().unwrap_or(want)
+                ),
             ),
             IdpOutcome::Observed(snap) => {
                 let state = match (&snap.enabled, &snap.certificate) {
@@ -131,13 +162,23 @@ impl IdpOutcome {
                     "the org's Identity Provider signs with certificate {current}, not {want}; an app never switches the org-wide certificate (every service provider that trusts {current} would refuse sign-in): ask for {current}, or choose {want} on the SalesforceOrg (spec.identityProvider with allowCertificateSwitch: true)"
                 ),
             ),
-            IdpOutcome::OrgChoosesOther { org, certificate } => Desired::new(
+            IdpOutcome::OrgChoosesOther {
+                org,
+                certificate,
+                asked,
+            } => Desired::new(
                 t,
                 false,
                 reasons::CONFLICT,
                 format!(
-                    "SalesforceOrg {org} chooses Identity Provider certificate {certificate} for the org; this app asks for {want}"
+                    "SalesforceOrg {org} chooses Identity Provider certificate {certificate} for the org; this app asks for {asked} (leave spec.identityProvider.certificate unset to follow the org)"
                 ),
+            ),
+            IdpOutcome::NotChosen => Desired::new(
+                t,
+                false,
+                reasons::CERTIFICATE_NOT_FOUND,
+                "the org's Identity Provider is off and no certificate is chosen: set spec.identityProvider.certificate on this app or on its SalesforceOrg",
             ),
             IdpOutcome::WaitingForOrg { org } => Desired::new(
                 t,

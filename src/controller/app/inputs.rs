@@ -8,6 +8,7 @@ use kube::ResourceExt;
 use crate::api::SsoConnectedApp;
 use crate::api::app::{AppType, ManagementPolicy, SsoConnectedAppSpec};
 use crate::api::conditions::{self, types};
+use crate::controller::rotation::OrgIdpView;
 use crate::ownership;
 use crate::salesforce::ReadPriority;
 
@@ -31,9 +32,8 @@ pub struct Inputs<'a> {
     pub marker: String,
     /// When the reconcile runs (certificate expiry is judged against it).
     pub now: jiff::Timestamp,
-    /// The IdP certificate the `SalesforceOrg` chooses for the whole org, if it does:
-    /// `(org name, certificate)`.
-    pub org_certificate: Option<(String, String)>,
+    /// The `SalesforceOrg`'s choice of IdP certificate (and rotation), if it makes one.
+    pub org_idp: Option<OrgIdpView>,
 }
 
 impl<'a> Inputs<'a> {
@@ -68,7 +68,7 @@ impl<'a> Inputs<'a> {
             namespace,
             name,
             now,
-            org_certificate: None,
+            org_idp: None,
         }
     }
 
@@ -79,6 +79,14 @@ impl<'a> Inputs<'a> {
     /// "connected app" or "External Client App", for messages.
     pub fn kind(&self) -> &'static str {
         app_kind(self.spec.app.type_)
+    }
+
+    /// The certificate the IdP should sign with for this app: the org's choice, else the app's.
+    pub fn wanted_certificate(&self) -> Option<&str> {
+        match &self.org_idp {
+            Some(v) => Some(&v.current),
+            None => self.spec.identity_provider.certificate.as_deref(),
+        }
     }
 
     /// This resource as an ownership marker names it.

@@ -14,18 +14,21 @@ use tracing::info;
 
 use crate::api::conditions::{self, types};
 use crate::api::{SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
+use crate::controller::rotation::{self, OrgIdpView};
 use crate::metadata_configmap;
 
 /// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
 const CACHE_LAG: Duration = Duration::from_secs(10);
 
-/// The org's uid, generation and the last flip of its Ready condition: a changed or newly
-/// healthy org ends the quiet period.
+/// The org's uid, generation, the last flip of its Ready condition and its IdP choice (with the
+/// phase of a rotation): a changed or newly healthy org, or a rotation moving on, ends the quiet
+/// period.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrgVersion {
     uid: String,
     generation: Option<i64>,
     ready_flip: Option<String>,
+    idp: Option<OrgIdpView>,
 }
 
 impl OrgVersion {
@@ -38,6 +41,7 @@ impl OrgVersion {
                 .as_ref()
                 .and_then(|s| conditions::find(&s.conditions, types::READY))
                 .map(|c| format!("{}@{}", c.status, c.last_transition_time.0)),
+            idp: rotation::view(org),
         }
     }
 }

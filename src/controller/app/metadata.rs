@@ -8,6 +8,7 @@ use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
+use crate::controller::rotation::KeyRole;
 use crate::error::Error;
 use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority, SalesforceError};
 
@@ -22,6 +23,8 @@ pub enum MetadataOutcome {
         certificate: CertInfo,
         idp: IdpSnapshot,
         source: MetadataSource,
+        /// A planned rotation's second key, published beside the current one.
+        extra: Option<(CertInfo, KeyRole)>,
     },
     /// The metadata's entity id is not the issuer the spec asks for.
     IssuerMismatch {
@@ -92,17 +95,38 @@ pub async fn fetch(
             Err(e) => return MetadataOutcome::Failed(Error::ConfigureIdentityProvider(e)),
         }
     }
+    let extra = match second_key(org, input).await {
+        Ok(extra) => extra,
+        Err(e) => return MetadataOutcome::Failed(e),
+    };
     match certificate {
         Some(certificate) => MetadataOutcome::Fetched {
             metadata,
             certificate,
             idp,
             source,
+            extra,
         },
         None => MetadataOutcome::Failed(Error::MetadataNotSignedByIdp {
             certificate: idp.certificate.unwrap_or_else(|| "?".into()),
             fingerprint: idp.fingerprint.unwrap_or_else(|| "?".into()),
         }),
+    }
+}
+
+/// The second key a planned rotation publishes (the next certificate before the switch, the
+/// previous one for the grace period after it), from the org's shared certificate cache.
+async fn second_key(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+) -> Result<Option<(CertInfo, KeyRole)>, Error> {
+    let Some((name, role)) = input.org_idp.as_ref().and_then(|v| v.extra.clone()) else {
+        return Ok(None);
+    };
+    match org.certificates.get(&org.api, &name, input.refresh).await {
+        Ok(Some(cert)) => Ok(Some((cert, role))),
+        Ok(None) => Err(Error::RotationCertificateUnreadable { name }),
+        Err(e) => Err(Error::ConfigureIdentityProvider(e)),
     }
 }
 

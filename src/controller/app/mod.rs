@@ -40,6 +40,7 @@ use crate::controller::backoff::{jittered, until_refresh_tick};
 use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
 use crate::controller::kinds::APP as KIND;
+use crate::controller::rotation;
 use crate::controller::status_patch;
 use crate::error::Error;
 use crate::metrics::ResourceState;
@@ -101,11 +102,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         }
         Gate::Open { org, handle } => (org, handle),
     };
-    input.org_certificate = org
-        .spec
-        .identity_provider
-        .as_ref()
-        .map(|i| (org.name_any(), i.certificate.clone()));
+    input.org_idp = rotation::view(&org);
     let org_version = OrgVersion::of(&org);
     if let Some(action) = ctx
         .memos

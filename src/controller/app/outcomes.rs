@@ -98,6 +98,7 @@ impl Outcomes {
                     IdpOutcome::CertificateMissing
                         | IdpOutcome::OtherCertificate { .. }
                         | IdpOutcome::OrgChoosesOther { .. }
+                        | IdpOutcome::NotChosen
                 )
             )
             || self.app.as_ref().is_some_and(AppOutcome::stalled)

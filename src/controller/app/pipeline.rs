@@ -9,7 +9,7 @@ use super::identity_provider;
 use super::inputs::Inputs;
 use super::metadata::{self, MetadataOutcome};
 use super::outcomes::Outcomes;
-use super::publish::{PublishOutcome, Publisher};
+use super::publish::{Keys, PublishOutcome, Publisher};
 use super::salesforce_app;
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
@@ -41,12 +41,17 @@ pub async fn run(
     let Some(MetadataOutcome::Fetched {
         metadata,
         certificate,
+        extra,
         ..
     }) = &out.metadata
     else {
         return out;
     };
-    let published = publisher.publish(input, metadata, certificate).await;
+    let keys = Keys {
+        current: certificate,
+        second: extra.as_ref().map(|(c, role)| (c, *role)),
+    };
+    let published = publisher.publish(input, metadata, &keys).await;
     if matches!(published, PublishOutcome::Published { .. }) {
         out.certificate = Some(certificate::validity(certificate.not_after, input.now));
     }

@@ -17,6 +17,7 @@ use crate::api::MANAGER;
 use crate::api::app::MetadataStatus;
 use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::context::Context;
+use crate::controller::rotation::KeyRole;
 use crate::error::Error;
 use crate::events::EventSpec;
 use crate::metadata_configmap;
@@ -41,14 +42,42 @@ pub enum PublishOutcome {
     Failed(Error),
 }
 
+/// The signing keys to publish: the current one, and a planned rotation's second one.
+#[derive(Clone, Copy, Debug)]
+pub struct Keys<'a> {
+    pub current: &'a CertInfo,
+    pub second: Option<(&'a CertInfo, KeyRole)>,
+}
+
 /// Where the metadata goes: the cluster, or a recorder in unit tests.
 pub trait Publisher: Send + Sync {
     fn publish(
         &self,
         input: &Inputs<'_>,
         metadata: &IdpMetadata,
-        certificate: &CertInfo,
+        keys: &Keys<'_>,
     ) -> impl Future<Output = PublishOutcome> + Send;
+}
+
+/// The metadata to publish: as served, plus a rotation's second signing key.
+pub fn final_metadata(metadata: &IdpMetadata, keys: &Keys<'_>) -> Result<IdpMetadata, Box<Error>> {
+    let xml = match keys.second {
+        Some((c, _)) => {
+            metadata_configmap::with_second_signing_key(&metadata.xml, c).map_err(|e| {
+                Box::new(Error::FetchIdpMetadata(
+                    crate::salesforce::SalesforceError::protocol(
+                        "fetchIdpMetadata",
+                        format!("cannot add the rotation's second key: {e}"),
+                    ),
+                ))
+            })?
+        }
+        None => metadata.xml.clone(),
+    };
+    Ok(IdpMetadata {
+        xml,
+        ..metadata.clone()
+    })
 }
 
 /// What publishing `metadata` for this resource amounts to: the ConfigMap, `status.metadata`,
@@ -56,10 +85,15 @@ pub trait Publisher: Send + Sync {
 pub fn plan(
     input: &Inputs<'_>,
     metadata: &IdpMetadata,
-    certificate: &CertInfo,
+    keys: &Keys<'_>,
 ) -> (ConfigMap, MetadataStatus, bool) {
     let app = input.app;
-    let cm = metadata_configmap::build(app, metadata, certificate);
+    let cm = metadata_configmap::build(
+        app,
+        metadata,
+        keys.current,
+        keys.second.map(|(c, role)| (c, role.config_map_key())),
+    );
     let sha = metadata_configmap::sha256_hex(metadata.xml.as_bytes());
     let previous = app.status.as_ref().and_then(|s| s.metadata.as_ref());
     let (status, new_content) =
@@ -92,12 +126,16 @@ impl Publisher for Context {
         &self,
         input: &Inputs<'_>,
         metadata: &IdpMetadata,
-        certificate: &CertInfo,
+        keys: &Keys<'_>,
     ) -> PublishOutcome {
         let app = input.app;
         let cm_name = app.config_map_name();
         let ns = &input.namespace;
         // Keep the published bytes when only Salesforce's download-time validUntil moved.
+        let metadata = match final_metadata(metadata, keys) {
+            Ok(m) => m,
+            Err(e) => return PublishOutcome::Failed(*e),
+        };
         let cached = self
             .stores
             .config_maps
@@ -108,18 +146,11 @@ impl Publisher for Context {
             Some(sha) => published_metadata(self, ns, &cm_name, &sha).await,
             None => None,
         };
-        let kept_metadata;
         let metadata = match kept {
-            Some(xml) => {
-                kept_metadata = IdpMetadata {
-                    xml,
-                    ..metadata.clone()
-                };
-                &kept_metadata
-            }
+            Some(xml) => IdpMetadata { xml, ..metadata },
             None => metadata,
         };
-        let (cm, status, new_content) = plan(input, metadata, certificate);
+        let (cm, status, new_content) = plan(input, &metadata, keys);
         let uid = app.uid().unwrap_or_default();
         let (config_map, wrote) = match ensure_config_map(self, &cm, &uid).await {
             Ok(Ensured::Done(cm, wrote)) => (cm, wrote),

@@ -4,6 +4,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use super::certificate;
 use super::identity_provider::IdpOutcome;
 use super::inputs::Inputs;
 use super::metadata::{MetadataOutcome, MetadataSource};
@@ -60,23 +61,24 @@ pub fn compute_status(
 
 /// Each stage's condition (in stage order) and the Events for what the stages did.
 fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<EventSpec>) {
-    let want = &input.spec.identity_provider.certificate;
+    let want = input.wanted_certificate();
     let (mut conds, mut events) = (Vec::new(), Vec::new());
     conds.extend(o.gate.as_ref().map(|g| g.condition()));
     conds.extend(o.claim.as_ref().map(|c| c.condition(input.app)));
     if let Some(idp) = &o.identity_provider {
         conds.push(idp.condition(want));
-        if matches!(
-            idp,
-            IdpOutcome::Ready {
-                enabled_now: true,
-                ..
-            }
-        ) {
+        if let IdpOutcome::Ready {
+            enabled_now: true,
+            snapshot,
+        } = idp
+        {
             events.push(EventSpec::normal(
                 "IdentityProviderEnabled",
                 "ConfigureIdentityProvider",
-                format!("enabled the org's Identity Provider with certificate {want}"),
+                format!(
+                    "enabled the org's Identity Provider with certificate {}",
+                    snapshot.certificate.as_deref().unwrap_or_default()
+                ),
             ));
         }
     }
@@ -103,7 +105,11 @@ fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<Even
         conds.push(c);
         events.extend(p.events());
     }
-    conds.extend(o.certificate.as_ref().map(|v| v.condition()));
+    conds.extend(
+        o.certificate
+            .as_ref()
+            .map(|v| v.condition(&certificate::advice(input.org_idp.as_ref()))),
+    );
     (conds, events)
 }
 
@@ -176,7 +182,8 @@ fn identity_provider_status(input: &Inputs<'_>, o: &Outcomes) -> Option<Identity
             name: idp
                 .certificate
                 .clone()
-                .unwrap_or_else(|| input.spec.identity_provider.certificate.clone()),
+                .or_else(|| input.wanted_certificate().map(str::to_string))
+                .unwrap_or_default(),
             not_after: Time(certificate.not_after),
             sha256_fingerprint: certificate.sha256_fingerprint.clone(),
         },

@@ -57,6 +57,10 @@ pub async fn record_health(
                 .identity_provider
                 .as_ref()
                 .and_then(|i| i.entity_id.clone()),
+            rotation: new
+                .identity_provider
+                .as_ref()
+                .and_then(|i| i.rotation.clone()),
         });
     }
 }

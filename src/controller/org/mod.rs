@@ -13,6 +13,7 @@ use tracing::{instrument, warn};
 mod cleanup;
 mod health;
 mod identity_provider;
+mod rotation_driver;
 
 use self::health::record_health;
 use self::identity_provider::OrgIdpOutcome;
@@ -20,11 +21,12 @@ use super::backoff::jittered;
 use super::context::{Context, resource_labels};
 use super::kinds::ORG as KIND;
 use super::registry::org_key;
+use super::rotation;
 use super::status_patch;
-use crate::api::FINALIZER;
 use crate::api::SalesforceOrg;
 use crate::api::conditions::{self, Desired, Progress, reasons, types};
 use crate::api::org::SalesforceOrgStatus;
+use crate::api::{FINALIZER, SWITCH_NOW_ANNOTATION};
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
 use crate::metrics::ResourceState;
@@ -138,19 +140,39 @@ async fn authenticate(
         }
     };
     ctx.retry.fast.reset(&retry_key);
+    let recorded = old
+        .identity_provider
+        .as_ref()
+        .and_then(|i| i.rotation.clone());
     let idp = match &org.spec.identity_provider {
         Some(spec) => {
-            let disputed_by = disputes(ctx, org, &identity.org_id, &spec.certificate);
+            let want = rotation::effective_certificate(spec, recorded.as_ref()).to_string();
+            let disputed_by = disputes(ctx, org, &identity.org_id, &want);
             let refresh = ctx.registry.refresh();
             let outcome = identity_provider::ensure(
                 &handle,
-                &spec.certificate,
+                &want,
                 spec.allow_certificate_switch,
                 disputed_by,
                 refresh,
             )
             .await;
-            Some((outcome, spec.certificate.as_str()))
+            let driven = if matches!(outcome, OrgIdpOutcome::Ready { .. }) {
+                let now = jiff::Timestamp::now();
+                // The annotation names the certificate to switch to, so one left behind does
+                // not cut short the overlap of a later rotation.
+                let switch_now = spec.rotation.as_ref().is_some_and(|r| {
+                    org.annotations().get(SWITCH_NOW_ANNOTATION) == Some(&r.next_certificate)
+                });
+                let step = rotation::plan(spec, recorded.as_ref(), now, switch_now);
+                Some(
+                    rotation_driver::drive(&handle, spec, recorded.as_ref(), step, now, refresh)
+                        .await,
+                )
+            } else {
+                None
+            };
+            Some((outcome, want, driven))
         }
         None => None,
     };
@@ -171,10 +193,10 @@ async fn authenticate(
         failure: None,
         events: vec![],
     };
-    if let Some((outcome, want)) = idp {
-        let c = outcome.condition(want);
+    if let Some((outcome, want, driven)) = idp {
+        let c = outcome.condition(&want);
         check.progress = outcome.progress();
-        check.events.extend(outcome.event(want));
+        check.events.extend(outcome.event(&want));
         if !c.status {
             // Ready says what stands in the way; IdentityProviderReady the details.
             check.conditions[0] = Desired::new(types::READY, false, c.reason, c.message.clone());
@@ -183,8 +205,32 @@ async fn authenticate(
         if let OrgIdpOutcome::Failed(e) = outcome {
             check.failure = Some(e);
         }
+        if let Some(d) = driven {
+            apply_rotation(&mut check, new, d, ctx.registry.refresh());
+        }
     }
     check
+}
+
+/// Records what the rotation step did: status, conditions, Events, the next look.
+fn apply_rotation(
+    check: &mut Check,
+    new: &mut SalesforceOrgStatus,
+    d: rotation_driver::Driven,
+    refresh: Duration,
+) {
+    if let Some(idp) = new.identity_provider.as_mut() {
+        idp.rotation = d.recorded;
+    }
+    check.conditions.extend(d.conditions);
+    check.events.extend(d.events);
+    if d.failure.is_some() {
+        check.failure = d.failure;
+        check.progress = Progress::Reconciling;
+    }
+    if let Some(due) = d.due.filter(|due| *due < refresh) {
+        check.next = Action::requeue(due);
+    }
 }
 
 /// Other `SalesforceOrg`s authenticated to the same org (`org_id`) that choose another IdP
@@ -198,7 +244,13 @@ fn disputes(ctx: &Context, me: &SalesforceOrg, org_id: &str, want: &str) -> Vec<
         .filter(|o| o.uid() != me.uid() && o.metadata.deletion_timestamp.is_none())
         .filter(|o| o.status.as_ref().and_then(|s| s.org_id.as_deref()) == Some(org_id))
         .filter_map(|o| {
-            let c = &o.spec.identity_provider.as_ref()?.certificate;
+            let spec = o.spec.identity_provider.as_ref()?;
+            let recorded = o
+                .status
+                .as_ref()
+                .and_then(|s| s.identity_provider.as_ref())
+                .and_then(|i| i.rotation.as_ref());
+            let c = rotation::effective_certificate(spec, recorded);
             (c != want).then(|| format!("{} chooses {c}", org_key(o)))
         })
         .collect();

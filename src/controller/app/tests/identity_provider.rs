@@ -50,7 +50,7 @@ async fn an_identity_provider_already_enabled_with_the_certificate_is_not_writte
 async fn a_certificate_missing_from_the_org_stalls_without_any_write() {
     let w = World::new(FakeOrg::default());
     let mut app = test_app();
-    app.spec.identity_provider.certificate = "No_Such_Cert".into();
+    app.spec.identity_provider.certificate = Some("No_Such_Cert".into());
     let r = w.reconcile(&mut app).await;
     let (status, reason, message) = cond(&app, types::IDENTITY_PROVIDER_READY);
     assert_eq!(
@@ -167,9 +167,8 @@ async fn when_the_org_chooses_the_certificate_apps_only_check_it() {
     // The org chooses another certificate: this app's wish is a conflict, and nothing is written.
     let w = World::new(FakeOrg::default());
     let mut app = test_app();
-    let mut input_org = Some(("acme".to_string(), "Rotated_IdP".to_string()));
     let r = w
-        .reconcile_with_org_choice(&mut app, input_org.take())
+        .reconcile_with_org_choice(&mut app, org_chooses("Rotated_IdP"))
         .await;
     let (_, reason, message) = cond(&app, types::IDENTITY_PROVIDER_READY);
     assert_eq!(reason, "Conflict");
@@ -178,7 +177,7 @@ async fn when_the_org_chooses_the_certificate_apps_only_check_it() {
 
     // The org chooses this certificate but has not enabled it yet: wait for it, write nothing.
     let r = w
-        .reconcile_with_org_choice(&mut app, Some(("acme".into(), IDP_CERT.into())))
+        .reconcile_with_org_choice(&mut app, org_chooses(IDP_CERT))
         .await;
     assert_eq!(
         state(&app, types::IDENTITY_PROVIDER_READY),

@@ -6,6 +6,7 @@ mod app;
 mod cleanup;
 mod identity_provider;
 mod metadata;
+mod rotation;
 mod stages_status;
 
 use std::sync::{Arc, Mutex};
@@ -15,15 +16,16 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use super::inputs::Inputs;
 use super::outcomes::Outcomes;
 use super::pipeline;
-use super::publish::{PublishOutcome, Publisher, plan};
+use super::publish::{Keys, PublishOutcome, Publisher, final_metadata, plan};
 use super::status::compute_status;
 use crate::api::SsoConnectedApp;
 use crate::api::conditions;
 use crate::controller::fixtures::{CLUSTER, FakeOrg};
 use crate::controller::registry::OrgHandle;
+use crate::controller::rotation::OrgIdpView;
 use crate::events::EventSpec;
 use crate::metadata_configmap;
-use crate::salesforce::{CertInfo, IdpMetadata};
+use crate::salesforce::IdpMetadata;
 
 /// Takes what would be published and says it was.
 #[derive(Default)]
@@ -36,9 +38,13 @@ impl Publisher for RecordingPublisher {
         &self,
         input: &Inputs<'_>,
         metadata: &IdpMetadata,
-        certificate: &CertInfo,
+        keys: &Keys<'_>,
     ) -> PublishOutcome {
-        let (cm, status, new_content) = plan(input, metadata, certificate);
+        let metadata = match final_metadata(metadata, keys) {
+            Ok(m) => m,
+            Err(e) => return PublishOutcome::Failed(*e),
+        };
+        let (cm, status, new_content) = plan(input, &metadata, keys);
         let slim = Arc::new(metadata_configmap::slimmed(&cm));
         self.published.lock().unwrap().push(cm);
         PublishOutcome::Published {
@@ -82,10 +88,10 @@ impl World {
     async fn reconcile_with_org_choice(
         &self,
         app: &mut SsoConnectedApp,
-        org_certificate: Option<(String, String)>,
+        org_idp: Option<OrgIdpView>,
     ) -> Round {
         let mut input = Inputs::new(app, CLUSTER, self.now);
-        input.org_certificate = org_certificate;
+        input.org_idp = org_idp;
         let outcomes = pipeline::run(&self.org, &self.publisher, &input).await;
         let (status, events) = compute_status(&input, &outcomes);
         app.status = Some(status);
@@ -116,6 +122,16 @@ fn state(app: &SsoConnectedApp, t: &str) -> (String, String) {
 fn t(s: &str) -> (String, String) {
     let (a, b) = s.split_once(' ').unwrap();
     (a.to_string(), b.to_string())
+}
+
+/// The org `acme` choosing `certificate`, no rotation under way.
+fn org_chooses(certificate: &str) -> Option<OrgIdpView> {
+    Some(OrgIdpView {
+        org: "acme".into(),
+        current: certificate.into(),
+        allowed: vec![certificate.into()],
+        extra: None,
+    })
 }
 
 fn reasons_of(events: &[EventSpec]) -> Vec<&str> {

@@ -84,12 +84,29 @@ async fn a_certificate_expiring_soon_warns_once_and_the_app_stays_ready() {
         ("False", "ExpiringSoon")
     );
     assert!(message.contains("in 12 days"), "{message}");
+    assert!(
+        message.contains("choose the certificate on the SalesforceOrg"),
+        "the app does not choose the org-wide certificate: {message}"
+    );
     let (ready, _, ready_message) = cond(&app, types::READY);
     assert_eq!(ready, "True");
     assert!(ready_message.contains("needs attention"), "{ready_message}");
     assert!(r.events.iter().any(|e| e.action == "CheckCertificate"));
     w.now = "2029-12-21T00:00:00Z".parse().unwrap();
     let r = w.reconcile(&mut app).await;
+    assert!(!r.events.iter().any(|e| e.action == "CheckCertificate"));
+
+    // When the org chooses, the message names the exact change on it.
+    let r = w
+        .reconcile_with_org_choice(&mut app, org_chooses(IDP_CERT))
+        .await;
+    let (_, _, message) = cond(&app, types::CERTIFICATE_VALID);
+    assert!(
+        message.contains(
+            "set spec.identityProvider.rotation.nextCertificate to its name on SalesforceOrg acme"
+        ),
+        "{message}"
+    );
     assert!(!r.events.iter().any(|e| e.action == "CheckCertificate"));
 }
 
