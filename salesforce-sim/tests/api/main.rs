@@ -4,6 +4,7 @@
 //! as `hack/demo.sh` and the benchmark do, and checks the org files they use.
 
 mod binary;
+mod clients;
 mod control;
 mod eca;
 mod harness;
