@@ -151,6 +151,8 @@ pub struct FakeState {
     pub eca_metadata_missing: bool,
     /// Grant ids handed out so far.
     pub next_grant: u32,
+    /// `readMetadata` returns no ECA policies (they are readable by `retrieve` only).
+    pub policies_unreadable: bool,
 }
 
 /// An org with both test certificates, the Identity Provider off and no apps.
@@ -184,6 +186,7 @@ impl Default for FakeOrg {
                 access_replaces: false,
                 eca_metadata_missing: false,
                 next_grant: 0,
+                policies_unreadable: false,
             }),
         }
     }
@@ -386,7 +389,12 @@ impl OrgApi for FakeOrg {
         Ok(match kind {
             AppType::ConnectedApp => FoundApp::Connected(s.connected_apps.get(name).cloned()),
             AppType::ExternalClientApp => {
-                FoundApp::External(s.external_apps.get(name).cloned().map(Box::new))
+                let mut b = s.external_apps.get(name).cloned();
+                if let Some(b) = b.as_mut().filter(|_| s.policies_unreadable) {
+                    b.policies = None;
+                    b.saml_policies = None;
+                }
+                FoundApp::External(b.map(Box::new))
             }
         })
     }

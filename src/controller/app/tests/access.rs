@@ -163,3 +163,60 @@ async fn an_org_without_per_app_metadata_publishes_the_org_document_and_says_so(
     let (_, _, m) = cond(&app, types::METADATA_PUBLISHED);
     assert!(m.contains("org-level metadata"), "{m}");
 }
+
+#[tokio::test]
+async fn policies_readable_only_by_retrieve_are_deployed_once_and_not_taken_for_drift() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    w.org.api.state().policies_unreadable = true;
+    let mut app = eca();
+    w.reconcile(&mut app).await;
+    assert_eq!(state(&app, types::READY), t("True Synced"));
+    w.org.api.take_calls();
+    for _ in 0..3 {
+        w.reconcile(&mut app).await;
+    }
+    assert_eq!(w.org.api.writes(), 0, "{:?}", w.org.api.take_calls());
+    let (s, _, m) = cond(&app, types::APP_READY);
+    assert_eq!(s, "True");
+    assert!(m.contains("retrieve only"), "{m}");
+    // A new generation is still deployed.
+    app.spec.saml.acs_url = "https://sso.vendor.example/acs2".into();
+    app.metadata.generation = Some(2);
+    w.reconcile(&mut app).await;
+    let s = w.org.api.state();
+    assert_eq!(
+        s.external_apps["Voice_ECA"]
+            .saml_policies
+            .as_ref()
+            .unwrap()
+            .acs_url,
+        "https://sso.vendor.example/acs2"
+    );
+}
+
+#[tokio::test]
+async fn policies_deleted_in_an_org_that_reads_them_are_restored() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    let mut app = converged(&w).await;
+    w.org
+        .api
+        .state()
+        .external_apps
+        .get_mut("Voice_ECA")
+        .unwrap()
+        .saml_policies = None;
+    w.reconcile(&mut app).await;
+    assert!(
+        w.org.api.state().external_apps["Voice_ECA"]
+            .saml_policies
+            .is_some()
+    );
+    assert!(
+        app.status
+            .as_ref()
+            .unwrap()
+            .drift
+            .iter()
+            .any(|d| d.field == "samlPolicies")
+    );
+}
