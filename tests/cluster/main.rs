@@ -7,6 +7,7 @@
 //! - `crd`: the CRDs Established, the examples accepted, `kubectl explain`;
 //! - `reconcile`: the Setup procedure end to end, conflicts, certificates, outages;
 //! - `app_kinds`: the lifecycle tests run for a connected app and an External Client App;
+//! - `matrix`: that lifecycle under every reality variant of the simulated org;
 //! - `bad_input`: the bad-input catalogue, by subject;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
@@ -22,5 +23,6 @@ mod bad_input;
 mod controller;
 mod crd;
 mod deploy;
+mod matrix;
 mod reconcile;
 mod security;
