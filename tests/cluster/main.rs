@@ -9,6 +9,7 @@
 //! - `app_kinds`: the lifecycle tests run for a connected app and an External Client App;
 //! - `matrix`: that lifecycle under every reality variant of the simulated org;
 //! - `bad_input`: the bad-input catalogue, by subject;
+//! - `check_org`: `sso-operator check-org` with the org and Secret from the cluster;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
@@ -20,6 +21,7 @@ mod common;
 mod admission;
 mod app_kinds;
 mod bad_input;
+mod check_org;
 mod controller;
 mod crd;
 mod deploy;
