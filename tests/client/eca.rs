@@ -113,10 +113,7 @@ async fn deploy_round_trip_reads_back_equal() {
     let saml = update.saml_policies.as_mut().unwrap();
     saml.comma_separated_profile = None;
     saml.comma_separated_permission_set = None;
-    let out = c
-        .deploy_external_client_app(&update)
-        .await
-        .expect("update");
+    let out = c.deploy_external_client_app(&update).await.expect("update");
     assert!(out.components.iter().all(|m| !m.created), "{out:?}");
     let again = c
         .read_external_client_app("Voice_ECA", ReadPriority::Optional)
