@@ -24,6 +24,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Print both CustomResourceDefinitions as YAML.
     Crd,
+    /// Check a Salesforce org against the operator's assumptions (read-only unless --write).
+    CheckOrg(Box<crate::check_org::CheckOrgArgs>),
 }
 
 /// Log output format.
@@ -165,7 +167,7 @@ mod tests {
         argv.extend_from_slice(args);
         match Cli::try_parse_from(argv).expect("parse").command {
             Command::Run(a) => *a,
-            Command::Crd => unreachable!(),
+            Command::Crd | Command::CheckOrg(_) => unreachable!(),
         }
     }
 

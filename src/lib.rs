@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod check_org;
 pub mod config;
 pub mod controller;
 pub mod error;

@@ -1,4 +1,5 @@
-//! The `sso-operator` binary: `run` starts the controller, `crd` prints the CRDs.
+//! The `sso-operator` binary: `run` starts the controller, `crd` prints the CRDs, `check-org`
+//! checks an org against the operator's assumptions.
 #![forbid(unsafe_code)]
 
 use clap::Parser;
@@ -13,5 +14,6 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Command::Run(args) => sso_operator::controller::run(*args).await,
+        Command::CheckOrg(args) => sso_operator::check_org::run(*args).await,
     }
 }

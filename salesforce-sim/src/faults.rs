@@ -31,6 +31,10 @@ pub fn operation_for(path: &str, body: &[u8]) -> String {
     } else if path.starts_with("/services/data/") {
         if path.trim_end_matches('/').ends_with("/limits") {
             "limits".into()
+        } else if path.trim_end_matches('/').ends_with("/query") {
+            "query".into()
+        } else if path.contains("/sobjects/") {
+            "sobjectDelete".into()
         } else {
             "rest".into()
         }

@@ -12,6 +12,7 @@ use jiff::SignedDuration;
 
 use crate::eca::kind::Kind;
 use crate::metadata_types::{self as mt, esc};
+use crate::realism::EcaMetadata;
 use crate::state::{CallRecord, Shared, State};
 use crate::xml;
 
@@ -40,7 +41,8 @@ pub fn build(st: &State, app: Option<&str>) -> Option<String> {
         Some(name) => {
             // A connected app's `samlConfig`, else an External Client App's SAML policies
             // (element names differ, meaning is the same).
-            let (saml, [issuer_f, fmt_f, slo_f, binding_f]) = match st.apps.get(name) {
+            let stored = st.app_key(name).and_then(|k| st.apps.get(&k));
+            let (saml, [issuer_f, fmt_f, slo_f, binding_f]) = match stored {
                 Some(stored) => (
                     mt::child(&stored.fields, "samlConfig")?,
                     [
@@ -51,8 +53,11 @@ pub fn build(st: &State, app: Option<&str>) -> Option<String> {
                     ],
                 ),
                 None => {
-                    st.eca.apps.get(name)?;
-                    let (_, p) = st.eca.child_of(Kind::Saml, name)?;
+                    if st.realism.eca_metadata == EcaMetadata::NotFound {
+                        return None;
+                    }
+                    let key = st.eca_key(Kind::App, name)?;
+                    let (_, p) = st.eca.child_of(Kind::Saml, &key)?;
                     (
                         p.fields.as_slice(),
                         [

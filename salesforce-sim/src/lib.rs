@@ -30,10 +30,13 @@ mod load;
 mod metadata_types;
 mod oauth;
 mod org_file;
+mod realism;
 mod router;
 mod saml;
 mod server;
+mod setup_entity_access;
 mod soap;
+mod soql;
 mod state;
 mod tls;
 mod version;
@@ -45,6 +48,10 @@ pub use load::{build, load};
 pub use org_file::{
     CREATION_BLOCKED_CODE, CREATION_BLOCKED_MESSAGE, CertSpec, IdpSpec, LimitsSpec, OauthClient,
     OrgFile, PermissionSetAssignment, Policy, UserSpec,
+};
+pub use realism::{
+    AccessReads, AccessWrites, ConsumerKeyEcho, CreationBlocked, DefaultsInReads, EcaMetadata,
+    Edition, NameMatching, PolicyReads, Realism,
 };
 pub use router::app;
 pub use server::{Endpoint, Listener, ServeOptions, SimHandle, Tls, start};

@@ -37,7 +37,7 @@ pub async fn versions() -> Response {
         .into_response()
 }
 
-fn rest_error(
+pub fn rest_error(
     status: StatusCode,
     code: &str,
     message: &str,
@@ -57,7 +57,7 @@ fn rest_error(
     resp
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("Bearer") || scheme.eq_ignore_ascii_case("OAuth"))
@@ -137,4 +137,43 @@ pub async fn data(
     })();
     st.record(CallRecord::new(operation, resp.status().as_u16()));
     resp
+}
+
+/// The checks every authenticated REST call passes first, in Salesforce's order: a known
+/// version, a valid session, then one API call counted. Ok: the `Sforce-Limit-Info` value.
+pub fn rest_guard(
+    st: &mut crate::state::State,
+    ver: &str,
+    headers: &HeaderMap,
+) -> Result<String, Box<Response>> {
+    let version_ok = ver
+        .strip_prefix('v')
+        .and_then(version::major)
+        .is_some_and(version::answered);
+    if !version_ok {
+        return Err(Box::new(rest_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            "The requested resource does not exist",
+            None,
+        )));
+    }
+    if bearer(headers).and_then(|t| st.check_session(&t)).is_none() {
+        return Err(Box::new(rest_error(
+            StatusCode::UNAUTHORIZED,
+            "INVALID_SESSION_ID",
+            "Session expired or invalid",
+            None,
+        )));
+    }
+    if !st.count_api_call() {
+        let li = st.limit_info();
+        return Err(Box::new(rest_error(
+            StatusCode::FORBIDDEN,
+            "REQUEST_LIMIT_EXCEEDED",
+            "TotalRequests Limit exceeded.",
+            Some(li),
+        )));
+    }
+    Ok(st.limit_info())
 }

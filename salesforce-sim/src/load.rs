@@ -32,6 +32,8 @@ pub fn build(file: OrgFile, base: &Path) -> Result<State, String> {
         idp_enabled: file.identity_provider.enabled,
         idp_certificate: file.identity_provider.certificate.clone(),
         policy: file.policy.clone(),
+        edition: file.edition,
+        realism: file.realism,
         token_ttl: parse_ttl(&file.token_ttl)?,
         audience: file.audience.clone(),
         daily_max: file.limits.daily_api_requests,

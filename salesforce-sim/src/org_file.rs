@@ -21,6 +21,8 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::realism::{Edition, Realism};
+
 /// The org file. [`OrgFile::default`] is the smallest valid org: the example org's id and My
 /// Domain, no users, certificates, clients or apps, and the documented defaults for the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,12 @@ pub struct OrgFile {
     /// The JWT `aud` accepted.
     #[serde(default = "default_audience")]
     pub audience: String,
+    /// `production`, `sandbox` or `developer` (default): production refuses `NoTestRun`.
+    #[serde(default)]
+    pub edition: Edition,
+    /// Reality variants (`realism.rs`, docs/simulator.md).
+    #[serde(default)]
+    pub realism: Realism,
 }
 
 impl Default for OrgFile {
@@ -81,6 +89,8 @@ impl Default for OrgFile {
             policy: Policy::default(),
             token_ttl: default_ttl(),
             audience: default_audience(),
+            edition: Edition::default(),
+            realism: Realism::default(),
         }
     }
 }

@@ -3,21 +3,31 @@
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::control::{mutate, report, saml as saml_control, settings};
 use crate::saml::endpoints as sso;
 use crate::state::Shared;
-use crate::{faults, idp_metadata, limits, oauth, soap};
+use crate::{faults, idp_metadata, limits, oauth, setup_entity_access, soap};
 
 /// The simulator's HTTP application.
 pub fn app(sim: Shared, control: bool) -> Router {
     let mut r = Router::new()
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/Soap/m/{version}", post(soap::handle))
+        .route("/services/Soap/m/{version}/", post(soap::handle))
         .route("/services/Soap/m/{version}/{org_id}", post(soap::handle))
+        .route("/services/Soap/m/{version}/{org_id}/", post(soap::handle))
         .route("/services/data", get(limits::versions))
         .route("/services/data/", get(limits::versions))
+        .route(
+            "/services/data/{ver}/query",
+            get(setup_entity_access::query),
+        )
+        .route(
+            "/services/data/{ver}/sobjects/{ty}/{id}",
+            delete(setup_entity_access::delete),
+        )
         .route("/services/data/{ver}/{*rest}", get(limits::data))
         .route("/.well-known/samlidp.xml", get(idp_metadata::org_metadata))
         .route(
@@ -43,6 +53,10 @@ pub fn app(sim: Shared, control: bool) -> Router {
             .route("/__sim/certificates", post(settings::certificates))
             .route("/__sim/limits", post(settings::limits))
             .route("/__sim/policy", post(settings::policy))
+            .route(
+                "/__sim/realism",
+                post(settings::realism_set).get(settings::realism_get),
+            )
             .route("/__sim/sessions/revoke", post(settings::revoke_sessions))
             .route(
                 "/__sim/saml/session",

@@ -16,6 +16,7 @@ use crate::eca::kind::EcaStore;
 use crate::fault_rules::FaultRule;
 use crate::metadata_types::Elem;
 use crate::org_file::{OauthClient, Policy};
+use crate::realism::{Edition, Realism};
 
 /// Key prefix of connected app ids.
 pub const CONNECTED_APP_ID_PREFIX: &str = "0H4";
@@ -103,6 +104,8 @@ pub struct State {
     pub profile_ids: BTreeMap<String, String>,
     pub permission_set_ids: BTreeMap<String, String>,
     pub policy: Policy,
+    pub edition: Edition,
+    pub realism: Realism,
     pub token_ttl: SignedDuration,
     pub audience: String,
     pub sessions: HashMap<String, Session>,
@@ -201,6 +204,16 @@ impl State {
             .first()
             .map(|u| (u.id.clone(), u.username.clone()))
             .unwrap_or_default()
+    }
+
+    /// The stored name of connected app `name` (any case, unless names are matched exactly).
+    pub fn app_key(&self, name: &str) -> Option<String> {
+        self.realism.find(self.apps.keys(), name).cloned()
+    }
+
+    /// The stored name of ECA component `name` of kind `k` (as [`State::app_key`]).
+    pub fn eca_key(&self, k: crate::eca::kind::Kind, name: &str) -> Option<String> {
+        self.realism.find(self.eca.map(k).keys(), name).cloned()
     }
 
     /// Stores connected app `name` (new, with a new id, or its fields replaced). Returns whether

@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use super::app_status::*;
+pub use super::app_type::AppType;
 use super::org::OrgReference;
 
 /// Desired SAML app, its access and where its IdP metadata is published.
@@ -103,17 +104,6 @@ pub struct IdentityProviderSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
     pub certificate: Option<String>,
-}
-
-/// Which kind of Salesforce app carries the SAML settings.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, Default, JsonSchema)]
-pub enum AppType {
-    /// A SAML connected app (Metadata type `ConnectedApp`). Creating new ones needs Salesforce
-    /// Support's approval since Spring '26; existing ones can still be updated.
-    #[default]
-    ConnectedApp,
-    /// An External Client App with the SAML plugin (API 63.0+), the successor to connected apps.
-    ExternalClientApp,
 }
 
 /// The app's identity in Salesforce.

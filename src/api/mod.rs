@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod app_status;
+pub mod app_type;
 pub mod conditions;
 pub mod org;
 

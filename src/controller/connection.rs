@@ -16,12 +16,30 @@ pub async fn connection(
     opts: &ClientOptions,
 ) -> Result<OrgConnection, ConnectError> {
     let ns = org.namespace().unwrap_or_default();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    connection_with(org, opts, |name| {
+        let (secrets, ns) = (&secrets, &ns);
+        async move { read_secret(secrets, ns, &name).await }
+    })
+    .await
+}
+
+/// The connection `org` describes, with its Secret from `secret` (by name): the cluster's, or
+/// the file `sso-operator check-org` was given.
+pub async fn connection_with<F, Fut>(
+    org: &SalesforceOrg,
+    opts: &ClientOptions,
+    secret: F,
+) -> Result<OrgConnection, ConnectError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Secret, ConnectError>>,
+{
     let spec = &org.spec;
     let instance_url = checked_url("instanceUrl", &spec.instance_url, opts)?;
     let login_url = checked_url("login.url", &spec.login.url, opts)?;
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     let credentials = if let Some(jwt) = &spec.auth.jwt_bearer {
-        let secret = read_secret(&secrets, &ns, &jwt.private_key_secret_ref.name).await?;
+        let secret = secret(jwt.private_key_secret_ref.name.clone()).await?;
         let key = &jwt.private_key_secret_ref.key;
         let pem = secret_value(&secret, key)?;
         salesforce::parse_private_key(&pem).map_err(|e| ConnectError::KeyInvalid {
@@ -35,7 +53,7 @@ pub async fn connection(
             private_key_pem: SecretString::new(pem),
         }
     } else if let Some(cc) = &spec.auth.client_credentials {
-        let secret = read_secret(&secrets, &ns, &cc.secret_ref.name).await?;
+        let secret = secret(cc.secret_ref.name.clone()).await?;
         Credentials::ClientCredentials {
             client_id: secret_value(&secret, "client-id")?.trim().to_string(),
             client_secret: SecretString::new(

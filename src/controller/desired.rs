@@ -174,10 +174,29 @@ pub fn external_client_app(
     });
     saml.single_logout_url = s.single_logout.as_ref().map(|l| l.url.clone());
     saml.single_logout_binding_type = s.single_logout.as_ref().map(|l| slo_binding(l.binding));
-    saml.comma_separated_profile = comma_set(&spec.access.profiles);
-    saml.comma_separated_permission_set = comma_set(&spec.access.permission_sets);
+    // Access travels with a new app only: on an existing one a deploy of these fields adds
+    // grants (a name already granted fails it), so the access stage sends just the missing names
+    // (`with_access`) and revokes through `SetupEntityAccess`.
+    let new_app = existing.is_none();
+    saml.comma_separated_profile = comma_set(&spec.access.profiles).filter(|_| new_app);
+    saml.comma_separated_permission_set =
+        comma_set(&spec.access.permission_sets).filter(|_| new_app);
     b.saml_policies = Some(saml);
     b
+}
+
+/// The bundle as [`external_client_app`] makes it, carrying exactly these access names: a grant
+/// of what is missing (or, in an org whose deploys replace the grants, all of it).
+pub fn with_access(
+    mut bundle: ExternalClientAppBundle,
+    profiles: &[String],
+    permission_sets: &[String],
+) -> ExternalClientAppBundle {
+    if let Some(saml) = bundle.saml_policies.as_mut() {
+        saml.comma_separated_profile = comma_set(profiles);
+        saml.comma_separated_permission_set = comma_set(permission_sets);
+    }
+    bundle
 }
 
 /// The app the spec asks for, of the kind found, keeping what the found app has that the operator

@@ -1,9 +1,12 @@
 //! Where an app in the org differs from the app the spec asks for: the managed fields, typed, so
 //! decisions (drift, access) match on fields rather than on their names.
 
-use super::desired::{comma_set, pem, set};
+use super::desired::{pem, set};
 use super::org_api::{FoundApp, WantedApp};
-use crate::salesforce::{ConnectedApp, ExternalClientAppBundle};
+use crate::salesforce::{
+    ConnectedApp, ExternalClientAppBundle, ExtlClntAppDistState, SamlIdpSloBinding,
+    SamlNameIdFormatType, SamlSigningAlgoType,
+};
 
 /// A managed field of an app in Salesforce, named (by [`Field::name`]) as Salesforce names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,15 +125,38 @@ pub fn differences_of(found: &FoundApp, want: &WantedApp) -> Vec<Field> {
     }
 }
 
+/// An enumeration read back: a field the org left out holds its default. Which values are the
+/// defaults is an assumption (docs/simulator.md, "Reality variants": `Unspecified`, `SHA256`,
+/// `RedirectBinding`, `Local`); reads that omit them must not look like drift, or every refresh
+/// would write.
+fn or_default<T: Copy>(v: Option<T>, default: T) -> Option<T> {
+    Some(v.unwrap_or(default))
+}
+
+/// A profile or permission-set list, compared as the org compares names: regardless of case.
+fn name_set(v: &[String]) -> Vec<String> {
+    let mut v: Vec<String> = set(v).iter().map(|s| s.to_ascii_lowercase()).collect();
+    v.dedup();
+    v
+}
+
 /// Normalises what the org returned the same way [`connected_app`] normalises the spec.
 fn normalised(app: &ConnectedApp) -> ConnectedApp {
     let mut a = app.clone();
-    a.profile_name = set(&a.profile_name);
-    a.permission_set_name = set(&a.permission_set_name);
+    a.profile_name = name_set(&a.profile_name);
+    a.permission_set_name = name_set(&a.permission_set_name);
     a.description = a.description.as_ref().map(|d| d.trim().to_string());
     if let Some(c) = a.saml_config.as_mut() {
         c.certificate = pem(&c.certificate);
         c.encryption_certificate = pem(&c.encryption_certificate);
+        c.saml_name_id_format =
+            or_default(c.saml_name_id_format, SamlNameIdFormatType::Unspecified);
+        c.saml_signing_algo_type =
+            or_default(c.saml_signing_algo_type, SamlSigningAlgoType::Sha256);
+        if c.saml_slo_url.is_some() {
+            c.saml_idp_slo_binding =
+                or_default(c.saml_idp_slo_binding, SamlIdpSloBinding::RedirectBinding);
+        }
     }
     a
 }
@@ -196,17 +222,6 @@ pub fn differences(desired: &ConnectedApp, actual: &ConnectedApp) -> Vec<Field> 
     out
 }
 
-fn split_set(s: &Option<String>) -> Option<String> {
-    let v: Vec<String> = s
-        .as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(str::to_string)
-        .filter(|p| !p.trim().is_empty())
-        .collect();
-    comma_set(&v)
-}
-
 /// Managed fields where the org's External Client App differs from the desired one.
 pub fn eca_differences(
     desired: &ExternalClientAppBundle,
@@ -227,7 +242,8 @@ pub fn eca_differences(
     );
     check(
         Field::DistributionState,
-        d.distribution_state == a.distribution_state,
+        or_default(d.distribution_state, ExtlClntAppDistState::Local)
+            == or_default(a.distribution_state, ExtlClntAppDistState::Local),
     );
     match (&desired.policies, &actual.policies) {
         (Some(x), Some(y)) => {
@@ -246,15 +262,9 @@ pub fn eca_differences(
                 Field::SamlPoliciesCertificate,
                 pem(&x.certificate) == pem(&y.certificate),
             );
-            check(
-                Field::SamlPoliciesCommaSeparatedPermissionSet,
-                split_set(&x.comma_separated_permission_set)
-                    == split_set(&y.comma_separated_permission_set),
-            );
-            check(
-                Field::SamlPoliciesCommaSeparatedProfile,
-                split_set(&x.comma_separated_profile) == split_set(&y.comma_separated_profile),
-            );
+            // Access (commaSeparatedProfile / commaSeparatedPermissionSet) is not compared here:
+            // deploys only add to it and reads may give ids, so the access stage reads the
+            // grants themselves (`SetupEntityAccess`).
             check(
                 Field::SamlPoliciesEncryptionCertificate,
                 pem(&x.encryption_certificate) == pem(&y.encryption_certificate),
@@ -265,17 +275,22 @@ pub fn eca_differences(
             );
             check(Field::SamlPoliciesEntityUrl, x.entity_url == y.entity_url);
             check(Field::SamlPoliciesIssuer, x.issuer == y.issuer);
+            let fmt = |v| or_default(v, SamlNameIdFormatType::Unspecified);
             check(
                 Field::SamlPoliciesNameIdFormat,
-                x.name_id_format == y.name_id_format,
+                fmt(x.name_id_format) == fmt(y.name_id_format),
             );
+            let algo = |v| or_default(v, SamlSigningAlgoType::Sha256);
             check(
                 Field::SamlPoliciesSigningAlgorithmType,
-                x.signing_algorithm_type == y.signing_algorithm_type,
+                algo(x.signing_algorithm_type) == algo(y.signing_algorithm_type),
             );
+            let binding = |v| or_default(v, SamlIdpSloBinding::RedirectBinding);
             check(
                 Field::SamlPoliciesSingleLogoutBindingType,
-                x.single_logout_binding_type == y.single_logout_binding_type,
+                x.single_logout_url.is_none()
+                    || binding(x.single_logout_binding_type)
+                        == binding(y.single_logout_binding_type),
             );
             check(
                 Field::SamlPoliciesSingleLogoutUrl,
@@ -353,5 +368,63 @@ mod tests {
             Some("https://acme.my.salesforce.com".into());
         let desired = connected_app(&spec(), "M", Some(&existing));
         assert!(differences(&desired, &existing).is_empty());
+    }
+
+    #[test]
+    fn reads_that_leave_defaults_out_are_no_drift() {
+        let desired = connected_app(&spec(), "M", None);
+        let mut read = desired.clone();
+        let c = read.saml_config.as_mut().unwrap();
+        c.saml_name_id_format = None;
+        c.saml_signing_algo_type = None;
+        c.saml_idp_slo_binding = None;
+        assert!(differences(&desired, &read).is_empty());
+        // A value other than the default is still drift.
+        read.saml_config.as_mut().unwrap().saml_signing_algo_type =
+            Some(crate::salesforce::SamlSigningAlgoType::Sha1);
+        assert_eq!(
+            differences(&desired, &read),
+            vec![Field::SamlConfigSamlSigningAlgoType]
+        );
+
+        let b = external_client_app(&spec(), "M", None);
+        let mut read = b.clone();
+        read.app.distribution_state = None;
+        let p = read.saml_policies.as_mut().unwrap();
+        p.name_id_format = None;
+        p.signing_algorithm_type = None;
+        p.single_logout_binding_type = None;
+        assert!(eca_differences(&b, &read).is_empty());
+    }
+
+    #[test]
+    fn profile_names_differing_only_in_case_are_no_drift() {
+        let desired = connected_app(&spec(), "M", None);
+        let mut read = desired.clone();
+        read.profile_name = read
+            .profile_name
+            .iter()
+            .map(|p| p.to_ascii_uppercase())
+            .collect();
+        assert!(differences(&desired, &read).is_empty());
+    }
+
+    #[test]
+    fn eca_access_fields_are_left_to_the_access_stage() {
+        // Reads may give ids, and an existing app's deploy carries no access: neither is drift.
+        let b = external_client_app(&spec(), "M", None);
+        let mut read = b.clone();
+        read.saml_policies.as_mut().unwrap().comma_separated_profile =
+            Some("00e000000000001AAA".into());
+        assert!(eca_differences(&b, &read).is_empty());
+        let update = external_client_app(&spec(), "M", Some(&read));
+        assert_eq!(
+            update
+                .saml_policies
+                .as_ref()
+                .unwrap()
+                .comma_separated_profile,
+            None
+        );
     }
 }

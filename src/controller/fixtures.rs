@@ -11,8 +11,8 @@ use crate::api::app::{AppStatus, AppType, SsoConnectedAppSpec, SsoConnectedAppSt
 use crate::api::conditions::{self, Desired, reasons, types};
 use crate::controller::org_api::{FoundApp, OrgApi, WantedApp};
 use crate::salesforce::{
-    CertInfo, CertificateMetadata, ComponentError, ConnectedApp, ExternalClientAppBundle,
-    IdentityProviderSettings, IdpMetadata, ReadPriority, SalesforceError,
+    AccessGrant, CertInfo, CertificateMetadata, ComponentError, ConnectedApp,
+    ExternalClientAppBundle, IdentityProviderSettings, IdpMetadata, ReadPriority, SalesforceError,
 };
 
 /// The cluster the tests' operator runs in (its name in ownership markers).
@@ -142,6 +142,17 @@ pub struct FakeState {
     pub failing: HashMap<&'static str, SalesforceError>,
     /// Every call, by operation name.
     pub calls: Vec<&'static str>,
+    /// External Client App (by name) → its `SetupEntityAccess` grants.
+    pub grants: BTreeMap<String, Vec<AccessGrant>>,
+    /// Deploys of an ECA's access fields replace its grants (absent fields: none) instead of
+    /// adding to them (a name already granted then fails the deploy).
+    pub access_replaces: bool,
+    /// The org serves no per-ECA metadata document (404), only the org-level one.
+    pub eca_metadata_missing: bool,
+    /// Grant ids handed out so far.
+    pub next_grant: u32,
+    /// `readMetadata` returns no ECA policies (they are readable by `retrieve` only).
+    pub policies_unreadable: bool,
 }
 
 /// An org with both test certificates, the Identity Provider off and no apps.
@@ -150,11 +161,12 @@ pub struct FakeOrg {
 }
 
 /// Operations that change the org.
-const WRITES: [&str; 4] = [
+const WRITES: [&str; 5] = [
     "enableIdentityProvider",
     "createConnectedApp",
     "writeApp",
     "deleteApp",
+    "revokeGrant",
 ];
 
 impl Default for FakeOrg {
@@ -170,6 +182,11 @@ impl Default for FakeOrg {
                 creation_blocked: false,
                 failing: HashMap::new(),
                 calls: Vec::new(),
+                grants: BTreeMap::new(),
+                access_replaces: false,
+                eca_metadata_missing: false,
+                next_grant: 0,
+                policies_unreadable: false,
             }),
         }
     }
@@ -222,6 +239,23 @@ impl FakeOrg {
         self.state().connected_apps.get(name).cloned()
     }
 
+    /// The names granted access to External Client App `name`, profiles first, each sorted.
+    pub fn granted(&self, name: &str) -> (Vec<String>, Vec<String>) {
+        let s = self.state();
+        let mut p = Vec::new();
+        let mut ps = Vec::new();
+        for g in s.grants.get(name).into_iter().flatten() {
+            if g.by_profile {
+                p.push(g.name.clone());
+            } else {
+                ps.push(g.name.clone());
+            }
+        }
+        p.sort();
+        ps.sort();
+        (p, ps)
+    }
+
     /// Records the call; the injected failure for it, if any.
     fn call(&self, operation: &'static str) -> Result<(), SalesforceError> {
         let mut s = self.state();
@@ -234,7 +268,10 @@ impl FakeOrg {
 
     fn metadata(&self, app: &str) -> Result<IdpMetadata, SalesforceError> {
         let s = self.state();
-        let exists = s.connected_apps.contains_key(app) || s.external_apps.contains_key(app);
+        // `""`: the org's own document, served whenever the Identity Provider is on.
+        let exists = app.is_empty()
+            || s.connected_apps.contains_key(app)
+            || s.external_apps.contains_key(app);
         let signer = match (&s.idp, &s.metadata_signed_by) {
             (_, Some(c)) => c.clone(),
             (Some(idp), None) if idp.enable_identity_provider && exists => {
@@ -352,7 +389,12 @@ impl OrgApi for FakeOrg {
         Ok(match kind {
             AppType::ConnectedApp => FoundApp::Connected(s.connected_apps.get(name).cloned()),
             AppType::ExternalClientApp => {
-                FoundApp::External(s.external_apps.get(name).cloned().map(Box::new))
+                let mut b = s.external_apps.get(name).cloned();
+                if let Some(b) = b.as_mut().filter(|_| s.policies_unreadable) {
+                    b.policies = None;
+                    b.saml_policies = None;
+                }
+                FoundApp::External(b.map(Box::new))
             }
         })
     }
@@ -381,8 +423,10 @@ impl OrgApi for FakeOrg {
                 s.connected_apps.insert(a.full_name.clone(), a.clone());
             }
             WantedApp::External(b) => {
-                s.external_apps
-                    .insert(b.app.full_name.clone(), (**b).clone());
+                let name = b.app.full_name.clone();
+                let new = !s.external_apps.contains_key(&name);
+                deploy_grants(&mut s, &name, b, new)?;
+                s.external_apps.insert(name, (**b).clone());
             }
         }
         Ok(())
@@ -393,15 +437,126 @@ impl OrgApi for FakeOrg {
         let mut s = self.state();
         match kind {
             AppType::ConnectedApp => s.connected_apps.remove(name).map(|_| ()),
-            AppType::ExternalClientApp => s.external_apps.remove(name).map(|_| ()),
+            AppType::ExternalClientApp => {
+                s.grants.remove(name);
+                s.external_apps.remove(name).map(|_| ())
+            }
         };
         Ok(())
     }
 
     async fn fetch_app_metadata(&self, name: &str) -> Result<IdpMetadata, SalesforceError> {
         self.call("fetchAppMetadata")?;
+        let s = self.state();
+        if s.eca_metadata_missing && s.external_apps.contains_key(name) {
+            return Err(SalesforceError::NotFound {
+                operation: "fetchIdpMetadata",
+                what: format!("IdP metadata for app '{name}'"),
+            });
+        }
+        drop(s);
         self.metadata(name)
     }
+
+    async fn fetch_org_metadata(&self) -> Result<IdpMetadata, SalesforceError> {
+        self.call("fetchOrgMetadata")?;
+        self.metadata("")
+    }
+
+    async fn read_grants(&self, name: &str) -> Result<Option<Vec<AccessGrant>>, SalesforceError> {
+        self.call("readGrants")?;
+        let s = self.state();
+        if !s.external_apps.contains_key(name) {
+            return Ok(None);
+        }
+        Ok(Some(s.grants.get(name).cloned().unwrap_or_default()))
+    }
+
+    async fn revoke_grant(&self, id: &str) -> Result<(), SalesforceError> {
+        self.call("revokeGrant")?;
+        let mut s = self.state();
+        for grants in s.grants.values_mut() {
+            if let Some(i) = grants.iter().position(|g| g.id == id) {
+                grants.remove(i);
+                return Ok(());
+            }
+        }
+        Err(SalesforceError::Fault {
+            operation: "sobjectDelete",
+            code: "NOT_FOUND".into(),
+            message: "The requested resource does not exist".into(),
+            kind: crate::salesforce::ErrorKind::Rejected,
+        })
+    }
+}
+
+/// What a deploy of ECA `name` does to its grants: a new app, or an org whose deploys replace,
+/// gets exactly the listed names; otherwise the listed names are added, and one already granted
+/// fails the deploy ("profile names are already taken", the field report of issue 15).
+fn deploy_grants(
+    s: &mut FakeState,
+    name: &str,
+    b: &ExternalClientAppBundle,
+    new: bool,
+) -> Result<(), SalesforceError> {
+    let split = |v: &Option<String>| -> Vec<String> {
+        v.as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let saml = b.saml_policies.as_ref();
+    let listed: Vec<(String, bool)> = saml
+        .map(|p| split(&p.comma_separated_profile))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|n| (n, true))
+        .chain(
+            saml.map(|p| split(&p.comma_separated_permission_set))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|n| (n, false)),
+        )
+        .collect();
+    let mut grants = if new || s.access_replaces {
+        Vec::new()
+    } else {
+        s.grants.get(name).cloned().unwrap_or_default()
+    };
+    let taken: Vec<&str> = listed
+        .iter()
+        .filter(|(n, p)| {
+            grants
+                .iter()
+                .any(|g| g.by_profile == *p && g.name.eq_ignore_ascii_case(n))
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !taken.is_empty() {
+        return Err(SalesforceError::Component {
+            operation: "deploy",
+            metadata_type: "ExtlClntAppSamlConfigurablePolicies",
+            full_name: name.into(),
+            errors: vec![ComponentError {
+                status_code: "FIELD_INTEGRITY_EXCEPTION".into(),
+                message: format!("profile names are already taken: {}", taken.join(", ")),
+                fields: vec![],
+            }],
+        });
+    }
+    for (n, by_profile) in listed {
+        s.next_grant += 1;
+        grants.push(AccessGrant {
+            id: format!("0J0{:015}", s.next_grant),
+            name: n,
+            by_profile,
+        });
+    }
+    s.grants.insert(name.to_string(), grants);
+    Ok(())
 }
 
 /// The base64 body of a PEM certificate, as `ds:X509Certificate` carries it.

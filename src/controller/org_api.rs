@@ -6,8 +6,8 @@ use std::future::Future;
 
 use crate::api::app::AppType;
 use crate::salesforce::{
-    CertificateMetadata, ConnectedApp, ExternalClientAppBundle, IdentityProviderSettings,
-    IdpMetadata, OrgClient, ReadPriority, SalesforceError,
+    AccessGrant, CertificateMetadata, ConnectedApp, ExternalClientAppBundle,
+    IdentityProviderSettings, IdpMetadata, OrgClient, ReadPriority, SalesforceError,
 };
 
 /// The app as found in the org, of either kind (`None` inside: it does not exist).
@@ -112,6 +112,22 @@ pub trait OrgApi: Send + Sync {
         &self,
         name: &str,
     ) -> impl Future<Output = Result<IdpMetadata, SalesforceError>> + Send;
+
+    /// The org's IdP metadata (`/.well-known/samlidp.xml`): the fallback where an app has none
+    /// of its own.
+    fn fetch_org_metadata(
+        &self,
+    ) -> impl Future<Output = Result<IdpMetadata, SalesforceError>> + Send;
+
+    /// Who has access to External Client App `name`: its `SetupEntityAccess` grants (`None`: the
+    /// org does not list the app).
+    fn read_grants(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Vec<AccessGrant>>, SalesforceError>> + Send;
+
+    /// Revokes one grant (`SetupEntityAccess` record `id`).
+    fn revoke_grant(&self, id: &str) -> impl Future<Output = Result<(), SalesforceError>> + Send;
 }
 
 impl OrgApi for OrgClient {
@@ -184,5 +200,17 @@ impl OrgApi for OrgClient {
 
     async fn fetch_app_metadata(&self, name: &str) -> Result<IdpMetadata, SalesforceError> {
         self.fetch_idp_metadata(Some(name)).await
+    }
+
+    async fn fetch_org_metadata(&self) -> Result<IdpMetadata, SalesforceError> {
+        self.fetch_idp_metadata(None).await
+    }
+
+    async fn read_grants(&self, name: &str) -> Result<Option<Vec<AccessGrant>>, SalesforceError> {
+        self.read_external_client_app_grants(name).await
+    }
+
+    async fn revoke_grant(&self, id: &str) -> Result<(), SalesforceError> {
+        OrgClient::revoke_grant(self, id).await
     }
 }

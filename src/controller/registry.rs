@@ -26,6 +26,10 @@ pub struct OrgHandle<O> {
     pub listing: Listing,
     /// Other certificates of the org (a rotation's second key).
     pub certificates: CertificateCache,
+    /// The org answered `readMetadata` of an External Client App's policies with nothing right
+    /// after a deploy wrote them: they are readable only by `retrieve` here (an unsettled
+    /// assumption, docs/simulator.md "Reality variants"), so their drift cannot be checked.
+    pub eca_policies_unreadable: std::sync::atomic::AtomicBool,
 }
 
 impl<O> OrgHandle<O> {
@@ -36,6 +40,7 @@ impl<O> OrgHandle<O> {
             idp: IdpCache::default(),
             listing: Listing::default(),
             certificates: CertificateCache::default(),
+            eca_policies_unreadable: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }

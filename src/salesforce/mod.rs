@@ -56,7 +56,7 @@ pub use model::{
     SamlNameIdFormatType, SamlSigningAlgoType, SamlSubjectType, UnmanagedFields,
 };
 pub use options::{CallObserver, ClientOptions};
-pub use org::{ApiUsage, OrgClient, ReadPriority, UpsertOutcome};
+pub use org::{AccessGrant, ApiUsage, OrgClient, ReadPriority, UpsertOutcome};
 pub use secret::{MIN_RSA_BITS, RsaSigningKey, SecretString, parse_private_key};
 pub use soap::FileProperties;
 pub use url_policy::{validate_allow_entry, validate_url};

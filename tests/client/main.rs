@@ -4,12 +4,14 @@
 //! - `org`: the org operations (auth, Metadata API round trips, batching, limits, hostile
 //!   answers);
 //! - `eca`: External Client Apps (deploy, delete, API versions);
-//! - `logs`: no secret material in any log line.
+//! - `logs`: no secret material in any log line;
+//! - `check_org`: `sso-operator check-org` in every reality variant, and its cleanup.
 
 // The shared harness, `tests/common/`.
 #[path = "../common/mod.rs"]
 mod common;
 
+mod check_org;
 mod eca;
 mod logs;
 mod org;

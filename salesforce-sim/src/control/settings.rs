@@ -175,3 +175,36 @@ pub async fn revoke_sessions(AxState(sim): AxState<Shared>) -> Response {
     st.sessions.clear();
     StatusCode::NO_CONTENT.into_response()
 }
+
+/// `POST /__sim/realism`: changes the reality variants it names (and `edition`), keeps the
+/// others; answers them all (`GET` too), with `label` naming the ones off their default.
+pub async fn realism_set(AxState(sim): AxState<Shared>, Json(v): Json<Value>) -> Response {
+    let mut st = sim.lock();
+    let Value::Object(mut changes) = v else {
+        return bad("realism: a JSON object of switches");
+    };
+    if let Some(e) = changes.remove("edition") {
+        match serde_json::from_value(e) {
+            Ok(e) => st.edition = e,
+            Err(e) => return bad(format!("edition: {e}")),
+        }
+    }
+    let mut current = serde_json::to_value(st.realism).unwrap_or_default();
+    if let Some(obj) = current.as_object_mut() {
+        obj.extend(changes);
+    }
+    match serde_json::from_value(current) {
+        Ok(r) => st.realism = r,
+        Err(e) => return bad(format!("realism: {e}")),
+    }
+    realism_json(&st)
+}
+
+pub async fn realism_get(AxState(sim): AxState<Shared>) -> Response {
+    realism_json(&sim.lock())
+}
+
+fn realism_json(st: &crate::state::State) -> Response {
+    Json(json!({"realism": st.realism, "edition": st.edition, "label": st.realism.label()}))
+        .into_response()
+}

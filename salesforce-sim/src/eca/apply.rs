@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 
+use crate::eca::access;
 use crate::eca::check::{check_component, put};
 use crate::eca::job::{DeployJob, Msg, Outcome};
 use crate::eca::kind::{EcaStore, Kind};
@@ -65,11 +66,30 @@ fn deploy_component(
     now: Timestamp,
 ) -> Result<Msg, Vec<Msg>> {
     let fail = |problem: String| Msg::failure(Some(c.kind), &c.name, &c.file, problem, now);
-    let fields = c.fields.as_ref().map_err(|p| vec![fail(p.clone())])?;
+    let mut fields = c.fields.clone().map_err(|p| vec![fail(p)])?;
     if let Some((_, problem)) = job.injected.iter().find(|(n, _)| *n == c.name) {
         return Err(vec![fail(problem.clone())]);
     }
-    let problems = check_component(st, work, c.kind, &c.name, fields);
+    // Names are matched as the org matches them: an existing component keeps its stored name,
+    // and a policy names its app as the org spells it.
+    let name = st
+        .realism
+        .find(work.map(c.kind).keys(), &c.name)
+        .cloned()
+        .unwrap_or_else(|| c.name.clone());
+    if let Some(parent) = fields
+        .iter_mut()
+        .find(|e| e.name == "externalClientApplication")
+        && let Some(k) = st.realism.find(work.apps.keys(), &parent.text)
+    {
+        parent.text = k.clone();
+    }
+    let mut problems = Vec::new();
+    if c.kind == Kind::Saml {
+        let current = work.saml.get(&name).map(|s| s.fields.as_slice());
+        problems = access::merge(st, current, &mut fields);
+    }
+    problems.extend(check_component(st, work, c.kind, &name, &fields));
     if !problems.is_empty() {
         return Err(problems.into_iter().map(fail).collect());
     }
@@ -78,15 +98,15 @@ fn deploy_component(
     let created = put(
         work,
         c.kind,
-        &c.name,
-        fields.clone(),
+        &name,
+        fields,
         || st.new_id(prefix),
         now,
         &org_id,
     );
     Ok(Msg {
         created,
-        id: work.map(c.kind).get(&c.name).map(|s| s.id.clone()),
+        id: work.map(c.kind).get(&name).map(|s| s.id.clone()),
         ..Msg::success(Some(c.kind), &c.name, &c.file, now)
     })
 }
@@ -104,7 +124,15 @@ pub fn complete(st: &mut State, job: &DeployJob) -> Outcome {
         msgs.push(true, package);
     }
     let ignore_warnings = job.options.ignore_warnings;
+    let realism = st.realism;
+    let key = |work: &EcaStore, kind: Kind, name: &String| {
+        realism
+            .find(work.map(kind).keys(), name)
+            .cloned()
+            .unwrap_or_else(|| name.clone())
+    };
     for (kind, name) in &job.package.pre_deletes {
+        let name = &key(&work, *kind, name);
         let (ok, m) = delete(&mut work, *kind, name, ignore_warnings, now);
         msgs.push(ok, m);
     }
@@ -117,6 +145,7 @@ pub fn complete(st: &mut State, job: &DeployJob) -> Outcome {
         }
     }
     for (kind, name) in &job.package.post_deletes {
+        let name = &key(&work, *kind, name);
         let (ok, m) = delete(&mut work, *kind, name, ignore_warnings, now);
         msgs.push(ok, m);
     }

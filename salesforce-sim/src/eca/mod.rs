@@ -19,6 +19,7 @@
 //! deploy zip), `job` (a deploy and its `DeployMessage`s), `check` (semantic checks and storing
 //! one component), `apply` (completing a deploy and its `DeployResult`).
 
+pub mod access;
 pub mod apply;
 pub mod check;
 pub mod job;

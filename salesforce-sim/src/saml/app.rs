@@ -188,10 +188,10 @@ fn external(st: &State, name: &str) -> Option<SpApp> {
 /// The SAML app named `name`: a connected app, else an External Client App (as the per-app
 /// metadata endpoint resolves names).
 pub fn by_name(st: &State, name: &str) -> Option<SpApp> {
-    if st.apps.contains_key(name) {
-        connected(st, name)
+    if let Some(key) = st.app_key(name) {
+        connected(st, &key)
     } else {
-        external(st, name)
+        external(st, &st.eca_key(crate::eca::kind::Kind::App, name)?)
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::component::valid_api_name;
 use crate::connected_app::check_app;
 use crate::metadata_types::{self as mt, Elem};
+use crate::realism::ConsumerKeyEcho;
 use crate::soap::results::{ItemResult, Mode, err, not_found};
 use crate::state::State;
 
@@ -24,7 +25,8 @@ pub fn save_app(st: &mut State, mode: Mode, fields: Vec<Elem>) -> ItemResult<boo
             "FIELD_INTEGRITY_EXCEPTION",
         )]);
     }
-    let exists = st.apps.contains_key(&name);
+    let stored = st.app_key(&name);
+    let exists = stored.is_some();
     match (mode, exists) {
         (Mode::Create, true) => {
             return Err(vec![err(
@@ -43,9 +45,25 @@ pub fn save_app(st: &mut State, mode: Mode, fields: Vec<Elem>) -> ItemResult<boo
             &st.policy.creation_blocked_status_code.clone(),
         )]);
     }
+    if exists
+        && st.realism.consumer_key_echo == ConsumerKeyEcho::Refused
+        && mt::child(&fields, "oauthConfig").is_some_and(|o| mt::text(o, "consumerKey").is_some())
+    {
+        return Err(vec![err(
+            Some("oauthConfig.consumerKey"),
+            "The consumer key is already taken",
+            "DUPLICATE_VALUE",
+        )]);
+    }
     let errors = check_app(st, &fields);
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(st.put_app(&name, fields))
+    // An existing app keeps the name it was created with (names are unique regardless of case).
+    let key = stored.unwrap_or(name);
+    let mut fields = fields;
+    if let Some(f) = fields.iter_mut().find(|e| e.name == "fullName") {
+        f.text = key.clone();
+    }
+    Ok(st.put_app(&key, fields))
 }

@@ -9,9 +9,10 @@ use roxmltree::Node;
 
 use crate::eca::kind::Kind;
 use crate::metadata_types::{self as mt, Deser, Elem, MD_NS, XSI_NS, from_xml, render};
+use crate::realism::CreationBlocked;
 use crate::soap::connected_apps::save_app;
 use crate::soap::envelope::{
-    Ctx, MAX_COMPONENTS, client_fault, invalid_here, ok_envelope, required, too_many,
+    Ctx, MAX_COMPONENTS, client_fault, fault, invalid_here, ok_envelope, required, too_many,
     unsupported_type,
 };
 use crate::soap::idp_settings::save_idp;
@@ -74,9 +75,12 @@ fn delete_one(st: &mut State, ty: &str, name: &str) -> ItemResult<()> {
     let existed = match ty {
         other if Kind::from_type(other).is_some() => {
             let k = Kind::from_type(other).unwrap_or(Kind::App);
-            st.eca.delete(k, name)
+            st.eca_key(k, name)
+                .is_some_and(|key| st.eca.delete(k, &key))
         }
-        "ConnectedApp" => st.apps.remove(name).is_some(),
+        "ConnectedApp" => st
+            .app_key(name)
+            .is_some_and(|key| st.apps.remove(&key).is_some()),
         "IdentityProviderSettings" => {
             return Err(vec![err(
                 None,
@@ -194,12 +198,39 @@ fn save_one(st: &mut State, mode: Mode, ty: &str, fields: Vec<Elem>) -> ItemResu
     }
 }
 
+/// The creation block as a fault for the whole call (reality variant `creationBlocked: fault`):
+/// when a connected app of this call would be created in an org that blocks creation.
+fn creation_blocked_fault(
+    st: &State,
+    mode: Mode,
+    items: &[(String, Vec<Elem>)],
+) -> Option<Response> {
+    if st.realism.creation_blocked != CreationBlocked::Fault
+        || st.policy.connected_app_creation_allowed
+        || mode == Mode::Update
+    {
+        return None;
+    }
+    let creates = items.iter().any(|(ty, f)| {
+        ty == "ConnectedApp" && st.app_key(mt::text(f, "fullName").unwrap_or("")).is_none()
+    });
+    creates.then(|| {
+        fault(
+            &format!("sf:{}", st.policy.creation_blocked_status_code),
+            &st.policy.creation_blocked_message,
+        )
+    })
+}
+
 /// `createMetadata`, `updateMetadata`, `upsertMetadata`.
 pub fn save(st: &mut State, op: Node, ctx: &mut Ctx, mode: Mode, all_or_none: bool) -> Response {
     let items = match components(op, ctx) {
         Ok(items) => items,
         Err(r) => return *r,
     };
+    if let Some(r) = creation_blocked_fault(st, mode, &items) {
+        return r;
+    }
     let backup = backup(st);
     let backup_idp = (st.idp_enabled, st.idp_certificate.clone());
     let mut results: Vec<(String, ItemResult<bool>)> = Vec::new();

@@ -11,14 +11,20 @@ use crate::eca::job::{DeployJob, Options};
 use crate::eca::package;
 use crate::fault_rules;
 use crate::metadata_types::{self as mt, Deser, MD_NS, esc, from_xml};
+use crate::realism::Edition;
 use crate::soap::envelope::{Ctx, client_fault, fault, invalid_here, ok_envelope, required};
 use crate::state::State;
 use crate::wsdl_types::DEPLOY_OPTIONS;
 use crate::xml;
 use axum::response::Response;
 
+/// The refusal of a `NoTestRun` deploy in a production org, as Salesforce words it
+/// (xjsender/haoide#107; Metadata API guide: NoTestRun is for development environments only).
+pub const NO_TEST_RUN_IN_PRODUCTION: &str =
+    "testLevel of NoTestRun cannot be used in production organizations";
+
 /// The base64 zip and the options of a deploy; Err when the call fails whole.
-fn deploy_request(op: Node) -> Result<(String, Options), Box<Response>> {
+fn deploy_request(op: Node, edition: Edition) -> Result<(String, Options), Box<Response>> {
     let mut zip_b64 = None;
     let mut options = Options {
         check_only: false,
@@ -35,6 +41,14 @@ fn deploy_request(op: Node) -> Result<(String, Options), Box<Response>> {
                 options.check_only = flag("checkOnly").unwrap_or(false);
                 options.rollback_on_error = flag("rollbackOnError").unwrap_or(true);
                 options.ignore_warnings = flag("ignoreWarnings").unwrap_or(false);
+                if edition == Edition::Production
+                    && mt::text(&fields, "testLevel") == Some("NoTestRun")
+                {
+                    return Err(Box::new(fault(
+                        "sf:INVALID_OPERATION",
+                        NO_TEST_RUN_IN_PRODUCTION,
+                    )));
+                }
             }
             _ => return Err(Box::new(invalid_here(c))),
         }
@@ -46,7 +60,7 @@ fn deploy_request(op: Node) -> Result<(String, Options), Box<Response>> {
 /// `deploy(ZipFile, DeployOptions)`: reads the zip now, answers an `AsyncResult`, and applies
 /// the package when a later `checkDeployStatus` finds it complete.
 pub fn deploy(st: &mut State, op: Node, ctx: &mut Ctx) -> Response {
-    let (b64, options) = match deploy_request(op) {
+    let (b64, options) = match deploy_request(op, st.edition) {
         Ok(v) => v,
         Err(r) => return *r,
     };

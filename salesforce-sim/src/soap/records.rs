@@ -7,6 +7,7 @@ use base64::Engine as _;
 
 use crate::eca::kind::Kind;
 use crate::metadata_types::{ComplexDef, Elem};
+use crate::realism::{AccessReads, DefaultsInReads, OMITTED_DEFAULTS, PolicyReads};
 use crate::state::State;
 use crate::wsdl_types::{CERTIFICATE, CONNECTED_APP, IDENTITY_PROVIDER_SETTINGS};
 use crate::xml;
@@ -23,10 +24,62 @@ pub fn def_for(ty: &str, version: u32) -> Option<&'static ComplexDef> {
     }
 }
 
-/// The stored component as WSDL-ordered elements, or None when absent.
+/// The component as `readMetadata` returns it under the org's reality variants: defaults left
+/// out when reads omit them, ECA access as ids when reads give ids, ECA policies absent when
+/// only `retrieve` returns them. None when absent.
 pub fn record_for(st: &State, ty: &str, name: &str) -> Option<Vec<Elem>> {
+    let kind = Kind::from_type(ty);
+    if st.realism.eca_policy_reads == PolicyReads::RetrieveOnly
+        && matches!(kind, Some(Kind::Policies | Kind::Saml))
+    {
+        return None;
+    }
+    let mut fields = stored_record(st, ty, name)?;
+    if kind == Some(Kind::Saml) && st.realism.eca_access_reads == AccessReads::Ids {
+        access_as_ids(st, &mut fields);
+    }
+    if st.realism.defaults_in_reads == DefaultsInReads::Omitted {
+        omit_defaults(&mut fields);
+    }
+    Some(fields)
+}
+
+/// Leaves out (recursively) the elements that hold their default value.
+fn omit_defaults(fields: &mut Vec<Elem>) {
+    fields.retain(|e| {
+        !OMITTED_DEFAULTS
+            .iter()
+            .any(|(n, v)| e.name == *n && e.text == *v && e.children.is_empty())
+    });
+    for e in fields.iter_mut() {
+        omit_defaults(&mut e.children);
+    }
+}
+
+/// `commaSeparatedProfile` / `commaSeparatedPermissionSet` as record ids.
+fn access_as_ids(st: &State, fields: &mut [Elem]) {
+    for e in fields.iter_mut() {
+        let ids = match e.name.as_str() {
+            "commaSeparatedProfile" => &st.profile_ids,
+            "commaSeparatedPermissionSet" => &st.permission_set_ids,
+            _ => continue,
+        };
+        e.text = e
+            .text
+            .split(',')
+            .map(|n| ids.get(n.trim()).map_or(n.trim(), String::as_str))
+            .collect::<Vec<_>>()
+            .join(",");
+    }
+}
+
+/// The stored component as WSDL-ordered elements, or None when absent.
+pub fn stored_record(st: &State, ty: &str, name: &str) -> Option<Vec<Elem>> {
     match ty {
-        "ConnectedApp" => st.apps.get(name).map(|a| a.fields.clone()),
+        "ConnectedApp" => st
+            .app_key(name)
+            .and_then(|k| st.apps.get(&k))
+            .map(|a| a.fields.clone()),
         "IdentityProviderSettings" if name == "IdentityProvider" => {
             let mut v = vec![Elem::leaf("fullName", "IdentityProvider")];
             if let Some(c) = &st.idp_certificate {
@@ -55,7 +108,8 @@ pub fn record_for(st: &State, ty: &str, name: &str) -> Option<Vec<Elem>> {
         }),
         other => {
             let k = Kind::from_type(other)?;
-            st.eca.map(k).get(name).map(|c| c.fields.clone())
+            let key = st.eca_key(k, name)?;
+            st.eca.map(k).get(&key).map(|c| c.fields.clone())
         }
     }
 }

@@ -4,11 +4,13 @@
 //! as `hack/demo.sh` and the benchmark do, and checks the org files they use.
 
 mod binary;
+mod clients;
 mod control;
 mod eca;
 mod harness;
 mod idp;
 mod oauth;
+mod realism;
 mod saml;
 mod soap;
 mod xsd;

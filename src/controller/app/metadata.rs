@@ -5,13 +5,14 @@
 
 use super::download::{self, LastPublish};
 use super::inputs::Inputs;
+use crate::api::app::AppType;
 use crate::api::conditions::{Desired, reasons, types};
 use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
 use crate::controller::rotation::KeyRole;
 use crate::error::Error;
-use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority};
+use crate::salesforce::{CertInfo, IdpMetadata, ReadPriority, SalesforceError};
 
 // One value per reconcile, moved rarely: the size difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -23,6 +24,7 @@ pub enum MetadataOutcome {
         metadata: IdpMetadata,
         certificate: CertInfo,
         idp: IdpSnapshot,
+        source: MetadataSource,
         /// A planned rotation's second key, published beside the current one.
         extra: Option<(CertInfo, KeyRole)>,
         /// The digest of the inputs this download was made under (`download::inputs_key`).
@@ -39,6 +41,33 @@ pub enum MetadataOutcome {
     Failed(Error),
 }
 
+/// Where the metadata came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSource {
+    /// The app's own document, `/.well-known/samlidp/<app>.xml`.
+    App,
+    /// The org's document, `/.well-known/samlidp.xml`: an External Client App whose own document
+    /// the org does not serve (Salesforce documents the per-app URL only for connected apps).
+    Org,
+}
+
+/// The app's metadata, or for an External Client App without its own document (404), the org's.
+async fn fetch_document(
+    org: &OrgHandle<impl OrgApi>,
+    input: &Inputs<'_>,
+) -> Result<(IdpMetadata, MetadataSource), SalesforceError> {
+    match org.api.fetch_app_metadata(input.api_name()).await {
+        Ok(md) => Ok((md, MetadataSource::App)),
+        Err(SalesforceError::NotFound { .. })
+            if input.spec.app.type_ == AppType::ExternalClientApp =>
+        {
+            let md = org.api.fetch_org_metadata().await?;
+            Ok((md, MetadataSource::Org))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn fetch(
     org: &OrgHandle<impl OrgApi>,
     input: &Inputs<'_>,
@@ -53,8 +82,8 @@ pub async fn fetch(
     {
         return MetadataOutcome::Unchanged(previous.clone());
     }
-    let metadata = match org.api.fetch_app_metadata(input.api_name()).await {
-        Ok(md) => md,
+    let (metadata, source) = match fetch_document(org, input).await {
+        Ok(v) => v,
         Err(e) => return MetadataOutcome::Failed(Error::FetchIdpMetadata(e)),
     };
     if let Some(issuer) = &input.spec.saml.issuer
@@ -92,6 +121,7 @@ pub async fn fetch(
             metadata,
             certificate,
             idp,
+            source,
             extra,
         },
         None => MetadataOutcome::Failed(Error::MetadataNotSignedByIdp {

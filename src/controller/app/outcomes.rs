@@ -56,6 +56,7 @@ impl Outcomes {
             _ => None,
         };
         idp.or_else(|| self.app.as_ref().and_then(AppOutcome::failure))
+            .or_else(|| self.access.as_ref().and_then(AccessOutcome::failure))
             .or(metadata)
             .or(publish)
     }
@@ -65,10 +66,14 @@ impl Outcomes {
         let Outcomes {
             identity_provider,
             app,
+            access,
             metadata,
             publish,
             ..
         } = self;
+        if let Some(AccessOutcome::Failed(e)) = access {
+            return Some(e);
+        }
         match (identity_provider, app, metadata, publish) {
             (Some(IdpOutcome::Failed(e)), ..) => Some(e),
             (

@@ -31,9 +31,11 @@ pub async fn run(
     let app = salesforce_app::ensure(org, input).await;
     let app_ok = app.succeeded();
     let app_in_sync = matches!(app, AppOutcome::InSync);
-    out.access = app_ok.then(|| access::check(&app));
+    if app_ok {
+        out.access = Some(access::ensure(org, input, &app).await);
+    }
     out.app = Some(app);
-    if !app_ok {
+    if !app_ok || out.access.as_ref().is_some_and(|a| a.failure().is_some()) {
         return out;
     }
 

@@ -2,6 +2,8 @@
 //! proves it absent), takes over an unmarked app only when the spec allows, never touches an app
 //! marked for another resource, and writes only the managed fields that differ.
 
+use std::sync::atomic::Ordering;
+
 use tracing::debug;
 
 use super::inputs::Inputs;
@@ -20,6 +22,10 @@ use crate::salesforce::SalesforceError;
 pub enum AppOutcome {
     /// Exists and matches the spec; nothing written.
     InSync,
+    /// An External Client App whose policies this org does not return to `readMetadata`: the
+    /// app component matches, the policies were deployed for this generation and cannot be
+    /// compared; nothing written.
+    InSyncPoliciesUnread,
     Created,
     /// Changed to match a new spec.
     Updated(Vec<Field>),
@@ -127,6 +133,9 @@ async fn create(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> AppOutcome 
         WantedApp::Connected(app) => org.api.create_connected_app(&app).await,
         want => org.api.write_app(&want).await,
     };
+    if written.is_ok() && kind == AppType::ExternalClientApp {
+        note_policy_reads(org, input).await;
+    }
     match written {
         Ok(()) => AppOutcome::Created,
         // Made meanwhile (or the listing lagged): look again, next time.
@@ -176,20 +185,57 @@ async fn update(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>, found: &FoundA
     };
     let adopting = taking_over.is_some();
     let want = desired::wanted(found, input.spec, &input.marker);
-    let fields = differences_of(found, &want);
+    let mut fields = differences_of(found, &want);
     // Differences in a generation already applied were made in Salesforce, not in the spec.
     let drift = input.applied && !adopting;
+    let unread = policies_unread(found);
+    if unread && drift && org.eca_policies_unreadable.load(Ordering::Relaxed) {
+        // This org never returns the policies: they are as this generation deployed them.
+        fields.retain(|f| !matches!(f, Field::Policies | Field::SamlPolicies));
+        if fields.is_empty() {
+            return AppOutcome::InSyncPoliciesUnread;
+        }
+    }
     if fields.is_empty() {
         return AppOutcome::InSync;
     }
     if input.observe_only {
         return AppOutcome::Differs { fields, drift };
     }
-    match org.api.write_app(&want).await {
+    let written = org.api.write_app(&want).await;
+    if written.is_ok() && unread {
+        note_policy_reads(org, input).await;
+    }
+    match written {
         Err(e) => AppOutcome::UpdateFailed(Error::WriteApp(e)),
         Ok(()) if adopting => taking_over.unwrap_or(AppOutcome::Adopted),
         Ok(()) if drift => AppOutcome::DriftCorrected(fields),
         Ok(()) => AppOutcome::Updated(fields),
+    }
+}
+
+/// An External Client App found without its policies (or its SAML policies).
+fn policies_unread(found: &FoundApp) -> bool {
+    matches!(found, FoundApp::External(Some(b)) if b.policies.is_none() || b.saml_policies.is_none())
+}
+
+/// After a deploy of policies the read had lacked: reads them once more, and when the org still
+/// returns none, remembers that it does not serve them to `readMetadata` (retrieve only), so later
+/// checks neither take their absence for drift nor deploy them on every refresh.
+async fn note_policy_reads(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) {
+    let kind = input.spec.app.type_;
+    if let Ok(again) = org
+        .api
+        .read_app(kind, input.api_name(), input.priority)
+        .await
+        && again.exists()
+    {
+        let unreadable = policies_unread(&again);
+        if unreadable {
+            debug!(app = %input.api_name(), "policies deployed but not returned by readMetadata: not compared from now on");
+        }
+        org.eca_policies_unreadable
+            .store(unreadable, Ordering::Relaxed);
     }
 }
 
@@ -207,6 +253,7 @@ impl AppOutcome {
         matches!(
             self,
             AppOutcome::InSync
+                | AppOutcome::InSyncPoliciesUnread
                 | AppOutcome::Created
                 | AppOutcome::Updated(_)
                 | AppOutcome::Adopted
@@ -264,6 +311,14 @@ impl AppOutcome {
             | AppOutcome::Adopted
             | AppOutcome::Reclaimed
             | AppOutcome::DriftCorrected(_) => vec![synced()],
+            AppOutcome::InSyncPoliciesUnread => vec![Desired::new(
+                t,
+                true,
+                reasons::SYNCED,
+                format!(
+                    "{kind} {api_name} matches the spec; this org returns its policies to retrieve only, not to readMetadata, so they were deployed for this generation and are not checked for drift"
+                ),
+            )],
             AppOutcome::Differs { fields, .. } => vec![Desired::new(
                 t,
                 true,

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::certificate;
 use super::identity_provider::IdpOutcome;
 use super::inputs::Inputs;
-use super::metadata::MetadataOutcome;
+use super::metadata::{MetadataOutcome, MetadataSource};
 use super::outcomes::Outcomes;
 use super::publish::PublishOutcome;
 use crate::api::app::{CertificateStatus, IdentityProviderStatus, SsoConnectedAppStatus, SsoUrls};
@@ -98,7 +98,20 @@ fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<Even
     conds.extend(o.access.as_ref().map(|a| a.condition(input)));
     conds.extend(o.metadata.as_ref().and_then(MetadataOutcome::condition));
     if let Some(p) = &o.publish {
-        conds.push(p.condition());
+        let mut c = p.condition();
+        if let (
+            PublishOutcome::Published { .. },
+            Some(MetadataOutcome::Fetched {
+                source: MetadataSource::Org,
+                ..
+            }),
+        ) = (p, &o.metadata)
+        {
+            c.message.push_str(
+                " (the org-level metadata /.well-known/samlidp.xml: this org serves no metadata of the app's own)",
+            );
+        }
+        conds.push(c);
         events.extend(p.events());
     }
     if let Some(r) = &o.rollout {

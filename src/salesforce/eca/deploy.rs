@@ -59,7 +59,11 @@ pub struct DeployFlags {
     pub rollback_on_error: bool,
 }
 
-/// `<deploy><ZipFile>..</ZipFile><DeployOptions>..</DeployOptions></deploy>`.
+/// `<deploy><ZipFile>..</ZipFile><DeployOptions>..</DeployOptions></deploy>`, without a
+/// `testLevel`: production orgs refuse `NoTestRun` (`INVALID_OPERATION: testLevel of NoTestRun
+/// cannot be used in production organizations`, xjsender/haoide#107), and with no test level the
+/// org decides, which for a deploy without Apex is to run none (Metadata API guide, "Running
+/// Tests in a Deployment"; salesforcecli/plugin-deploy-retrieve#611).
 pub fn deploy_body(zip: &[u8], flags: DeployFlags) -> String {
     use base64::Engine as _;
     let b = |v: bool| if v { "true" } else { "false" };
@@ -70,7 +74,7 @@ pub fn deploy_body(zip: &[u8], flags: DeployFlags) -> String {
             "<checkOnly>{check}</checkOnly><ignoreWarnings>{warn}</ignoreWarnings>",
             "<performRetrieve>false</performRetrieve><purgeOnDelete>false</purgeOnDelete>",
             "<rollbackOnError>{rollback}</rollbackOnError><singlePackage>true</singlePackage>",
-            "<testLevel>NoTestRun</testLevel></DeployOptions></deploy>"
+            "</DeployOptions></deploy>"
         ),
         zip = base64::engine::general_purpose::STANDARD.encode(zip),
         check = b(flags.check_only),
@@ -269,7 +273,7 @@ mod tests {
                 "<autoUpdatePackage>false</autoUpdatePackage><checkOnly>false</checkOnly>",
                 "<ignoreWarnings>true</ignoreWarnings><performRetrieve>false</performRetrieve>",
                 "<purgeOnDelete>false</purgeOnDelete><rollbackOnError>true</rollbackOnError>",
-                "<singlePackage>true</singlePackage><testLevel>NoTestRun</testLevel></DeployOptions></deploy>"
+                "<singlePackage>true</singlePackage></DeployOptions></deploy>"
             )
         );
         assert_eq!(

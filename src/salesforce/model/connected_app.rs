@@ -199,6 +199,23 @@ const MANAGED: &[&str] = &[
     "startUrl",
 ];
 
+/// `oauthConfig` children never sent back: the consumer key is read-only (an update carrying
+/// it is refused in deploys to other orgs, "The consumer key is already taken": CumulusCI issue
+/// 2943, Salesforce CLI issue 336; for the same org no source says) and the secret is a secret.
+const OAUTH_NEVER_ECHOED: &[&str] = &["consumerKey", "consumerSecret"];
+
+/// An admin's `oauthConfig`, kept for the update, without [`OAUTH_NEVER_ECHOED`].
+fn oauth_config_without_secrets(node: Node<'_, '_>) -> String {
+    let mut out = String::from("<oauthConfig>");
+    for c in node.children().filter(Node::is_element) {
+        if !OAUTH_NEVER_ECHOED.contains(&c.tag_name().name()) {
+            out.push_str(&reserialize(c));
+        }
+    }
+    out.push_str("</oauthConfig>");
+    out
+}
+
 /// A `ConnectedApp` component.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectedApp {
@@ -292,7 +309,9 @@ impl ConnectedApp {
             let name = c.tag_name().name();
             // Unknown names (newer API versions) are dropped rather than echoed: the strict
             // v63.0 schema would refuse them on the way back.
-            if !MANAGED.contains(&name) && CONNECTED_APP_ORDER.contains(&name) {
+            if name == "oauthConfig" {
+                unmanaged.push((name.to_string(), oauth_config_without_secrets(c)));
+            } else if !MANAGED.contains(&name) && CONNECTED_APP_ORDER.contains(&name) {
                 unmanaged.push((name.to_string(), reserialize(c)));
             }
         }
@@ -440,6 +459,15 @@ mod tests {
         let session = out.find("<sessionPolicy>").unwrap();
         assert!(oauth < profile && profile < saml && saml < session, "{out}");
         assert!(!out.contains("futureField"));
+        // The consumer key and secret are never sent back; the rest of oauthConfig is.
+        assert!(
+            !out.contains("consumerKey") && !out.contains("topsecret"),
+            "{out}"
+        );
+        assert!(
+            out.contains("<callbackUrl>https://x/cb</callbackUrl>"),
+            "{out}"
+        );
         let mut desired = app.clone();
         desired.unmanaged = UnmanagedFields::default();
         assert!(desired.same_managed_fields(&app));

@@ -122,16 +122,49 @@ impl Caller {
         .await
     }
 
+    /// The `fullName` of the record `readMetadata` returns for `name`, whatever its case (`None`:
+    /// no record): whether the org matches names regardless of case.
+    pub async fn read_full_name(
+        &self,
+        metadata_type: &'static str,
+        name: &str,
+        priority: ReadPriority,
+    ) -> Result<Option<String>, SalesforceError> {
+        let op = "readMetadata";
+        self.budget.admit(op, priority)?;
+        let _permit = self.budget.permit().await?;
+        let body = soap::read_body(metadata_type, &[name]);
+        self.metadata_call(op, metadata_type, 1, &body, |resp| {
+            Ok(soap::read_records(resp, metadata_type)
+                .into_iter()
+                .filter_map(|rec| xml::child_text(rec, "fullName"))
+                .find(|n| n.eq_ignore_ascii_case(name)))
+        })
+        .await
+    }
+
     /// `GET url` with the session's token, accepting JSON (caller holds a permit).
     pub async fn rest_get(&self, op: &'static str, url: &Url) -> Result<String, SalesforceError> {
+        self.rest(op, reqwest::Method::GET, url).await
+    }
+
+    /// A REST call with the session's token, accepting JSON (caller holds a permit); a 204 is
+    /// an empty body.
+    pub async fn rest(
+        &self,
+        op: &'static str,
+        method: reqwest::Method,
+        url: &Url,
+    ) -> Result<String, SalesforceError> {
         let ep = &self.endpoint;
         self.session
             .authed(op, None, 0, |tok| {
                 let url = url.clone();
+                let method = method.clone();
                 async move {
                     let req = ep
                         .http
-                        .get(url.clone())
+                        .request(method, url.clone())
                         .header(
                             reqwest::header::AUTHORIZATION,
                             format!("Bearer {}", tok.expose()),

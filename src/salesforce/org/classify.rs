@@ -99,7 +99,7 @@ pub fn classify_rest(
     url: &Url,
     raw: Raw,
 ) -> Result<Attempt<String>, SalesforceError> {
-    if raw.status == 200 {
+    if raw.status == 200 || raw.status == 204 {
         if raw.body.trim_start().starts_with('<') {
             return Err(SalesforceError::protocol(
                 op,

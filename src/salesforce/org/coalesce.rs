@@ -15,6 +15,7 @@ use super::batch::{Batcher, Pending};
 use super::budget::CallPermit;
 use super::call::Caller;
 use super::classify::is_creation_blocked;
+use crate::salesforce::error::ComponentError;
 use crate::salesforce::error::SalesforceError;
 use crate::salesforce::model::{CONNECTED_APP, ConnectedApp};
 use crate::salesforce::soap::{self, ComponentResult, MAX_COMPONENTS};
@@ -229,7 +230,10 @@ impl Coalescer {
             .await;
         let names: Vec<&str> = batch.iter().map(|p| p.name.as_str()).collect();
         let outcomes: Vec<Result<UpsertOutcome, SalesforceError>> = match &result {
-            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+            Err(e) => batch
+                .iter()
+                .map(|p| Err(creation_blocked_fault(&p.name, e)))
+                .collect(),
             Ok(results) => soap::match_results(&names, results)
                 .into_iter()
                 .zip(&batch)
@@ -248,6 +252,26 @@ impl Coalescer {
             let _ = p.tx.send(r);
         }
     }
+}
+
+/// The creation block as a fault for the whole call (one of its two plausible forms: no source
+/// shows the real one) is [`SalesforceError::CreationBlocked`] too, recognised by its text.
+fn creation_blocked_fault(name: &str, e: &SalesforceError) -> SalesforceError {
+    if let SalesforceError::Fault { code, message, .. } = e {
+        let as_error = ComponentError {
+            status_code: code.trim_start_matches("sf:").to_string(),
+            message: message.clone(),
+            fields: vec![],
+        };
+        if is_creation_blocked(std::slice::from_ref(&as_error)) {
+            return SalesforceError::CreationBlocked {
+                full_name: name.to_string(),
+                status_code: as_error.status_code,
+                message: as_error.message,
+            };
+        }
+    }
+    e.clone()
 }
 
 /// One app's result of a save: created or updated, creation blocked in this org, or refused.
@@ -306,4 +330,41 @@ async fn recv<T>(rx: Reply<T>) -> Result<T, SalesforceError> {
             reason: "the batched call was abandoned (client shutting down)".into(),
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::salesforce::error::ErrorKind;
+
+    fn fault(code: &str, message: &str) -> SalesforceError {
+        SalesforceError::Fault {
+            operation: "upsertMetadata",
+            code: code.into(),
+            message: message.into(),
+            kind: ErrorKind::Rejected,
+        }
+    }
+
+    #[test]
+    fn a_creation_block_as_a_fault_is_the_creation_block() {
+        let e = creation_blocked_fault(
+            "Voice",
+            &fault(
+                "sf:CANNOT_CREATE_CONNECTED_APP",
+                "CANNOT_CREATE_CONNECTED_APP: Creating connected apps is no longer allowed",
+            ),
+        );
+        assert!(
+            matches!(&e, SalesforceError::CreationBlocked { full_name, status_code, .. }
+                if full_name == "Voice" && status_code == "CANNOT_CREATE_CONNECTED_APP"),
+            "{e:?}"
+        );
+        // Any other fault stays what it was.
+        let other = fault("sf:INVALID_SESSION_ID", "expired");
+        assert!(matches!(
+            creation_blocked_fault("Voice", &other),
+            SalesforceError::Fault { .. }
+        ));
+    }
 }

@@ -88,6 +88,19 @@ impl OrgClient {
         }))
     }
 
+    /// The name under which `readMetadata` of `ExternalClientApplication` `name` answers (any
+    /// case; `None`: nothing): `sso-operator check-org` asks it with another case than the app's.
+    pub async fn external_client_app_name_as_read(
+        &self,
+        name: &str,
+    ) -> Result<Option<String>, SalesforceError> {
+        self.require_eca_version()?;
+        check_api_names(&[name])?;
+        self.caller
+            .read_full_name(EXTERNAL_CLIENT_APPLICATION, name, ReadPriority::Required)
+            .await
+    }
+
     /// Creates or updates the bundle's components with one `deploy()` (rollbackOnError, no
     /// tests) and polls `checkDeployStatus` with backoff until it is done, at most
     /// `ClientOptions::deploy_timeout`. A deploy that does not succeed is

@@ -16,10 +16,12 @@ mod coalesce;
 mod connected_app;
 mod endpoint;
 mod external_client_app;
+mod grant;
 mod identity_provider;
 mod idp_metadata;
 mod limits;
 mod session;
+mod setup_entity_access;
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ use tokio::sync::Semaphore;
 
 pub use budget::{ApiUsage, ReadPriority};
 pub use coalesce::UpsertOutcome;
+pub use grant::AccessGrant;
 
 use crate::salesforce::auth::Identity;
 use crate::salesforce::connection::OrgConnection;

@@ -67,6 +67,8 @@ pub struct AppOpts<'a> {
     pub refresh: &'a str,
     pub certificate: &'a str,
     pub app_type: &'a str,
+    /// `spec.access`, as one line of YAML.
+    pub access: &'a str,
 }
 
 impl Default for AppOpts<'_> {
@@ -82,6 +84,7 @@ impl Default for AppOpts<'_> {
             refresh: "1h",
             certificate: "SelfSignedCert_IdP",
             app_type: "ConnectedApp",
+            access: "{profiles: [Contact Center Agent], permissionSets: [Voice_Agent]}",
         }
     }
 }
@@ -106,9 +109,7 @@ spec:
     subjectType: FederationId
     nameIdFormat: EmailAddress
     singleLogout: {{url: https://sso.vendor.example/saml/slo, binding: Post}}
-  access:
-    profiles: [Contact Center Agent]
-    permissionSets: [Voice_Agent]
+  access: {access}
   publish: {{refreshInterval: {refresh}}}
   policy: {{deletion: {del}, adoption: {adopt}, management: {mgmt}}}
 "#,
@@ -122,6 +123,7 @@ spec:
         del = o.deletion,
         adopt = o.adoption,
         mgmt = o.management,
+        access = o.access,
     )
 }
 

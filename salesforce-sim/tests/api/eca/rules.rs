@@ -248,9 +248,13 @@ async fn idp_metadata_mutate_and_deploy_controls() {
         .await;
     assert_eq!(code, 400, "{body}");
 
-    // More InProgress polls on request.
+    // More InProgress polls on request (the same access again: replacing, not additive, here).
     let (code, _) = s
         .control_post("/__sim/policy", json!({"deployPollsInProgress": 3}))
+        .await;
+    assert_eq!(code, 200);
+    let (code, _) = s
+        .control_post("/__sim/realism", json!({"ecaAccessWrites": "replacing"}))
         .await;
     assert_eq!(code, 200);
     let id = deploy(&s, &t, &bundle(true, "Contact Center Agent"), OPTS).await;

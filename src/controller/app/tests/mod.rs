@@ -1,6 +1,7 @@
 //! Reconcile decisions, through the stages exactly as the controller runs them, against an
 //! in-memory org (`controller::fixtures`): no cluster, no simulator process.
 
+mod access;
 mod app;
 mod cleanup;
 mod download;
