@@ -22,26 +22,7 @@ pub async fn read_only(client: &OrgClient) -> Vec<Finding> {
             return out;
         }
     }
-    let version = &client.connection().api_version;
-    let major: u32 = version
-        .split('.')
-        .next()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(0);
-    out.push(if major >= 63 {
-        Finding::confirmed(
-            "apiVersion",
-            format!("{version}: External Client Apps with SAML can be managed (63.0 or later)"),
-        )
-    } else {
-        Finding {
-            fits: true,
-            ..Finding::failed(
-                "apiVersion",
-                format!("{version}: below 63.0, only connected apps can be managed"),
-            )
-        }
-    });
+    out.push(api_version(client));
     let idp_cert = match client.read_identity_provider().await {
         Ok(Some(idp)) if idp.enable_identity_provider => {
             out.push(Finding::confirmed(
@@ -62,29 +43,7 @@ pub async fn read_only(client: &OrgClient) -> Vec<Finding> {
             None
         }
     };
-    out.push(match &idp_cert {
-        None => Finding::untestable("certificateRead", "no IdP certificate to read"),
-        Some(name) => match client.read_certificate(name).await {
-            Ok(Some(c)) => match c.content.as_deref() {
-                Some(pem) if crate::salesforce::pem_sha256_fingerprint(pem).is_some() => {
-                    Finding::confirmed("certificateRead", format!("{name}: content is a PEM certificate"))
-                }
-                Some(_) => Finding {
-                    fits: true,
-                    ..Finding::failed(
-                        "certificateRead",
-                        format!("{name}: content is not a PEM certificate; the operator takes the certificate from the IdP metadata"),
-                    )
-                },
-                None => Finding::untestable(
-                    "certificateRead",
-                    format!("{name}: no content returned; the operator takes the certificate from the IdP metadata"),
-                ),
-            },
-            Ok(None) => Finding::failed("certificateRead", format!("{name} not found")),
-            Err(e) => Finding::failed("certificateRead", e.to_string()),
-        },
-    });
+    out.push(certificate_read(client, idp_cert.as_deref()).await);
     let apps = match client.list_connected_apps().await {
         Ok(l) => {
             out.push(Finding::confirmed(
@@ -111,7 +70,82 @@ pub async fn read_only(client: &OrgClient) -> Vec<Finding> {
             )
         },
     });
-    out.push(match client.fetch_idp_metadata(None).await {
+    out.extend(
+        metadata_documents(
+            client,
+            idp_cert.is_some(),
+            apps.first().map(|a| a.full_name.as_str()),
+        )
+        .await,
+    );
+    out
+}
+
+/// Whether the org's API version can hold External Client Apps with SAML.
+fn api_version(client: &OrgClient) -> Finding {
+    let version = &client.connection().api_version;
+    let major: u32 = version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major >= 63 {
+        Finding::confirmed(
+            "apiVersion",
+            format!("{version}: External Client Apps with SAML can be managed (63.0 or later)"),
+        )
+    } else {
+        Finding {
+            fits: true,
+            ..Finding::failed(
+                "apiVersion",
+                format!("{version}: below 63.0, only connected apps can be managed"),
+            )
+        }
+    }
+}
+
+/// Whether the IdP certificate reads with its content as PEM.
+async fn certificate_read(client: &OrgClient, idp_cert: Option<&str>) -> Finding {
+    match idp_cert {
+        None => Finding::untestable("certificateRead", "no IdP certificate to read"),
+        Some(name) => match client.read_certificate(name).await {
+            Ok(Some(c)) => match c.content.as_deref() {
+                Some(pem) if crate::salesforce::pem_sha256_fingerprint(pem).is_some() => {
+                    Finding::confirmed(
+                        "certificateRead",
+                        format!("{name}: content is a PEM certificate"),
+                    )
+                }
+                Some(_) => Finding {
+                    fits: true,
+                    ..Finding::failed(
+                        "certificateRead",
+                        format!(
+                            "{name}: content is not a PEM certificate; the operator takes the certificate from the IdP metadata"
+                        ),
+                    )
+                },
+                None => Finding::untestable(
+                    "certificateRead",
+                    format!(
+                        "{name}: no content returned; the operator takes the certificate from the IdP metadata"
+                    ),
+                ),
+            },
+            Ok(None) => Finding::failed("certificateRead", format!("{name} not found")),
+            Err(e) => Finding::failed("certificateRead", e.to_string()),
+        },
+    }
+}
+
+/// The org's IdP metadata document, and one app's.
+async fn metadata_documents(
+    client: &OrgClient,
+    idp_on: bool,
+    first_app: Option<&str>,
+) -> Vec<Finding> {
+    let org = match client.fetch_idp_metadata(None).await {
         Ok(md) => Finding::confirmed(
             "orgMetadata",
             format!(
@@ -119,25 +153,23 @@ pub async fn read_only(client: &OrgClient) -> Vec<Finding> {
                 md.entity_id
             ),
         ),
-        Err(e) if idp_cert.is_none() => {
-            Finding::untestable("orgMetadata", format!("the IdP is off ({e})"))
-        }
+        Err(e) if !idp_on => Finding::untestable("orgMetadata", format!("the IdP is off ({e})")),
         Err(e) => Finding::failed("orgMetadata", e.to_string()),
-    });
-    out.push(match apps.first() {
+    };
+    let app = match first_app {
         None => Finding::untestable("appMetadata", "no connected app in the org"),
-        Some(app) => match client.fetch_idp_metadata(Some(&app.full_name)).await {
+        Some(name) => match client.fetch_idp_metadata(Some(name)).await {
             Ok(_) => Finding::confirmed(
                 "appMetadata",
-                format!("/.well-known/samlidp/{}.xml served", app.full_name),
+                format!("/.well-known/samlidp/{}.xml served", name),
             ),
             Err(e) => Finding::untestable(
                 "appMetadata",
-                format!("{}: {e} (not a SAML app, or the IdP is off)", app.full_name),
+                format!("{}: {e} (not a SAML app, or the IdP is off)", name),
             ),
         },
-    });
-    out
+    };
+    vec![org, app]
 }
 
 /// The spec of a throwaway app `name` of `kind`, granting `profile`.
@@ -289,42 +321,8 @@ impl<'a> Walk<'a> {
             .ok_or_else(|| {
                 Finding::failed("ecaRead", "deployed, then not found by readMetadata")
             })?;
-        match &read.saml_policies {
-            Some(saml) if read.policies.is_some() => {
-                self.findings.push(Finding::confirmed(
-                    "ecaPolicyReads",
-                    "readMetadata returns the app's policies",
-                ));
-                self.findings.push(if saml.signing_algorithm_type.is_none() {
-                    Finding::variant(
-                        "defaultsInReads",
-                        "omitted",
-                        "a read leaves out signingAlgorithmType SHA256 that was deployed; the operator takes absent as the default",
-                    )
-                } else {
-                    Finding::confirmed("defaultsInReads", "reads return default values")
-                });
-                let granted = saml.comma_separated_profile.clone().unwrap_or_default();
-                self.findings.push(if granted.to_ascii_lowercase().contains(&self.profile.to_ascii_lowercase()) {
-                    Finding::confirmed("ecaAccessReads", format!("commaSeparatedProfile reads as names: {granted}"))
-                } else if granted.starts_with("00e") {
-                    Finding::variant("ecaAccessReads", "ids", format!("commaSeparatedProfile reads as ids: {granted}; the operator reads grants as SetupEntityAccess rows"))
-                } else {
-                    Finding::untestable("ecaAccessReads", format!("commaSeparatedProfile reads as '{granted}'"))
-                });
-            }
-            _ => {
-                self.findings.push(Finding::variant(
-                    "ecaPolicyReads",
-                    "retrieveOnly",
-                    "readMetadata returns no policies right after the deploy; the operator deploys them when the spec changes and cannot check their drift",
-                ));
-                for check in ["defaultsInReads", "ecaAccessReads"] {
-                    self.findings
-                        .push(Finding::untestable(check, "the policies cannot be read"));
-                }
-            }
-        }
+        let policies = self.policy_reads(&read);
+        self.findings.extend(policies);
         let lower = name.to_ascii_lowercase();
         self.findings
             .push(match c.external_client_app_name_as_read(&lower).await {
@@ -338,6 +336,76 @@ impl<'a> Walk<'a> {
                 ),
                 Err(e) => Finding::failed("nameMatching", e.to_string()),
             });
+        self.access_walk(name, &spec, &read).await?;
+        self.findings
+            .push(match c.fetch_idp_metadata(Some(name)).await {
+                Ok(_) => Finding::confirmed(
+                    "ecaMetadata",
+                    format!("/.well-known/samlidp/{name}.xml served"),
+                ),
+                Err(SalesforceError::NotFound { .. }) => Finding::variant(
+                    "ecaMetadata",
+                    "notFound",
+                    format!("/.well-known/samlidp/{name}.xml is 404; the operator publishes the org's document"),
+                ),
+                Err(e) => Finding::failed("ecaMetadata", e.to_string()),
+            });
+        c.delete_external_client_app(name)
+            .await
+            .map_err(|e| Finding::failed("ecaDelete", e.to_string()))?;
+        self.created.retain(|(_, n)| n != name);
+        Ok(())
+    }
+
+    /// What reading the policies back right after the deploy tells about the org.
+    fn policy_reads(&self, read: &crate::salesforce::ExternalClientAppBundle) -> Vec<Finding> {
+        let mut out = Vec::new();
+        match &read.saml_policies {
+            Some(saml) if read.policies.is_some() => {
+                out.push(Finding::confirmed(
+                    "ecaPolicyReads",
+                    "readMetadata returns the app's policies",
+                ));
+                out.push(if saml.signing_algorithm_type.is_none() {
+                    Finding::variant(
+                        "defaultsInReads",
+                        "omitted",
+                        "a read leaves out signingAlgorithmType SHA256 that was deployed; the operator takes absent as the default",
+                    )
+                } else {
+                    Finding::confirmed("defaultsInReads", "reads return default values")
+                });
+                let granted = saml.comma_separated_profile.clone().unwrap_or_default();
+                out.push(if granted.to_ascii_lowercase().contains(&self.profile.to_ascii_lowercase()) {
+                    Finding::confirmed("ecaAccessReads", format!("commaSeparatedProfile reads as names: {granted}"))
+                } else if granted.starts_with("00e") {
+                    Finding::variant("ecaAccessReads", "ids", format!("commaSeparatedProfile reads as ids: {granted}; the operator reads grants as SetupEntityAccess rows"))
+                } else {
+                    Finding::untestable("ecaAccessReads", format!("commaSeparatedProfile reads as '{granted}'"))
+                });
+            }
+            _ => {
+                out.push(Finding::variant(
+                    "ecaPolicyReads",
+                    "retrieveOnly",
+                    "readMetadata returns no policies right after the deploy; the operator deploys them when the spec changes and cannot check their drift",
+                ));
+                for check in ["defaultsInReads", "ecaAccessReads"] {
+                    out.push(Finding::untestable(check, "the policies cannot be read"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Access through SetupEntityAccess: read, grant again (additive or replacing), revoke.
+    async fn access_walk(
+        &mut self,
+        name: &str,
+        spec: &SsoConnectedAppSpec,
+        read: &crate::salesforce::ExternalClientAppBundle,
+    ) -> Result<(), Finding> {
+        let c = self.client;
         let grants = self.grants(name).await?;
         if !grants
             .iter()
@@ -354,7 +422,7 @@ impl<'a> Walk<'a> {
         ));
         // The same name once more: an additive org refuses it as already granted.
         let again = desired::with_access(
-            desired::external_client_app(&spec, MARKER, Some(&read)),
+            desired::external_client_app(spec, MARKER, Some(read)),
             &[self.profile.to_string()],
             &[],
         );
@@ -396,23 +464,6 @@ impl<'a> Walk<'a> {
                 )
             },
         );
-        self.findings
-            .push(match c.fetch_idp_metadata(Some(name)).await {
-                Ok(_) => Finding::confirmed(
-                    "ecaMetadata",
-                    format!("/.well-known/samlidp/{name}.xml served"),
-                ),
-                Err(SalesforceError::NotFound { .. }) => Finding::variant(
-                    "ecaMetadata",
-                    "notFound",
-                    format!("/.well-known/samlidp/{name}.xml is 404; the operator publishes the org's document"),
-                ),
-                Err(e) => Finding::failed("ecaMetadata", e.to_string()),
-            });
-        c.delete_external_client_app(name)
-            .await
-            .map_err(|e| Finding::failed("ecaDelete", e.to_string()))?;
-        self.created.retain(|(_, n)| n != name);
         Ok(())
     }
 
