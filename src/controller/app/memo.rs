@@ -121,6 +121,7 @@ impl Memos {
                 || m.org.uid != org.uid
                 || m.org.generation != org.generation
                 || (!m.stalled && m.org.ready_flip != org.ready_flip)
+                || m.org.idp != org.idp
                 || m.sync_token != sync_token(app)
                 || remaining.is_zero()
             {
@@ -142,5 +143,53 @@ impl Memos {
             }
         }
         Some(Action::requeue(remaining))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::fixtures::test_app;
+    use crate::controller::rotation::KeyRole;
+
+    fn version(extra: Option<(&str, KeyRole)>) -> OrgVersion {
+        OrgVersion {
+            uid: "org-uid".into(),
+            generation: Some(3),
+            ready_flip: Some("True@2027-01-01T00:00:00Z".into()),
+            idp: Some(OrgIdpView {
+                org: "acme".into(),
+                current: "SelfSignedCert_IdP".into(),
+                allowed: vec!["SelfSignedCert_IdP".into()],
+                extra: extra.map(|(c, r)| (c.to_string(), r)),
+            }),
+        }
+    }
+
+    /// The org's spec change (a rotation added) and its status (the rotation announced) arrive as
+    /// two events; an app reconciled between them must not sit out its quiet period with the
+    /// first one's view (found by the sign-in test: the next key was never published).
+    #[test]
+    fn a_rotation_moving_on_ends_the_quiet_period() {
+        let memos = Memos::default();
+        let mut app = test_app();
+        app.metadata.generation = Some(1);
+        let (store, _writer) = kube::runtime::reflector::store::<ConfigMap>();
+        memos.record(
+            "team-a/telephony".into(),
+            Memo {
+                generation: Some(1),
+                org: version(None),
+                quiet_until: Instant::now() + Duration::from_secs(3600),
+                config_map: None,
+                written_at: None,
+                sync_token: None,
+                stalled: false,
+            },
+        );
+        let key = "team-a/telephony";
+        assert!(memos.hit(&app, key, &version(None), &store).is_some());
+        let announced = version(Some(("SelfSignedCert_Other", KeyRole::Next)));
+        assert!(memos.hit(&app, key, &announced, &store).is_none());
     }
 }
