@@ -10,7 +10,9 @@
 //! - `bad_input`: the bad-input catalogue, by subject;
 //! - `controller`: what the operator reports before Salesforce can help, probes, Events;
 //! - `deploy`: the chart's manifests, its RBAC alone, leader failover;
-//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`.
+//! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`;
+//! - `signin`: an SP library configured only from the published ConfigMap signs agents in (every
+//!   app kind, subject type and NameID format; refusals; certificate rotation without outage).
 
 // The shared harness, `tests/common/`.
 #[path = "../common/mod.rs"]
@@ -24,3 +26,4 @@ mod crd;
 mod deploy;
 mod reconcile;
 mod security;
+mod signin;
