@@ -108,7 +108,7 @@ pub struct OrgIdentityProviderSpec {
     /// A planned rotation to another certificate, without a sign-in outage: the operator
     /// *announces* it (every app's published metadata carries both signing keys, current first,
     /// and `next-certificate.pem`), *switches* the Identity Provider when `overlap` has passed (or
-    /// at once with annotation `sso-operator.dev/switch-certificate-now: "true"`), keeps the old
+    /// at once with annotation `sso-operator.dev/switch-certificate-now: <nextCertificate>`), keeps the old
     /// key in the metadata for `gracePeriod`, then *retires* it. Remove it before the switch to
     /// cancel. Once retired, set `certificate` to the new one and remove `rotation` (one edit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
