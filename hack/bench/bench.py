@@ -31,6 +31,7 @@ Knobs (environment):
   BENCH_WARM=1                run the main coalescing run (converge into a running operator, steady, change)
   BENCH_CONCURRENCY=          operator --concurrency (empty: the operator's default)
   BENCH_CHANGES="spec rotation planned"  which changes the change phase makes
+  BENCH_RUST_LOG=info         the operator's RUST_LOG (e.g. info,sso_operator=debug with BENCH_KEEP=1)
   BENCH_TIMEOUT=600           seconds allowed for one converge
   BENCH_OUT=BENCHMARKS.md     report path ("-" to only print)
   BENCH_KEEP=0                keep the temp dir (logs, org files) after the run
@@ -410,7 +411,7 @@ class Operator:
             args,
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "w"),
-            env={**os.environ, "KUBECONFIG": kube.kubeconfig, "RUST_LOG": "info"},
+            env={**os.environ, "KUBECONFIG": kube.kubeconfig, "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "info")},
         )
         self.pid = self.proc.pid
         self.clk = os.sysconf("SC_CLK_TCK")
