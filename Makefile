@@ -38,7 +38,7 @@ cluster-down: ## stop the local control plane (and the demo's processes) and rem
 	@hack/demo.sh down
 	@hack/cluster-down.sh
 
-demo: ## the whole job locally: control plane + simulator + operator, a Ready app and its ConfigMap
+demo: ## the whole job locally: control plane + simulator + operator, a Ready External Client App, its ConfigMap, a sign-in
 	@hack/demo.sh
 
 demo-down: ## stop the demo's operator and simulator, and the control plane

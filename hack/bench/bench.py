@@ -7,7 +7,10 @@ CRDs, and for each size N runs, each in a fresh namespace with fresh simulated o
   converge   N SsoConnectedApps over BENCH_ORGS orgs, applied at once (kubectl apply --server-side of
              one multi-doc file), until all are Ready; coalescing on (the default);
   steady     the same set idle for BENCH_STEADY_INTERVALS refresh intervals;
-  change     one spec change (one app's acsUrl) and one IdP certificate rotation in one org;
+  change     one spec change (one app's acsUrl), one IdP certificate rotation by hand in org0 (the
+             certificate renewed in Setup: the operator notices at its next refresh), and one
+             planned rotation (spec.identityProvider.rotation, switched by the annotation) in the
+             last org: how long from the switch in Salesforce to every dependent ConfigMap;
   baseline   the same converge with `--coalescing false`;
   cold       (BENCH_COLD) the N apps applied first, then the operator started: the burst case.
 
@@ -27,6 +30,8 @@ Knobs (environment):
                               (operator restart/upgrade: all apps reach the queue at once)
   BENCH_WARM=1                run the main coalescing run (converge into a running operator, steady, change)
   BENCH_CONCURRENCY=          operator --concurrency (empty: the operator's default)
+  BENCH_CHANGES="spec rotation planned"  which changes the change phase makes
+  BENCH_RUST_LOG=info         the operator's RUST_LOG (e.g. info,sso_operator=debug with BENCH_KEEP=1)
   BENCH_TIMEOUT=600           seconds allowed for one converge
   BENCH_OUT=BENCHMARKS.md     report path ("-" to only print)
   BENCH_KEEP=0                keep the temp dir (logs, org files) after the run
@@ -61,6 +66,8 @@ WRITE_OPS = ("createMetadata", "updateMetadata", "upsertMetadata", "deleteMetada
 JWT_CLIENT = "3MVG9BENCHMARK"
 USERNAME = "integration@bench.example"
 IDP_CERT = "SelfSignedCert_IdP"
+# The certificate a planned rotation switches to.
+NEXT_CERT = "SelfSignedCert_Next"
 
 
 def env(name, default):
@@ -79,6 +86,7 @@ CFG = {
     "cold": env("BENCH_COLD", "1") not in ("0", "false", "no"),
     "warm": env("BENCH_WARM", "1") not in ("0", "false", "no"),
     "concurrency": env("BENCH_CONCURRENCY", ""),
+    "changes": env("BENCH_CHANGES", "spec rotation planned").replace(",", " ").split(),
     "timeout_s": int(env("BENCH_TIMEOUT", "600")),
     "out": env("BENCH_OUT", os.path.join(REPO, "BENCHMARKS.md")),
     "keep": env("BENCH_KEEP", "0") not in ("0", "false", "no"),
@@ -263,6 +271,7 @@ profiles: [System Administrator, Contact Center Agent]
 permissionSets: [Voice_Agent]
 certificates:
   - {{name: {cert}, masterLabel: SelfSignedCert IdP, keySize: 2048}}
+  - {{name: {next_cert}, masterLabel: SelfSignedCert Next, keySize: 2048}}
 identityProvider: {{enabled: false, certificate: null}}
 oauthClients:
   - consumerKey: {client}
@@ -283,7 +292,7 @@ class Sim:
         os.makedirs(self.dir, exist_ok=True)
         shutil.copy(jwt_crt, os.path.join(self.dir, "jwt.crt"))
         with open(os.path.join(self.dir, "org.yaml"), "w") as f:
-            f.write(ORG_YAML.format(org_id=org_id(i), i=i, user=USERNAME, cert=IDP_CERT, client=JWT_CLIENT))
+            f.write(ORG_YAML.format(org_id=org_id(i), i=i, user=USERNAME, cert=IDP_CERT, next_cert=NEXT_CERT, client=JWT_CLIENT))
         self.ca = os.path.join(self.dir, "ca.pem")
         self.proc = subprocess.Popen(
             [
@@ -402,7 +411,7 @@ class Operator:
             args,
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "w"),
-            env={**os.environ, "KUBECONFIG": kube.kubeconfig, "RUST_LOG": "info"},
+            env={**os.environ, "KUBECONFIG": kube.kubeconfig, "RUST_LOG": os.environ.get("BENCH_RUST_LOG", "info")},
         )
         self.pid = self.proc.pid
         self.clk = os.sysconf("SC_CLK_TCK")
@@ -583,11 +592,32 @@ def rv_changes(before, after):
 
 
 def trim_cm(o):
-    return {"metadata": {"name": o["metadata"]["name"]}, "cert": (o.get("data") or {}).get("certificate.pem", "")}
+    d = o.get("data") or {}
+    return {
+        "metadata": {"name": o["metadata"]["name"]},
+        "cert": d.get("certificate.pem", ""),
+        "next": d.get("next-certificate.pem", ""),
+        "previous": d.get("previous-certificate.pem", ""),
+    }
 
 
 def norm_pem(p):
     return "".join((p or "").split())
+
+
+def all_reached(dependents, seen, pred):
+    """A ConfigMap-watch predicate: records in `seen` when each dependent ConfigMap first satisfies
+    `pred` (its trimmed copy); true once all did."""
+
+    def check(w):
+        now = time.monotonic()
+        for cm in dependents:
+            c = w.objs.get(cm)
+            if cm not in seen and c is not None and pred(c):
+                seen[cm] = now
+        return len(seen) == len(dependents)
+
+    return check
 
 
 class Run:
@@ -761,9 +791,16 @@ class Run:
         log(f"{self.ns}: steady: {by_op}; k8s writes {s['k8s_writes_metric']}; rv changes {s['rv_changes']}")
 
     def change(self):
+        if "spec" in CFG["changes"]:
+            self.spec_change()
+        if "rotation" in CFG["changes"]:
+            self.hand_rotation()
+        if "planned" in CFG["changes"]:
+            self.planned_rotation()
+
+    def spec_change(self):
         r = self.result
         kube = self.ctx.kube
-        # 1. one spec change
         name = app_name(0)
         new_acs = "https://sso0.vendor.example/saml/acs-changed"
         gen0 = self.apps.snapshot()[name]["metadata"]["generation"]
@@ -787,21 +824,16 @@ class Run:
         )
         log(f"{self.ns}: spec change Ready in {t1 - t0:.2f}s (in Salesforce: {ok})")
 
-        # 2. IdP certificate rotation in org 0
+    def hand_rotation(self):
+        """The IdP certificate of org 0 renewed by hand in Setup (no planned rotation)."""
+        r = self.result
         dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % CFG["orgs"] == 0]
         mark = self.tally.mark()
         t0 = time.monotonic()
         rot = self.sims[0].call("/__sim/certificates", {"name": IDP_CERT})
         new_pem = norm_pem(rot["pem"])
         seen = {}
-
-        def all_rotated(w):
-            now = time.monotonic()
-            for cm in dependents:
-                o = w.objs.get(cm)
-                if cm not in seen and o is not None and norm_pem(o["cert"]) == new_pem:
-                    seen[cm] = now
-            return len(seen) == len(dependents)
+        all_rotated = all_reached(dependents, seen, lambda c: norm_pem(c["cert"]) == new_pem)
 
         limit = 2 * CFG["refresh_s"] + 60
         try:
@@ -821,6 +853,75 @@ class Run:
             calls_by_op=by_op,
         )
         log(f"{self.ns}: rotation reached {len(seen)}/{len(dependents)} ConfigMaps in {t1 - t0:.1f}s")
+
+    def planned_rotation(self):
+        """A planned rotation in the last org: announce (both keys in every dependent ConfigMap),
+        switch by the annotation, and the time from the switch in Salesforce (the simulator's IdP
+        signing with the next certificate, polled every 50 ms) until every dependent ConfigMap
+        carries the new key first (`certificate.pem` = the next certificate, the old one as
+        `previous-certificate.pem`)."""
+        r = self.result
+        kube = self.ctx.kube
+        o = CFG["orgs"] - 1
+        sim = self.sims[o]
+        dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % CFG["orgs"] == o]
+        certs = {c["name"]: norm_pem(c["pem"]) for c in sim.call("/__sim/state")["certificates"]}
+        old_pem, next_pem = certs[IDP_CERT], certs[NEXT_CERT]
+        rotation = {"nextCertificate": NEXT_CERT, "overlap": "1h", "gracePeriod": "1h"}
+        mark = self.tally.mark()
+        t0 = time.monotonic()
+        kube.kubectl_run("-n", self.ns, "patch", "salesforceorg", f"org{o}", "--type=merge", "-p",
+                         json.dumps({"spec": {"identityProvider": {"certificate": IDP_CERT, "rotation": rotation}}}))
+        announced = {}
+        all_announced = all_reached(dependents, announced, lambda c: norm_pem(c["next"]) == next_pem)
+
+        t1 = self.cms.wait(all_announced, 120, "the next key in every dependent ConfigMap", alive=self.op)
+        log(f"{self.ns}: planned rotation announced in {len(announced)} ConfigMaps in {t1 - t0:.1f}s")
+
+        switched_at = []
+        stop = threading.Event()
+
+        def poll_idp():
+            while not stop.is_set():
+                if sim.call("/__sim/state")["identityProvider"].get("certificate") == NEXT_CERT:
+                    switched_at.append(time.monotonic())
+                    return
+                time.sleep(0.05)
+
+        poller = threading.Thread(target=poll_idp, daemon=True)
+        poller.start()
+        seen = {}
+        all_switched = all_reached(
+            dependents, seen, lambda c: norm_pem(c["cert"]) == next_pem and norm_pem(c["previous"]) == old_pem
+        )
+
+        t2 = time.monotonic()
+        kube.kubectl_run("-n", self.ns, "annotate", "--overwrite", "salesforceorg", f"org{o}",
+                         f"sso-operator.dev/switch-certificate-now={NEXT_CERT}")
+        try:
+            t3 = self.cms.wait(all_switched, 120, "the new key first in every dependent ConfigMap", alive=self.op)
+            done = True
+        except TimeoutError:
+            t3, done = time.monotonic(), False
+        poller.join(10)
+        stop.set()
+        ts = switched_at[0] if switched_at else float("nan")
+        lat = [v - ts for v in seen.values()]
+        by_op, _, _ = self.tally.since(mark)
+        r["planned_rotation"] = dict(
+            org=o,
+            dependents=len(dependents),
+            announce_s=t1 - t0,
+            annotation_to_switch_s=ts - t2,
+            updated=len(seen),
+            complete=done,
+            switch_to_all_s=t3 - ts,
+            p50_s=pct(lat, 50),
+            max_s=max(lat) if lat else float("nan"),
+            calls_by_op=by_op,
+        )
+        log(f"{self.ns}: planned rotation: switched {ts - t2:.2f}s after the annotation; "
+            f"{len(seen)}/{len(dependents)} ConfigMaps with the new key first {t3 - ts:.2f}s after the switch")
 
     def stop(self):
         if getattr(self, "op", None):
@@ -932,13 +1033,19 @@ def report(results, info):
 
     C = []
     for r in results:
-        sc, ro = r.get("spec_change"), r.get("rotation")
+        sc, ro, pr = r.get("spec_change"), r.get("rotation"), r.get("planned_rotation")
         if sc:
             C.append(f"| {r['n']} | spec change (one acsUrl) | {f2(sc['seconds'])} s to Ready (in Salesforce: {sc['in_salesforce']}) | calls naming the app: {fmt_ops(sc['calls_naming_app'])} |")
         if ro:
             C.append(
                 f"| {r['n']} | IdP certificate rotation in org0 | {ro['updated']}/{ro['dependents']} ConfigMaps; all in {f1(ro['seconds_all'])} s "
                 f"(p50 {f1(ro['p50_s'])} s, max {f1(ro['max_s'])} s; refresh interval {CFG['refresh_s']} s) | all orgs, during rotation: {fmt_ops(ro['calls_by_op'])} |"
+            )
+        if pr:
+            C.append(
+                f"| {r['n']} | planned rotation in org{pr['org']} (switched by annotation) | announce: both keys in {pr['dependents']} ConfigMaps in {f1(pr['announce_s'])} s; "
+                f"IdP switched {f2(pr['annotation_to_switch_s'])} s after the annotation; switch → new key first in {pr['updated']}/{pr['dependents']} ConfigMaps: "
+                f"all in {f2(pr['switch_to_all_s'])} s (p50 {f2(pr['p50_s'])} s, max {f2(pr['max_s'])} s) | all orgs, announce to republish: {fmt_ops(pr['calls_by_op'])} |"
             )
     change = "\n".join(["| N | change | time | Salesforce calls |", "|---:|---|---|---|"] + C) if C else ""
     return table, gain, ops, steady, change

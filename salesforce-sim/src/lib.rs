@@ -7,7 +7,8 @@
 //! behaviour; the module docs say which Salesforce source each part follows.
 //!
 //! The library is what the tests use: the typed org file ([`OrgFile`]), an in-process start
-//! ([`start`] → [`SimHandle`]) and a JWT client key pair ([`client_key_pair`]). The binary
+//! ([`start`] → [`SimHandle`]), a JWT client key pair ([`client_key_pair`]), and the SAML
+//! service-provider side of the sign-in tests ([`sp_driver`]: the pysaml2 helper, `xmlsec1`). The binary
 //! (`src/main.rs`) runs the same server as a process.
 //!
 //! Modules, leaves first (no module uses one that uses it): `metadata_types` + `wsdl_types`
@@ -37,6 +38,7 @@ mod server;
 mod setup_entity_access;
 mod soap;
 mod soql;
+pub mod sp_driver;
 mod state;
 mod tls;
 mod version;

@@ -46,7 +46,10 @@ pub async fn run_controllers(
 ) -> Result<(), BoxError> {
     let ns = args.namespace.as_deref();
     let client = shared.client.clone();
+    // `orgs` (the context's) is what apps read their org from; the org controller keeps a cache of
+    // its own. See the apps' org trigger below.
     let (orgs, org_writer) = reflector::store();
+    let org_ctl_writer = Writer::default();
     let (apps, app_writer) = reflector::store();
     let (config_maps, cm_writer) = reflector::store();
     let ctx = Arc::new(Context {
@@ -86,16 +89,25 @@ pub async fn run_controllers(
 
     let cfg = ControllerConfig::default().concurrency(args.concurrency);
     let orgs_api: Api<SalesforceOrg> = scoped(&client, ns);
-    let org_ctl = slim_controller(orgs_api.clone(), cfg.clone(), org_writer, |_| {});
+    let org_ctl = slim_controller(orgs_api.clone(), cfg.clone(), org_ctl_writer, |_| {});
     let index_ctx = ctx.clone();
     let app_ctl = slim_controller(scoped(&client, ns), cfg, app_writer, move |ev| {
         index_ctx.index.apply(ev)
     });
-    // A changed org (fixed Secret reference, new status after authenticating) re-checks its apps.
+    // A changed org (fixed Secret reference, new status after authenticating, a rotation moving
+    // on) re-checks its apps. The trigger and the store the apps read the org from are one
+    // stream, so the store holds the change before the apps run: with a watch of its own the
+    // trigger could come first, the apps would check the org as it was, and, quiet until their
+    // next refresh, publish a rotation's announced or switched keys only then.
+    let org_trigger = watcher(orgs_api, watch_config())
+        .backoff(WatchBackoff::default())
+        .modify(slim)
+        .reflect(org_writer)
+        .applied_objects();
     let mapper_ctx = ctx.clone();
     let app_ctl = app_ctl
         .owns(cms_api, watch_config().labels(&managed))
-        .watches(orgs_api, watch_config(), move |org: SalesforceOrg| {
+        .watches_stream(org_trigger, move |org: SalesforceOrg| {
             let org_ref = format!("{}/{}", org.namespace().unwrap_or_default(), org.name_any());
             mapper_ctx
                 .index

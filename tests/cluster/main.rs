@@ -18,6 +18,8 @@
 //! - `leader_election`: a leader partitioned from the API server never writes after the new one
 //!   acquires;
 //! - `security`: no secret material anywhere; the chart's pod under Pod Security `restricted`;
+//! - `signin`: an SP library configured only from the published ConfigMap signs agents in (every
+//!   app kind, subject type and NameID format; refusals; certificate rotation without outage);
 //! - `tenancy`: many teams, one org: what one team's resources cannot do to another's.
 
 // The shared harness, `tests/common/`.
@@ -38,4 +40,5 @@ mod metrics;
 mod reconcile;
 mod rollout;
 mod security;
+mod signin;
 mod tenancy;

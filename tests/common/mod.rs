@@ -8,7 +8,8 @@
 //! - `client`: the org of the Salesforce client's tests, and how the client reaches it;
 //! - `keys`: private keys the client must refuse (usable ones come from the simulator);
 //! - `hostile_xml`: XML bombs for the parsers;
-//! - `repo`: the repository's files and tools (`sso-operator crd`, helm).
+//! - `repo`: the repository's files and tools (`sso-operator crd`, helm);
+//! - `sp`: a SAML service provider that is not part of this project (pysaml2), `xmlsec1`.
 // Not every binary uses every part.
 #![allow(dead_code)]
 
@@ -19,3 +20,4 @@ pub mod hostile_xml;
 pub mod keys;
 pub mod repo;
 pub mod sim;
+pub mod sp;

@@ -1,9 +1,11 @@
 //! The simulated org of an end-to-end test: how it starts ([`OrgSeed`]), shaped from
 //! [`sim::base_org`] and started through [`Sim::start`].
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use crate::common::sim::{self, CertSpec, OauthClient, Sim};
+use crate::common::sim::{self, CertSpec, OauthClient, Sim, UserSpec};
 
 /// How the simulated org starts.
 #[derive(Clone)]
@@ -19,6 +21,11 @@ pub struct OrgSeed {
     pub latency_ms: u64,
     /// OAuth clients besides the JWT client.
     pub extra_oauth_clients: Vec<OauthClient>,
+    /// Users besides the integration user (e.g. the agents a sign-in test signs in).
+    pub extra_users: Vec<UserSpec>,
+    /// More fields of users, by username (`Email`, `Department`, custom `X__c` fields): what
+    /// the SAML `email` attribute and custom attribute formulas read.
+    pub user_fields: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for OrgSeed {
@@ -31,6 +38,8 @@ impl Default for OrgSeed {
             extra_certificates: Vec::new(),
             latency_ms: 0,
             extra_oauth_clients: Vec::new(),
+            extra_users: Vec::new(),
+            user_fields: BTreeMap::new(),
         }
     }
 }
@@ -54,6 +63,8 @@ impl OrgSeed {
         org.oauth_clients
             .extend(self.extra_oauth_clients.iter().cloned());
         org.connected_apps = self.connected_apps.clone();
+        org.users.extend(self.extra_users.iter().cloned());
+        org.user_fields.extend(self.user_fields.clone());
         org.limits.daily_api_requests = 100_000;
         sim::creation_allowed(&mut org, self.creation_allowed);
         org

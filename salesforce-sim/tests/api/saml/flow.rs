@@ -12,15 +12,7 @@ use crate::saml::sp::{self, Page, Sp, SpConfig};
 
 pub const MY_DOMAIN: &str = "https://acme.my.salesforce.com";
 
-/// How a sign-in starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    Redirect,
-    Post,
-    IdpInitiated,
-}
-
-pub const FLOWS: [Flow; 3] = [Flow::Redirect, Flow::Post, Flow::IdpInitiated];
+pub use salesforce_sim::sp_driver::{FLOWS, Flow};
 
 /// The org's answer to a sign-in, and the request it answers (SP-initiated).
 #[derive(Debug)]

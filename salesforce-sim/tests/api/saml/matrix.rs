@@ -11,32 +11,7 @@ use crate::saml::flow::{FLOWS, signed_in};
 use crate::saml::sp::Sp;
 use crate::saml::{AGENT, App, Kind, config, create, session, sp_id, start, user_id};
 
-const SUBJECTS: [&str; 5] = [
-    "Username",
-    "FederationId",
-    "UserId",
-    "CustomAttribute",
-    "PersistentId",
-];
-
-const FORMATS: [(&str, &str); 4] = [
-    (
-        "Unspecified",
-        "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified",
-    ),
-    (
-        "EmailAddress",
-        "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
-    ),
-    (
-        "Persistent",
-        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-    ),
-    (
-        "Transient",
-        "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
-    ),
-];
+use salesforce_sim::sp_driver::{NAME_ID_FORMATS as FORMATS, SUBJECT_TYPES as SUBJECTS};
 
 fn attr(v: &Value, name: &str) -> Value {
     v["attributes"][name].clone()

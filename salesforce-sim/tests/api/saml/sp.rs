@@ -1,106 +1,18 @@
-//! The service provider side of the sign-in tests: the pysaml2 helper
-//! (`salesforce-sim/tests/sp/sp.py`, venv from `hack/sp-venv.sh`), `xmlsec1 --verify`, and the
+//! The service provider side of the sign-in tests: the pysaml2 helper and `xmlsec1 --verify`
+//! (the library's `sp_driver`, shared with the operator's tests), the SP's settings, and the
 //! browser steps between them (send the `AuthnRequest`, read the auto-post form).
 //!
 //! Nothing here is skipped: without xmlsec1 or the venv the tests fail and say why.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::Command;
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::harness::Sim;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
-
-/// The venv python of the SP helper (built once per test binary; installs xmlsec1 if needed).
-fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let script = repo_root().join("hack/sp-venv.sh");
-        let out = Command::new(&script)
-            .output()
-            .unwrap_or_else(|e| panic!("running {}: {e}", script.display()));
-        assert!(
-            out.status.success(),
-            "hack/sp-venv.sh failed (it needs python3 with venv, PyPI and xmlsec1):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        PathBuf::from(String::from_utf8(out.stdout).expect("utf-8").trim())
-    })
-}
-
-/// `xmlsec1`, installed with apt-get when missing; the test fails when it cannot be had.
-fn xmlsec1() -> &'static str {
-    static CHECKED: OnceLock<()> = OnceLock::new();
-    CHECKED.get_or_init(|| {
-        let have = || Command::new("xmlsec1").arg("--version").output().is_ok();
-        if !have() {
-            let _ = Command::new("apt-get")
-                .args(["install", "-y", "-qq", "xmlsec1"])
-                .output();
-        }
-        assert!(
-            have(),
-            "xmlsec1 is missing and apt-get could not install it: install the Debian package xmlsec1"
-        );
-    });
-    "xmlsec1"
-}
-
-/// One running SP helper process (JSON Lines over stdin/stdout).
-pub struct Sp {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-}
-
-impl Sp {
-    pub fn start() -> Sp {
-        let script = repo_root().join("salesforce-sim/tests/sp/sp.py");
-        let mut child = Command::new(python())
-            .arg(&script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", script.display()));
-        let stdin = child.stdin.take().expect("stdin");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        Sp {
-            child,
-            stdin,
-            stdout,
-        }
-    }
-
-    /// One request, one answer.
-    pub fn call(&mut self, request: &Value) -> Value {
-        writeln!(self.stdin, "{request}").expect("write to the SP helper");
-        self.stdin.flush().expect("flush");
-        let mut line = String::new();
-        self.stdout
-            .read_line(&mut line)
-            .expect("read the SP helper");
-        assert!(!line.is_empty(), "the SP helper exited");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("SP answer {line:?}: {e}"))
-    }
-}
-
-impl Drop for Sp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use salesforce_sim::sp_driver::{SpProcess as Sp, response_xml, xmlsec_verify};
+use salesforce_sim::sp_driver::{unique, xmlsec1};
 
 /// The SP's own configuration (files in `dir`): entity id, ACS URL, optional key pairs.
 #[derive(Clone)]
@@ -147,15 +59,9 @@ pub async fn metadata(s: &Sim, app: &str, dir: &Path) -> PathBuf {
         .await
         .expect("metadata");
     assert_eq!(r.status(), 200, "metadata of {app}");
-    let path = dir.join(format!("{app}-{}.xml", rand_suffix()));
+    let path = dir.join(format!("{app}-{}.xml", unique()));
     std::fs::write(&path, r.text().await.expect("metadata text")).expect("write metadata");
     path
-}
-
-fn rand_suffix() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::SeqCst).to_string()
 }
 
 /// What the org answered a sign-in with.
@@ -199,44 +105,9 @@ pub fn parse_page(status: u16, html: String) -> Page {
     }
 }
 
-/// The decoded XML of a posted `SAMLResponse`.
-pub fn response_xml(saml_response: &str) -> String {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(saml_response)
-        .expect("SAMLResponse is base64");
-    String::from_utf8(bytes).expect("SAMLResponse is UTF-8")
-}
-
-/// Checks with `xmlsec1 --verify` that the signature at `xpath` in `xml` verifies with the
-/// certificate `cert_pem` (and only with it: the KeyInfo certificate is not used).
-pub fn xmlsec_verify(xml: &str, xpath: &str, cert_pem: &Path, dir: &Path) -> Result<(), String> {
-    let file = dir.join(format!("response-{}.xml", rand_suffix()));
-    std::fs::write(&file, xml).expect("write response");
-    let out = Command::new(xmlsec1())
-        .args(["--verify", "--enabled-key-data", "rsa", "--pubkey-cert-pem"])
-        .arg(cert_pem)
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
-        ])
-        .args([
-            "--id-attr:ID",
-            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-        ])
-        .args(["--node-xpath", xpath])
-        .arg(&file)
-        .output()
-        .expect("run xmlsec1");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// Decrypts the `EncryptedAssertion` of `xml` with `key` (`xmlsec1 --decrypt`).
 pub fn xmlsec_decrypt(xml: &str, key: &Path, dir: &Path) -> String {
-    let file = dir.join(format!("encrypted-{}.xml", rand_suffix()));
+    let file = dir.join(format!("encrypted-{}.xml", unique()));
     std::fs::write(&file, xml).expect("write response");
     let out = Command::new(xmlsec1())
         .args(["--decrypt", "--privkey-pem"])
