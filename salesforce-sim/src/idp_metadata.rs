@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 
 use crate::eca::kind::Kind;
 use crate::metadata_types::{self as mt, esc};
-use crate::realism::EcaMetadata;
+use crate::realism::{EcaMetadata, MetadataValidUntil};
 use crate::state::{CallRecord, Shared, State};
 use crate::xml;
 
@@ -83,13 +83,15 @@ pub fn build(st: &State, app: Option<&str>) -> Option<String> {
             (issuer, fmt, slo)
         }
     };
-    // Whole days, so that repeated downloads on one day are byte-identical (consumers that
-    // compare bytes do not see a change every fetch).
-    let until = (st.now() + VALID_FOR).as_second();
-    let valid_until = xml::date_time(
-        jiff::Timestamp::from_second(until - until.rem_euclid(86_400))
-            .unwrap_or(jiff::Timestamp::MAX),
-    );
+    // Stamped per download to the millisecond (the default), or in whole days (a variant).
+    let until = st.now() + VALID_FOR;
+    let valid_until = xml::date_time(match st.realism.metadata_valid_until {
+        MetadataValidUntil::PerDownload => until,
+        MetadataValidUntil::WholeDays => {
+            let s = until.as_second();
+            jiff::Timestamp::from_second(s - s.rem_euclid(86_400)).unwrap_or(jiff::Timestamp::MAX)
+        }
+    });
     let cert_b64 = base64::engine::general_purpose::STANDARD.encode(&cert.der);
     let mut out = String::new();
     out.push_str(r#"<?xml version="1.0" encoding="UTF-8"?>"#);

@@ -105,6 +105,18 @@ pub enum ConsumerKeyEcho {
     Accepted,
 }
 
+/// How the IdP metadata documents stamp `validUntil`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MetadataValidUntil {
+    /// About ten years after each download, to the millisecond: what real samples of Salesforce's
+    /// IdP metadata show (issue 21's field report), so every download differs in that attribute.
+    #[default]
+    PerDownload,
+    /// Rounded down to whole days: repeated downloads on one day are byte-identical.
+    WholeDays,
+}
+
 /// The switches. Every field has a default; `POST /__sim/realism` changes the ones it names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -125,6 +137,8 @@ pub struct Realism {
     pub creation_blocked: CreationBlocked,
     #[serde(default)]
     pub consumer_key_echo: ConsumerKeyEcho,
+    #[serde(default)]
+    pub metadata_valid_until: MetadataValidUntil,
 }
 
 impl Realism {

@@ -145,16 +145,25 @@ async fn metadata_documents(
     idp_on: bool,
     first_app: Option<&str>,
 ) -> Vec<Finding> {
-    let org = match client.fetch_idp_metadata(None).await {
-        Ok(md) => Finding::confirmed(
-            "orgMetadata",
-            format!(
-                "/.well-known/samlidp.xml served (entity id {})",
-                md.entity_id
+    let (org, stamp) = match client.fetch_idp_metadata(None).await {
+        Ok(md) => (
+            Finding::confirmed(
+                "orgMetadata",
+                format!(
+                    "/.well-known/samlidp.xml served (entity id {})",
+                    md.entity_id
+                ),
             ),
+            valid_until_stamp(&md.xml),
         ),
-        Err(e) if !idp_on => Finding::untestable("orgMetadata", format!("the IdP is off ({e})")),
-        Err(e) => Finding::failed("orgMetadata", e.to_string()),
+        Err(e) if !idp_on => (
+            Finding::untestable("orgMetadata", format!("the IdP is off ({e})")),
+            Finding::untestable("metadataValidUntil", "no metadata document"),
+        ),
+        Err(e) => (
+            Finding::failed("orgMetadata", e.to_string()),
+            Finding::untestable("metadataValidUntil", "no metadata document"),
+        ),
     };
     let app = match first_app {
         None => Finding::untestable("appMetadata", "no connected app in the org"),
@@ -169,7 +178,32 @@ async fn metadata_documents(
             ),
         },
     };
-    vec![org, app]
+    vec![org, stamp, app]
+}
+
+/// How the document stamps `validUntil`: a time of day to the millisecond means per download
+/// (every download differs there, which the operator ignores); midnight means whole days.
+fn valid_until_stamp(xml: &str) -> Finding {
+    let stamp = xml
+        .split_once("validUntil=\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(v, _)| v.to_string());
+    match stamp {
+        Some(v) if v.contains("T00:00:00") && v.trim_end_matches('Z').ends_with(".000") => {
+            Finding::variant(
+                "metadataValidUntil",
+                "wholeDays",
+                format!("validUntil {v}: whole days, repeated downloads are identical"),
+            )
+        }
+        Some(v) => Finding::confirmed(
+            "metadataValidUntil",
+            format!(
+                "validUntil {v}: stamped per download; a change of validUntil alone is not republished"
+            ),
+        ),
+        None => Finding::untestable("metadataValidUntil", "the document has no validUntil"),
+    }
 }
 
 /// The spec of a throwaway app `name` of `kind`, granting `profile`.

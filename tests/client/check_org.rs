@@ -128,6 +128,7 @@ async fn write_mode_names_every_variant_and_leaves_nothing() {
         (json!({"creationBlocked": "perComponent"}), false),
         (json!({"creationBlocked": "fault"}), false),
         (json!({"consumerKeyEcho": "accepted"}), true),
+        (json!({"metadataValidUntil": "wholeDays"}), true),
     ];
     let mut failures = Vec::new();
     for (realism, creation_allowed) in variants {

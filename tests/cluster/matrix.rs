@@ -106,6 +106,11 @@ fn variants() -> Vec<Variant> {
             json!({"consumerKeyEcho": "accepted"}),
             true,
         ),
+        v(
+            "metadataValidUntil=wholeDays",
+            json!({"metadataValidUntil": "wholeDays"}),
+            true,
+        ),
     ]
 }
 
