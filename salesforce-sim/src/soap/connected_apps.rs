@@ -1,5 +1,5 @@
 //! Writing one connected app (`createMetadata` / `updateMetadata` / `upsertMetadata`): the API
-//! name rule, create-vs-update, the Spring '26 creation block (salesforce-api.md §8.1, the
+//! name rule, create-vs-update (names unique regardless of case), the Spring '26 creation block (salesforce-api.md §8.1, the
 //! org's `policy`), then the semantic checks of `connected_app.rs`.
 
 use crate::component::valid_api_name;
@@ -27,6 +27,24 @@ pub fn save_app(st: &mut State, mode: Mode, fields: Vec<Elem>) -> ItemResult<boo
     }
     let stored = st.app_key(&name);
     let exists = stored.is_some();
+    // Developer names are unique regardless of case (salesforce-api.md §14): even where reads
+    // match names exactly (the caseSensitive variant), a create (or an upsert that would create)
+    // next to an app named in another case is a duplicate.
+    let other_case = (!exists && mode != Mode::Update)
+        .then(|| {
+            st.apps
+                .keys()
+                .find(|k| k.eq_ignore_ascii_case(&name))
+                .cloned()
+        })
+        .flatten();
+    if let Some(existing) = other_case {
+        return Err(vec![err(
+            Some("fullName"),
+            format!("A ConnectedApp named {existing} already exists"),
+            "DUPLICATE_DEVELOPER_NAME",
+        )]);
+    }
     match (mode, exists) {
         (Mode::Create, true) => {
             return Err(vec![err(

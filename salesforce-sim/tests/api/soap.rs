@@ -128,6 +128,27 @@ async fn upsert_creates_when_allowed_with_partial_success() {
     assert!(results_of(&xml)[0].messages[0].contains("no PermissionSet named Nope_PS"));
 }
 
+/// Developer names are unique regardless of case: a create or an upsert of `app_one` next to
+/// `App_One` is `DUPLICATE_DEVELOPER_NAME`; an update still names the exact app.
+#[tokio::test]
+async fn a_name_in_another_case_is_a_duplicate() {
+    let s = Sim::start_with(Options {
+        org: sim::org(true),
+        ..Options::default()
+    });
+    let t = s.token().await;
+    let (_, xml) = s.soap(&t, &sim::upsert(&saml_app("App_One"))).await;
+    assert!(results_of(&xml)[0].success, "{xml}");
+    for call in ["createMetadata", "upsertMetadata"] {
+        let body = format!("<{call}>{}</{call}>", saml_app("app_one"));
+        let (_, xml) = s.soap(&t, &body).await;
+        let r = &results_of(&xml)[0];
+        assert!(!r.success, "{call}: {xml}");
+        assert_eq!(r.status_codes, ["DUPLICATE_DEVELOPER_NAME"], "{call}");
+        assert!(r.messages[0].contains("App_One"), "{call}: {xml}");
+    }
+}
+
 #[tokio::test]
 async fn all_or_none_rolls_back() {
     let s = Sim::start_with(Options {

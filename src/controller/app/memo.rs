@@ -255,4 +255,30 @@ mod tests {
             "announced: every app republishes now, with both keys"
         );
     }
+
+    fn annotated(pairs: &[(&str, &str)]) -> SsoConnectedApp {
+        let mut app = test_app();
+        app.metadata.annotations = Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        app
+    }
+
+    #[test]
+    fn setting_the_reclaim_annotation_changes_the_token() {
+        let plain = sync_token(&annotated(&[]));
+        let reclaim = sync_token(&annotated(&[(RECLAIM_ANNOTATION, "true")]));
+        assert_eq!(plain, None);
+        assert_ne!(reclaim, plain);
+        let sync = sync_token(&annotated(&[(SYNC_ANNOTATION, "1")]));
+        assert_eq!(sync.as_deref(), Some("1"));
+        let both = sync_token(&annotated(&[
+            (SYNC_ANNOTATION, "1"),
+            (RECLAIM_ANNOTATION, "true"),
+        ]));
+        assert_ne!(both, sync);
+    }
 }
