@@ -47,9 +47,10 @@ pub fn save_app(st: &mut State, mode: Mode, fields: Vec<Elem>) -> ItemResult<boo
     }
     match (mode, exists) {
         (Mode::Create, true) => {
+            let existing = stored.as_deref().unwrap_or(&name);
             return Err(vec![err(
                 Some("fullName"),
-                format!("A ConnectedApp named {name} already exists"),
+                format!("A ConnectedApp named {existing} already exists"),
                 "DUPLICATE_DEVELOPER_NAME",
             )]);
         }

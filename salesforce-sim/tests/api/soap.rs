@@ -139,14 +139,35 @@ async fn a_name_in_another_case_is_a_duplicate() {
     let t = s.token().await;
     let (_, xml) = s.soap(&t, &sim::upsert(&saml_app("App_One"))).await;
     assert!(results_of(&xml)[0].success, "{xml}");
-    for call in ["createMetadata", "upsertMetadata"] {
-        let body = format!("<{call}>{}</{call}>", saml_app("app_one"));
-        let (_, xml) = s.soap(&t, &body).await;
+    let call = |op: &str| format!("<{op}>{}</{op}>", saml_app("app_one"));
+    // Names matched regardless of case (the default variant): a create is a duplicate of the
+    // stored app, an upsert finds and updates it; never a second app.
+    let (_, xml) = s.soap(&t, &call("createMetadata")).await;
+    let r = &results_of(&xml)[0];
+    assert_eq!(r.status_codes, ["DUPLICATE_DEVELOPER_NAME"], "{xml}");
+    assert!(r.messages[0].contains("App_One"), "{xml}");
+    let (_, xml) = s.soap(&t, &call("upsertMetadata")).await;
+    assert!(results_of(&xml)[0].success, "{xml}");
+    // Reads matching names exactly (caseSensitive): both are duplicates, names being unique
+    // regardless of case all the same.
+    s.control_post("/__sim/realism", json!({"nameMatching": "caseSensitive"}))
+        .await;
+    for op in ["createMetadata", "upsertMetadata"] {
+        let (_, xml) = s.soap(&t, &call(op)).await;
         let r = &results_of(&xml)[0];
-        assert!(!r.success, "{call}: {xml}");
-        assert_eq!(r.status_codes, ["DUPLICATE_DEVELOPER_NAME"], "{call}");
-        assert!(r.messages[0].contains("App_One"), "{call}: {xml}");
+        assert!(!r.success, "{op}: {xml}");
+        assert_eq!(r.status_codes, ["DUPLICATE_DEVELOPER_NAME"], "{op}");
+        assert!(r.messages[0].contains("App_One"), "{op}: {xml}");
     }
+    let state = s.control_get("/__sim/state").await;
+    let apps = state["connectedApps"].as_object().unwrap();
+    assert_eq!(
+        apps.keys()
+            .filter(|k| k.eq_ignore_ascii_case("app_one"))
+            .count(),
+        1,
+        "{apps:?}"
+    );
 }
 
 #[tokio::test]
