@@ -52,30 +52,14 @@ pub async fn run_controllers(
     let org_ctl_writer = Writer::default();
     let (apps, app_writer) = reflector::store();
     let (config_maps, cm_writer) = reflector::store();
-    let ctx = Arc::new(Context {
-        cluster: shared.cluster,
-        client: client.clone(),
-        stores: Stores {
-            orgs,
-            apps,
-            config_maps,
-        },
-        registry: OrgRegistry::new(
-            client.clone(),
-            shared.salesforce,
-            Duration::from_secs(args.org_refresh_seconds.max(10)),
-        ),
-        index: AppIndex::default(),
-        owners: ConfigMapOwners::default(),
-        memos: Default::default(),
-        retry: Retry {
-            fast: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
-            slow: Backoff::new(Duration::from_secs(300), Duration::from_secs(3600)),
-        },
-        recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
-        metrics: shared.metrics,
-        metadata_sweep: Duration::from_secs(args.metadata_sweep_hours * 3600),
-    });
+    let ctx = Arc::new(context(
+        args,
+        shared.cluster,
+        &client,
+        shared.salesforce,
+        shared.metrics,
+        stores(orgs, apps, config_maps),
+    ));
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
     let owners_ctx = ctx.clone();
@@ -141,6 +125,49 @@ pub async fn run_controllers(
         _ = cm_stream => {},
     }
     Ok(())
+}
+
+fn stores(
+    orgs: Store<SalesforceOrg>,
+    apps: Store<SsoConnectedApp>,
+    config_maps: Store<ConfigMap>,
+) -> Stores {
+    Stores {
+        orgs,
+        apps,
+        config_maps,
+    }
+}
+
+/// The controllers' shared context, from the flags and the process-wide parts.
+fn context(
+    args: &RunArgs,
+    cluster: String,
+    client: &Client,
+    salesforce: Salesforce,
+    metrics: Arc<Metrics>,
+    stores: Stores,
+) -> Context {
+    Context {
+        cluster,
+        client: client.clone(),
+        stores,
+        registry: OrgRegistry::new(
+            client.clone(),
+            salesforce,
+            Duration::from_secs(args.org_refresh_seconds.max(10)),
+        ),
+        index: AppIndex::default(),
+        owners: ConfigMapOwners::default(),
+        memos: Default::default(),
+        retry: Retry {
+            fast: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            slow: Backoff::new(Duration::from_secs(300), Duration::from_secs(3600)),
+        },
+        recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
+        metrics,
+        metadata_sweep: Duration::from_secs(args.metadata_sweep_hours * 3600),
+    }
 }
 
 /// Readiness: every watch has delivered its initial list. Polled rather than awaited: a store's
