@@ -4,8 +4,6 @@
 BENCH_TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # The target the image ships (the Dockerfile builds <arch>-unknown-linux-musl).
 BENCH_MUSL_TARGET ?= $(shell uname -m)-unknown-linux-musl
-# Cargo features of the shipped build (the Dockerfile's build uses the package's defaults).
-BENCH_FEATURES ?=
 # BENCH_COMPARE_GLIBC=1: also bench the glibc build, reported as separate rows.
 BENCH_COMPARE_GLIBC ?=
 
@@ -23,8 +21,7 @@ bench-deps: ## install what make bench needs when missing (rustup musl target, m
 bench: bench-deps ## benchmark the shipped (musl) build vs local control plane + simulated orgs; writes BENCHMARKS.md (knobs: hack/bench/bench.py)
 	@start=$$(date +%s); \
 	  export CARGO_TARGET_DIR="$(BENCH_TARGET_DIR)"; \
-	  $(CARGO) build --release --locked -p sso-operator --target '$(BENCH_MUSL_TARGET)' --bin sso-operator \
-	    $(if $(BENCH_FEATURES),--features '$(BENCH_FEATURES)') || exit 1; \
+	  $(CARGO) build --release --locked -p sso-operator --target '$(BENCH_MUSL_TARGET)' --bin sso-operator || exit 1; \
 	  $(CARGO) build --release --locked -p salesforce-sim --bin salesforce-sim || exit 1; \
 	  builds="musl=$(BENCH_TARGET_DIR)/$(BENCH_MUSL_TARGET)/release/sso-operator"; \
 	  if [ -n "$(filter-out 0 false no,$(BENCH_COMPARE_GLIBC))" ]; then \
