@@ -121,100 +121,163 @@ pub fn build(
     }
 }
 
-/// Annotations the operator's ConfigMap cache keeps in place of `data` (set locally by
-/// [`slim_for_cache`], never sent to the API server): digests are all compare-before-write needs,
-/// and at a thousand apps the metadata documents would be most of the operator's memory.
-const CACHED_DATA_SHA: &str = "sso-operator.dev/cached-data-sha256";
-const CACHED_METADATA_SHA: &str = "sso-operator.dev/cached-metadata-sha256";
-const CACHED_METADATA_STABLE_SHA: &str = "sso-operator.dev/cached-metadata-stable-sha256";
+/// The one annotation the operator's ConfigMap cache keeps (set locally by [`slim_for_cache`],
+/// never sent to the API server): a compact record of digests, which is all compare-before-write
+/// needs. At ten thousand apps the documents, and even five annotations per ConfigMap, would be
+/// a large part of the operator's memory.
+const CACHE_RECORD: &str = "sso-operator.dev/cache";
 
-/// Digest of a ConfigMap's `data` (keys and values, length-prefixed so no two maps collide).
-fn data_digest(data: Option<&BTreeMap<String, String>>) -> String {
-    let mut h = Sha256::new();
-    for (k, v) in data.into_iter().flatten() {
-        for part in [k, v] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-    }
-    hex::encode(h.finalize())
+/// The labels and annotations [`build`] sets. The cache keeps a digest of their values rather
+/// than the maps (the watch selects on the label, so every cached ConfigMap carries it).
+const OWN_LABELS: [&str; 1] = [MANAGED_BY_LABEL];
+const OWN_ANNOTATIONS: [&str; 2] = [SHA256_ANNOTATION, NOT_AFTER_ANNOTATION];
+
+/// What the cache knows of a ConfigMap's content: SHA-256 digests, kept in [`CACHE_RECORD`] as
+/// `<content>[.<metadata>.<metadata without validUntil>]`, each unpadded base64url.
+#[derive(Debug, PartialEq, Eq)]
+struct Record {
+    /// `data` (keys and values) and the values of [`OWN_LABELS`] and [`OWN_ANNOTATIONS`].
+    content: [u8; 32],
+    /// `metadata.xml` exactly and without `validUntil` (none without a `metadata.xml`).
+    metadata: Option<([u8; 32], [u8; 32])>,
 }
 
-/// Shrinks a watched ConfigMap to what the cache needs: metadata without managedFields, and
-/// digests of `data` (whole, and of `metadata.xml` exact and without `validUntil`).
+impl Record {
+    fn of(cm: &ConfigMap) -> Record {
+        let mut h = Sha256::new();
+        let mut part = |s: Option<&str>| match s {
+            Some(s) => {
+                h.update((s.len() as u64).to_be_bytes());
+                h.update(s.as_bytes());
+            }
+            None => h.update(u64::MAX.to_be_bytes()),
+        };
+        // Length-prefixed, so no two ConfigMaps share the input.
+        for (k, v) in cm.data.iter().flatten() {
+            part(Some(k));
+            part(Some(v));
+        }
+        part(None);
+        for (keys, map) in [
+            (&OWN_LABELS[..], &cm.metadata.labels),
+            (&OWN_ANNOTATIONS[..], &cm.metadata.annotations),
+        ] {
+            for k in keys {
+                part(map.as_ref().and_then(|m| m.get(*k)).map(String::as_str));
+            }
+        }
+        let metadata = cm
+            .data
+            .as_ref()
+            .and_then(|d| d.get("metadata.xml"))
+            .map(|md| {
+                (
+                    Sha256::digest(md.as_bytes()).into(),
+                    Sha256::digest(without_valid_until(md).as_bytes()).into(),
+                )
+            });
+        Record {
+            content: h.finalize().into(),
+            metadata,
+        }
+    }
+
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        let b64 = |d: &[u8; 32]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
+        match &self.metadata {
+            Some((md, stable)) => format!("{}.{}.{}", b64(&self.content), b64(md), b64(stable)),
+            None => b64(&self.content),
+        }
+    }
+
+    /// The record of a slimmed copy (none for a ConfigMap that did not go through the cache).
+    fn read(cm: &ConfigMap) -> Option<Record> {
+        use base64::Engine as _;
+        let text = cm.metadata.annotations.as_ref()?.get(CACHE_RECORD)?;
+        let decode = |s: &str| -> Option<[u8; 32]> {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(s)
+                .ok()?
+                .try_into()
+                .ok()
+        };
+        let mut parts = text.split('.');
+        let content = decode(parts.next()?)?;
+        let metadata = match (parts.next(), parts.next()) {
+            (Some(md), Some(stable)) => Some((decode(md)?, decode(stable)?)),
+            _ => None,
+        };
+        Some(Record { content, metadata })
+    }
+}
+
+/// Shrinks a watched ConfigMap to what reconcile reads: name, namespace, uid, resourceVersion,
+/// deletion and finalizers, the owner references (`foreign_controller`, the owner index), and the
+/// digest record in place of `data`, `binaryData`, labels, annotations and managedFields.
 pub fn slim_for_cache(cm: &mut ConfigMap) {
-    let data = cm.data.take();
-    let md = data.as_ref().and_then(|d| d.get("metadata.xml"));
-    let mut digests = vec![(CACHED_DATA_SHA, data_digest(data.as_ref()))];
-    if let Some(md) = md {
-        digests.push((CACHED_METADATA_SHA, sha256_hex(md.as_bytes())));
-        digests.push((
-            CACHED_METADATA_STABLE_SHA,
-            sha256_hex(without_valid_until(md).as_bytes()),
-        ));
+    *cm = slimmed(cm);
+}
+
+/// `cm` as the cache keeps it (see [`slim_for_cache`]); `data` is hashed, not copied.
+pub fn slimmed(cm: &ConfigMap) -> ConfigMap {
+    let m = &cm.metadata;
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            uid: m.uid.clone(),
+            resource_version: m.resource_version.clone(),
+            deletion_timestamp: m.deletion_timestamp.clone(),
+            finalizers: m.finalizers.clone(),
+            owner_references: m.owner_references.clone(),
+            annotations: Some(BTreeMap::from([(
+                CACHE_RECORD.to_string(),
+                Record::of(cm).encode(),
+            )])),
+            ..Default::default()
+        },
+        ..Default::default()
     }
-    let annotations = cm.metadata.annotations.get_or_insert_with(BTreeMap::new);
-    for (k, v) in digests {
-        annotations.insert(k.to_string(), v);
-    }
-    cm.metadata.managed_fields = None;
-    cm.binary_data = None;
 }
 
 /// For a cached (slimmed) ConfigMap whose `metadata.xml` differs from `xml` only in `validUntil`:
-/// the SHA-256 of the published bytes, which are then kept (see [`without_valid_until`]).
-pub fn only_valid_until_moved<'a>(cached: &'a ConfigMap, xml: &str) -> Option<&'a str> {
-    let a = cached.metadata.annotations.as_ref()?;
-    let published = a.get(CACHED_METADATA_SHA)?;
-    (a.get(CACHED_METADATA_STABLE_SHA)? == &sha256_hex(without_valid_until(xml).as_bytes())
-        && published != &sha256_hex(xml.as_bytes()))
-        .then_some(published.as_str())
+/// the SHA-256 (hex) of the published bytes, which are then kept (see [`without_valid_until`]).
+pub fn only_valid_until_moved(cached: &ConfigMap, xml: &str) -> Option<String> {
+    let (published, stable) = Record::read(cached)?.metadata?;
+    (stable[..] == Sha256::digest(without_valid_until(xml).as_bytes())[..]
+        && published[..] != Sha256::digest(xml.as_bytes())[..])
+        .then(|| hex::encode(published))
 }
 
-/// `cm` as the cache keeps it (see [`slim_for_cache`]).
-pub fn slimmed(cm: &ConfigMap) -> ConfigMap {
-    let mut c = cm.clone();
-    slim_for_cache(&mut c);
-    c
+/// Whether `cached` holds every owner reference of `wanted` (by uid).
+fn has_owners(cached: &ConfigMap, wanted: &ConfigMap) -> bool {
+    wanted
+        .owner_references()
+        .iter()
+        .all(|o| cached.owner_references().iter().any(|e| e.uid == o.uid))
 }
 
 /// Whether `cached` (a slimmed copy from the watch cache) still carries everything of
-/// `published` (slimmed too): data (by digest), labels, annotations and owner.
+/// `published` (slimmed too): data, the operator's labels and annotations (by digest), and owner.
 pub fn matches_published(cached: &ConfigMap, published: &ConfigMap) -> bool {
-    let contains = |have: &Option<BTreeMap<String, String>>,
-                    want: &Option<BTreeMap<String, String>>| {
-        let have = have.clone().unwrap_or_default();
-        want.iter().flatten().all(|(k, v)| have.get(k) == Some(v))
-    };
-    contains(&cached.metadata.labels, &published.metadata.labels)
-        && contains(
-            &cached.metadata.annotations,
-            &published.metadata.annotations,
-        )
-        && published
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .all(|o| {
-                cached
-                    .metadata
-                    .owner_references
-                    .iter()
-                    .flatten()
-                    .any(|e| e.uid == o.uid)
-            })
+    match (Record::read(cached), Record::read(published)) {
+        (Some(c), Some(p)) => c.content == p.content && has_owners(cached, published),
+        _ => false,
+    }
 }
 
 /// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
 /// sets (data, labels, annotations, owner), so applying `desired` would change nothing.
 pub fn up_to_date(cached: &ConfigMap, desired: &ConfigMap) -> bool {
-    matches_published(cached, &slimmed(desired))
+    Record::read(cached).is_some_and(|c| c.content == Record::of(desired).content)
+        && has_owners(cached, desired)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
 
     #[test]
     fn valid_until_is_the_only_thing_ignored() {
@@ -229,11 +292,30 @@ mod tests {
         );
     }
 
+    /// A ConfigMap as `build` makes it (the operator's label and annotations, an owner).
     fn cm(xml: &str) -> ConfigMap {
         ConfigMap {
             metadata: ObjectMeta {
                 name: Some("m".into()),
-                labels: Some(BTreeMap::from([("a".into(), "b".into())])),
+                namespace: Some("ns".into()),
+                uid: Some("cm-uid".into()),
+                resource_version: Some("7".into()),
+                labels: Some(BTreeMap::from([(
+                    MANAGED_BY_LABEL.into(),
+                    MANAGED_BY.into(),
+                )])),
+                annotations: Some(BTreeMap::from([
+                    (SHA256_ANNOTATION.into(), sha256_hex(xml.as_bytes())),
+                    (NOT_AFTER_ANNOTATION.into(), "2030-01-01T00:00:00Z".into()),
+                ])),
+                owner_references: Some(vec![OwnerReference {
+                    api_version: "sso-operator.dev/v1alpha1".into(),
+                    kind: "SsoConnectedApp".into(),
+                    name: "app".into(),
+                    uid: "app-uid".into(),
+                    controller: Some(true),
+                    block_owner_deletion: Some(true),
+                }]),
                 ..Default::default()
             },
             data: Some(BTreeMap::from([
@@ -244,28 +326,177 @@ mod tests {
         }
     }
 
+    const A: &str = r#"<E validUntil="2036-01-01T00:00:00.000Z"><a/></E>"#;
+    const B: &str = r#"<E validUntil="2036-01-02T00:00:00.123Z"><a/></E>"#;
+
+    /// As the watch delivers it: with managedFields and someone else's label and annotation.
+    fn live(xml: &str) -> ConfigMap {
+        let mut c = cm(xml);
+        c.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("sso-operator".into()),
+            ..Default::default()
+        }]);
+        c.metadata
+            .labels
+            .as_mut()
+            .unwrap()
+            .insert("team".into(), "voice".into());
+        c.metadata.annotations.as_mut().unwrap().insert(
+            "kubectl.kubernetes.io/last-applied-configuration".into(),
+            "{...}".into(),
+        );
+        c
+    }
+
     #[test]
-    fn the_slim_cache_copy_answers_compare_before_write() {
-        let a = r#"<E validUntil="2036-01-01T00:00:00.000Z"><a/></E>"#;
-        let b = r#"<E validUntil="2036-01-02T00:00:00.000Z"><a/></E>"#;
-        let mut cached = cm(a);
+    fn the_cache_keeps_one_record_and_what_reconcile_reads() {
+        let mut cached = live(A);
         slim_for_cache(&mut cached);
-        assert!(cached.data.is_none());
-        assert!(up_to_date(&cached, &cm(a)));
-        assert!(!up_to_date(&cached, &cm(b)), "any byte of data counts");
-        let mut edited = cm(a);
+        assert!(cached.data.is_none() && cached.binary_data.is_none());
+        assert!(cached.metadata.labels.is_none());
+        assert!(cached.metadata.managed_fields.is_none());
+        let annotations = cached.metadata.annotations.as_ref().unwrap();
+        assert_eq!(
+            annotations.keys().collect::<Vec<_>>(),
+            vec![CACHE_RECORD],
+            "one record in place of the data and the five digests"
+        );
+        assert!(annotations[CACHE_RECORD].len() <= 3 * 43 + 2);
+        // What the store, the owner index and foreign_controller read.
+        assert_eq!(cached.name_any(), "m");
+        assert_eq!(cached.namespace().as_deref(), Some("ns"));
+        assert_eq!(cached.uid().as_deref(), Some("cm-uid"));
+        assert_eq!(cached.resource_version().as_deref(), Some("7"));
+        let o = &cached.owner_references()[0];
+        assert_eq!(
+            (
+                o.kind.as_str(),
+                o.name.as_str(),
+                o.uid.as_str(),
+                o.controller
+            ),
+            ("SsoConnectedApp", "app", "app-uid", Some(true))
+        );
+        assert_eq!(
+            o.api_version, "sso-operator.dev/v1alpha1",
+            "owns() maps by kind and apiVersion"
+        );
+        assert_eq!(
+            slimmed(&live(A)),
+            cached,
+            "slimmed and slim_for_cache agree"
+        );
+    }
+
+    #[test]
+    fn the_record_answers_compare_before_write() {
+        let cached = slimmed(&live(A));
+        assert!(
+            up_to_date(&cached, &cm(A)),
+            "someone else's label and annotation do not count"
+        );
+        assert!(matches_published(&cached, &slimmed(&cm(A))));
+        assert!(!up_to_date(&cached, &cm(B)), "any byte of data counts");
+        assert!(!matches_published(&cached, &slimmed(&cm(B))));
+
+        let mut edited = live(A);
         edited
             .data
             .as_mut()
             .unwrap()
             .insert("extra".into(), String::new());
-        slim_for_cache(&mut edited);
-        assert!(!up_to_date(&edited, &cm(a)), "an added key counts");
-        assert_eq!(
-            only_valid_until_moved(&cached, b),
-            Some(sha256_hex(a.as_bytes()).as_str())
+        assert!(
+            !up_to_date(&slimmed(&edited), &cm(A)),
+            "an added key counts"
         );
-        assert_eq!(only_valid_until_moved(&cached, a), None, "nothing moved");
+
+        for (what, label, key) in [
+            ("the managed-by label", true, MANAGED_BY_LABEL),
+            ("the digest annotation", false, SHA256_ANNOTATION),
+            ("the not-after annotation", false, NOT_AFTER_ANNOTATION),
+        ] {
+            for value in [None, Some("other")] {
+                let mut c = live(A);
+                let map = match label {
+                    true => c.metadata.labels.as_mut().unwrap(),
+                    false => c.metadata.annotations.as_mut().unwrap(),
+                };
+                match value {
+                    None => map.remove(key),
+                    Some(v) => map.insert(key.into(), v.into()),
+                };
+                assert!(
+                    !up_to_date(&slimmed(&c), &cm(A)),
+                    "{what} set to {value:?} counts"
+                );
+            }
+        }
+
+        let mut orphan = live(A);
+        orphan.metadata.owner_references = None;
+        assert!(!up_to_date(&slimmed(&orphan), &cm(A)), "the owner counts");
+        assert!(!matches_published(&slimmed(&orphan), &slimmed(&cm(A))));
+
+        assert!(
+            !up_to_date(&live(A), &cm(A)),
+            "a copy without the record never matches"
+        );
+    }
+
+    #[test]
+    fn the_record_tells_a_valid_until_move() {
+        let cached = slimmed(&live(A));
+        assert_eq!(
+            only_valid_until_moved(&cached, B),
+            Some(sha256_hex(A.as_bytes()))
+        );
+        assert_eq!(only_valid_until_moved(&cached, A), None, "nothing moved");
         assert_eq!(only_valid_until_moved(&cached, "<E><b/></E>"), None);
+        let mut no_xml = live(A);
+        no_xml.data.as_mut().unwrap().remove("metadata.xml");
+        assert_eq!(only_valid_until_moved(&slimmed(&no_xml), B), None);
+    }
+
+    #[test]
+    fn the_record_covers_every_label_and_annotation_build_sets() {
+        let app = crate::controller::fixtures::test_app();
+        let cert = CertInfo {
+            pem: "PEM".into(),
+            not_after: "2030-01-01T00:00:00Z".parse().unwrap(),
+            sha256_fingerprint: String::new(),
+            subject: String::new(),
+        };
+        let md = IdpMetadata {
+            xml: A.into(),
+            entity_id: "x".into(),
+            sso_post: Some("https://idp/post".into()),
+            sso_redirect: None,
+            slo: None,
+            name_id_formats: vec![],
+            signing_certificates: vec![],
+            valid_until: None,
+        };
+        let built = build(&app, &md, &cert, None);
+        for k in built.labels().keys() {
+            assert!(
+                OWN_LABELS.contains(&k.as_str()),
+                "label {k} is not in the record"
+            );
+        }
+        for k in built.annotations().keys() {
+            assert!(
+                OWN_ANNOTATIONS.contains(&k.as_str()),
+                "annotation {k} is not in the record"
+            );
+        }
+        assert!(up_to_date(&slimmed(&built), &built));
+        let other = CertInfo {
+            not_after: "2031-01-01T00:00:00Z".parse().unwrap(),
+            ..cert.clone()
+        };
+        assert!(!up_to_date(
+            &slimmed(&built),
+            &build(&app, &md, &other, None)
+        ));
     }
 }

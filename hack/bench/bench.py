@@ -1,41 +1,53 @@
 #!/usr/bin/env python3
-"""`make bench`: scale and API-economy benchmark of sso-operator (issue 8).
+"""`make bench`: scale and API-economy benchmark of sso-operator (issues 8 and 21).
 
 Starts a private local control plane (hack/cluster-up.sh in a temp SSO_LOCAL_DIR), installs the
 CRDs, and for each size N runs, each in a fresh namespace with fresh simulated orgs:
 
-  converge   N SsoConnectedApps over BENCH_ORGS orgs, applied at once (kubectl apply --server-side of
+  converge   N SsoConnectedApps over the orgs of that size (BENCH_ORGS_AT), applied at once (kubectl apply --server-side of
              one multi-doc file), until all are Ready; coalescing on (the default);
   steady     the same set idle for BENCH_STEADY_INTERVALS refresh intervals;
-  change     one spec change (one app's acsUrl), one IdP certificate rotation by hand in org0 (the
-             certificate renewed in Setup: the operator notices at its next refresh), and one
+  change     spec changes (one app's acsUrl each), one IdP certificate rotation by hand in org0
+             (the certificate renewed in Setup: the operator notices at its next refresh), and one
              planned rotation (spec.identityProvider.rotation, switched by the annotation) in the
              last org: how long from the switch in Salesforce to every dependent ConfigMap;
-  baseline   the same converge with `--coalescing false`;
+  baseline   the same converge with `--coalescing false` (sizes up to BENCH_BASELINE_MAX);
   cold       (BENCH_COLD) the N apps applied first, then the operator started: the burst case.
+
+All of it for each operator build in BENCH_BUILDS (make bench: the shipped musl build, and the glibc
+build beside it with BENCH_COMPARE_GLIBC=1), each reported as its own rows.
 
 Everything observed comes from outside the operator: a watch on the SsoConnectedApps and
 ConfigMaps (local clock, ms resolution), `/__sim/calls` of every simulator, /proc/<pid> of the
-operator and its /metrics. Writes BENCHMARKS.md and prints the tables. Standard library only.
+operator and its /metrics, the API server's /metrics (apiserver_request_total: the Kubernetes GETs
+and writes of the steady phase). Writes BENCHMARKS.md and BENCHMARKS.json and prints the tables.
+Standard library only.
 
 Knobs (environment):
-  BENCH_N="100 1000"          sizes
-  BENCH_ORGS=5                orgs (one salesforce-sim each)
+  BENCH_N="100 1000 10000"    sizes
+  BENCH_ORGS=5                orgs (one salesforce-sim each) for sizes not in BENCH_ORGS_AT
+  BENCH_ORGS_AT="10000:10"    orgs per size, "N:orgs" pairs
   BENCH_LATENCY_MS=50         simulated per-call latency
   BENCH_REFRESH_SECONDS=60    spec.publish.refreshInterval of every app
-  BENCH_STEADY_INTERVALS=3    refresh intervals the steady phase lasts
-  BENCH_STEADY_AT=max         sizes that get steady + change: "max" (largest N), "all", or "none"
-  BENCH_BASELINE=1            run the coalescing-off converge too
+  BENCH_STEADY_INTERVALS=2    refresh intervals the steady phase lasts
+  BENCH_STEADY_AT=default     sizes that get steady + change: "default" (N >= 1000, and the largest),
+                              "max" (largest N), "all", "none", or a list of sizes
+  BENCH_SPEC_CHANGES=3        spec changes after the steady phase, spaced a third of an interval
+  BENCH_BASELINE=1            run the coalescing-off converge too ...
+  BENCH_BASELINE_MAX=1000     ... for sizes up to this
   BENCH_COLD=1                also converge with the N apps applied *before* the operator starts
                               (operator restart/upgrade: all apps reach the queue at once)
   BENCH_WARM=1                run the main coalescing run (converge into a running operator, steady, change)
   BENCH_CONCURRENCY=          operator --concurrency (empty: the operator's default)
   BENCH_CHANGES="spec rotation planned"  which changes the change phase makes
   BENCH_RUST_LOG=info         the operator's RUST_LOG (e.g. info,sso_operator=debug with BENCH_KEEP=1)
-  BENCH_TIMEOUT=600           seconds allowed for one converge
+  BENCH_TIMEOUT=600           seconds allowed for one converge (at least N/10)
   BENCH_OUT=BENCHMARKS.md     report path ("-" to only print)
   BENCH_KEEP=0                keep the temp dir (logs, org files) after the run
-  BENCH_BIN_DIR               where sso-operator and salesforce-sim are (default: $CARGO_TARGET_DIR/release)
+  BENCH_BUILDS                operator builds, "label=path" (make bench: "musl=<target>/<arch>-unknown-linux-musl/
+                              release/sso-operator", plus "glibc=<target>/release/sso-operator" with
+                              BENCH_COMPARE_GLIBC=1); default: the musl build in $CARGO_TARGET_DIR
+  BENCH_SIM_BIN               the simulator (default: $CARGO_TARGET_DIR/release/salesforce-sim)
 """
 
 import base64
@@ -68,6 +80,8 @@ USERNAME = "integration@bench.example"
 IDP_CERT = "SelfSignedCert_IdP"
 # The certificate a planned rotation switches to.
 NEXT_CERT = "SelfSignedCert_Next"
+# The resources the operator reads or writes (the API server's request counter by resource).
+K8S_RESOURCES = ("configmaps", "secrets", "events", "ssoconnectedapps", "salesforceorgs")
 
 
 def env(name, default):
@@ -76,13 +90,19 @@ def env(name, default):
 
 
 CFG = {
-    "sizes": [int(x) for x in env("BENCH_N", "100 1000").replace(",", " ").split()],
+    "sizes": [int(x) for x in env("BENCH_N", "100 1000 10000").replace(",", " ").split()],
     "orgs": int(env("BENCH_ORGS", "5")),
+    "orgs_at": {
+        int(a): int(b)
+        for a, b in (pair.split(":", 1) for pair in env("BENCH_ORGS_AT", "10000:10").replace(",", " ").split())
+    },
     "latency_ms": int(env("BENCH_LATENCY_MS", "50")),
     "refresh_s": int(env("BENCH_REFRESH_SECONDS", "60")),
-    "steady_intervals": float(env("BENCH_STEADY_INTERVALS", "3")),
-    "steady_at": env("BENCH_STEADY_AT", "max"),
+    "steady_intervals": float(env("BENCH_STEADY_INTERVALS", "2")),
+    "steady_at": env("BENCH_STEADY_AT", "default"),
+    "spec_changes": int(env("BENCH_SPEC_CHANGES", "3")),
     "baseline": env("BENCH_BASELINE", "1") not in ("0", "false", "no"),
+    "baseline_max": int(env("BENCH_BASELINE_MAX", "1000")),
     "cold": env("BENCH_COLD", "1") not in ("0", "false", "no"),
     "warm": env("BENCH_WARM", "1") not in ("0", "false", "no"),
     "concurrency": env("BENCH_CONCURRENCY", ""),
@@ -92,6 +112,23 @@ CFG = {
     "keep": env("BENCH_KEEP", "0") not in ("0", "false", "no"),
 }
 T0 = time.monotonic()
+
+
+def orgs_for(n):
+    return CFG["orgs_at"].get(n, CFG["orgs"])
+
+
+def steady_sizes(sizes):
+    at = CFG["steady_at"]
+    if at == "all":
+        return set(sizes)
+    if at == "none":
+        return set()
+    if at == "max":
+        return {max(sizes)}
+    if at == "default":
+        return {n for n in sizes if n >= 1000} | {max(sizes)}
+    return {int(x) for x in at.replace(",", " ").split()}
 
 
 def log(msg):
@@ -157,6 +194,25 @@ class Kube:
             cont = d.get("metadata", {}).get("continue", "")
             if not cont:
                 return items, d["metadata"]["resourceVersion"]
+
+    def request_counts(self):
+        """apiserver_request_total summed by (verb, resource) for what the operator touches (the
+        API server's own Lease renewals and the benchmark's LIST/WATCH calls left out)."""
+        req = urllib.request.Request(self.server + "/metrics")
+        req.add_header("Authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+            text = r.read().decode()
+        out = {}
+        for line in text.splitlines():
+            if not line.startswith("apiserver_request_total{"):
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+            if labels.get("resource") not in K8S_RESOURCES or labels.get("verb") in ("LIST", "WATCH"):
+                continue
+            res = labels["resource"] + ("/" + labels["subresource"] if labels.get("subresource") else "")
+            key = (labels["verb"], res)
+            out[key] = out.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
+        return out
 
     def kubectl_run(self, *args, stdin=None):
         return run([self.kubectl, *args], input=stdin, env={**os.environ, "KUBECONFIG": self.kubeconfig})
@@ -286,7 +342,7 @@ audience: https://login.salesforce.com
 
 
 class Sim:
-    def __init__(self, bin_dir, work, i, latency_ms, jwt_crt):
+    def __init__(self, sim_bin, work, i, latency_ms, jwt_crt):
         self.i = i
         self.dir = os.path.join(work, f"org{i}")
         os.makedirs(self.dir, exist_ok=True)
@@ -296,7 +352,7 @@ class Sim:
         self.ca = os.path.join(self.dir, "ca.pem")
         self.proc = subprocess.Popen(
             [
-                os.path.join(bin_dir, "salesforce-sim"),
+                sim_bin,
                 "--org-file", os.path.join(self.dir, "org.yaml"),
                 "--listen", "127.0.0.1:0", "--control",
                 "--latency-ms", str(latency_ms),
@@ -392,11 +448,11 @@ def floor_calls(apps_per_org, idp_write=True):
 
 
 class Operator:
-    def __init__(self, bin_dir, work, kube, ns, sims, coalescing, ca_bundle):
+    def __init__(self, op_bin, work, kube, ns, sims, coalescing, ca_bundle):
         self.metrics_port = freeport()
         self.log_path = os.path.join(work, f"operator-{ns}.log")
         args = [
-            os.path.join(bin_dir, "sso-operator"), "run",
+            op_bin, "run",
             "--namespace", ns,
             "--metrics-addr", f"127.0.0.1:{self.metrics_port}",
             "--salesforce-ca-file", ca_bundle,
@@ -461,6 +517,9 @@ class Operator:
             if m:
                 out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
         return out
+
+    def reconciles(self):
+        return int(sum(v for k, v in self.metrics().items() if k.startswith("sso_operator_reconciles_total")))
 
     def k8s_writes(self):
         m = self.metrics()
@@ -621,14 +680,16 @@ def all_reached(dependents, seen, pred):
 
 
 class Run:
-    def __init__(self, ctx, n, coalescing, tag, cold=False):
+    def __init__(self, ctx, build, n, coalescing, tag, cold=False):
         self.ctx, self.n, self.coalescing, self.tag, self.cold = ctx, n, coalescing, tag, cold
-        self.ns = f"bench-{tag}-n{n}"
-        self.result = {"n": n, "coalescing": coalescing, "cold": cold, "namespace": self.ns}
+        self.build, self.op_bin = build
+        self.orgs_n = orgs_for(n)
+        self.ns = f"bench-{re.sub('[^a-z0-9]+', '-', self.build.lower())}-{tag}-n{n}"
+        self.result = {"n": n, "orgs": self.orgs_n, "build": self.build, "coalescing": coalescing, "cold": cold, "namespace": self.ns}
 
     def start(self):
         c = self.ctx
-        self.sims = [Sim(c.bin_dir, os.path.join(c.work, self.ns), i, CFG["latency_ms"], c.jwt_crt) for i in range(CFG["orgs"])]
+        self.sims = [Sim(c.sim_bin, os.path.join(c.work, self.ns), i, CFG["latency_ms"], c.jwt_crt) for i in range(self.orgs_n)]
         bundle = os.path.join(c.work, self.ns, "ca-bundle.pem")
         with open(bundle, "w") as f:
             for s in self.sims:
@@ -647,13 +708,13 @@ class Run:
 
     def start_operator(self):
         c = self.ctx
-        self.op = Operator(c.bin_dir, c.work, c.kube, self.ns, self.sims, self.coalescing, self.bundle)
+        self.op = Operator(self.op_bin, c.work, c.kube, self.ns, self.sims, self.coalescing, self.bundle)
         self.op.wait_ready()
-        self.orgs.wait(lambda w: len(w.first_pred) == CFG["orgs"], 120, "all SalesforceOrgs Ready")
-        log(f"{self.ns}: operator up (pid {self.op.pid}), {CFG['orgs']} orgs Ready")
+        self.orgs.wait(lambda w: len(w.first_pred) == self.orgs_n, 120, "all SalesforceOrgs Ready")
+        log(f"{self.ns}: operator up (pid {self.op.pid}, {self.build}), {self.orgs_n} orgs Ready")
 
     def converge(self):
-        n, orgs = self.n, CFG["orgs"]
+        n, orgs = self.n, self.orgs_n
         r = self.result
         path = os.path.join(self.ctx.work, self.ns, "apps.yaml")
         text = apps_yaml(self.ns, n, orgs, CFG["refresh_s"])
@@ -663,7 +724,7 @@ class Run:
             t0 = time.monotonic()
             self.ctx.kube.apply(text)
             t_applied = time.monotonic()
-            self.apps.wait(lambda w: len(w.objs) >= n, 60, f"{n} apps in the watch")
+            self.apps.wait(lambda w: len(w.objs) >= n, max(60, n // 50), f"{n} apps in the watch")
             t_apply = time.monotonic()
             self.op = None
             self.start_operator()  # includes waiting for the orgs to be Ready
@@ -678,7 +739,7 @@ class Run:
             t_applied = time.monotonic()
         try:
             t_ready = self.apps.wait(
-                lambda w: len(w.first_pred) >= n, CFG["timeout_s"], f"{n} apps Ready", alive=self.op
+                lambda w: len(w.first_pred) >= n, max(CFG["timeout_s"], n // 10), f"{n} apps Ready", alive=self.op
             )
         except TimeoutError:
             not_ready = [k for k in self.apps.snapshot() if k not in self.apps.first_pred]
@@ -733,6 +794,7 @@ class Run:
             per_org=per_org,
             rss_before_mib=rss0,
             rss_after_mib=self.op.rss_mib(),
+            rss_after_split_mib=self.op.rss_split_mib(),
             peak_mib=self.op.hwm_mib(),
             cpu_s=cpu_ready - cpu0,
             k8s_writes=self.op.k8s_writes(),
@@ -752,43 +814,62 @@ class Run:
         # own tick), so a window a second too long can catch one org's tick twice.
         end = time.monotonic() + secs
         rv0 = resource_versions(self.ctx.kube, self.ns)
-        w0, cpu0 = self.op.k8s_writes(), self.op.cpu_s()
+        w0, cpu0, rec0 = self.op.k8s_writes(), self.op.cpu_s(), self.op.reconciles()
+        api0 = self.ctx.kube.request_counts()
         rss_samples = []
         while time.monotonic() < end:
             rss_samples.append(self.op.rss_mib())
             time.sleep(min(5, max(0, end - time.monotonic())))
         rss_samples.append(self.op.rss_mib())
+        cpu1, rec1 = self.op.cpu_s(), self.op.reconciles()
+        api1 = self.ctx.kube.request_counts()
         by_op, per_org, _ = self.tally.since(mark)
         rv1 = resource_versions(self.ctx.kube, self.ns)
         w1 = self.op.k8s_writes()
-        n_org = [sum(1 for k in range(self.n) if k % CFG["orgs"] == i) for i in range(CFG["orgs"])]
+        orgs = self.orgs_n
+        n_org = [sum(1 for k in range(self.n) if k % orgs == i) for i in range(orgs)]
         intervals = CFG["steady_intervals"]
-        app_reads = [per_org[i].get("readMetadata:ConnectedApp", 0) / intervals for i in range(CFG["orgs"])]
-        md = [per_org[i].get("idpMetadata", 0) / intervals for i in range(CFG["orgs"])]
+        app_reads = [per_org[i].get("readMetadata:ConnectedApp", 0) / intervals for i in range(orgs)]
+        md = [per_org[i].get("idpMetadata", 0) / intervals for i in range(orgs)]
         reads_all = [
             sum(v for k, v in per_org[i].items() if k.split(":")[0] not in WRITE_OPS) / intervals
-            for i in range(CFG["orgs"])
+            for i in range(orgs)
         ]
-        target = [math.ceil(n / 10) + n for n in n_org]
+        requests = [sum(per_org[i].values()) / intervals for i in range(orgs)]
+        # Issue 21: every request to Salesforce (downloads, token, writes included) per org per
+        # interval, against ⌈n/10⌉ + 4 (n = apps of that org).
+        target = [math.ceil(n / 10) + 4 for n in n_org]
+        api = {f"{v} {res}": api1.get((v, res), 0) - api0.get((v, res), 0) for (v, res) in set(api0) | set(api1)}
+        api = {k: d for k, d in api.items() if d}
+        reconciles = rec1 - rec0
         r["steady"] = dict(
             seconds=secs,
             intervals=intervals,
             calls_by_op=by_op,
             sf_writes=writes(by_op),
             reads_per_org_interval=sum(reads_all) / len(reads_all),
+            requests_per_org_interval=sum(requests) / len(requests),
+            requests_per_org_interval_max=max(requests),
             app_reads_per_org_interval=sum(app_reads) / len(app_reads),
             metadata_per_org_interval=sum(md) / len(md),
             target_per_org_interval=sum(target) / len(target),
             k8s_writes_metric={k: w1.get(k, 0) - w0.get(k, 0) for k in set(w0) | set(w1)},
+            apiserver_requests=api,
+            apiserver_gets=sum(d for k, d in api.items() if k.startswith("GET ")),
+            apiserver_writes=sum(d for k, d in api.items() if not k.startswith("GET ")),
+            reconciles=reconciles,
+            cpu_per_60s=(cpu1 - cpu0) * 60 / secs,
+            cpu_ms_per_reconcile=(cpu1 - cpu0) * 1000 / reconciles if reconciles else float("nan"),
             rv_changes=rv_changes(rv0, rv1),
             rss_mib=rss_samples[-1],
             rss_split_mib=self.op.rss_split_mib(),
             rss_max_mib=max(rss_samples),
             peak_mib=self.op.hwm_mib(),
-            cpu_s=self.op.cpu_s() - cpu0,
+            cpu_s=cpu1 - cpu0,
         )
         s = r["steady"]
-        log(f"{self.ns}: steady: {by_op}; k8s writes {s['k8s_writes_metric']}; rv changes {s['rv_changes']}")
+        log(f"{self.ns}: steady: {by_op}; k8s writes {s['k8s_writes_metric']}; API server {api}; rv changes {s['rv_changes']}; "
+            f"CPU {s['cpu_per_60s']:.2f} s per 60 s, {s['cpu_ms_per_reconcile']:.2f} ms per reconcile ({reconciles} reconciles)")
 
     def change(self):
         if "spec" in CFG["changes"]:
@@ -801,33 +882,51 @@ class Run:
     def spec_change(self):
         r = self.result
         kube = self.ctx.kube
-        name = app_name(0)
-        new_acs = "https://sso0.vendor.example/saml/acs-changed"
-        gen0 = self.apps.snapshot()[name]["metadata"]["generation"]
-        mark = self.tally.mark()
-        t0 = time.monotonic()
-        kube.kubectl_run("-n", self.ns, "patch", "sca", name, "--type=merge", "-p", json.dumps({"spec": {"saml": {"acsUrl": new_acs}}}))
+        # Spec changes (one acsUrl each), one at a time, a fraction of an interval apart so that
+        #    they meet the org's refresh tick at different phases.
+        changes = []
+        k_changes = max(1, CFG["spec_changes"])
+        for j in range(k_changes):
+            if j:
+                time.sleep(CFG["refresh_s"] / k_changes)
+            k = j * self.orgs_n  # apps of org 0
+            name = app_name(k)
+            new_acs = f"https://sso{k}.vendor.example/saml/acs-changed"
+            gen0 = self.apps.snapshot()[name]["metadata"]["generation"]
+            mark = self.tally.mark()
+            t0 = time.monotonic()
+            kube.kubectl_run("-n", self.ns, "patch", "sca", name, "--type=merge", "-p", json.dumps({"spec": {"saml": {"acsUrl": new_acs}}}))
 
-        def landed(w):
-            o = w.objs.get(name)
-            return o is not None and o["metadata"]["generation"] > gen0 and is_ready(o)
+            def landed(w, name=name, gen0=gen0):
+                o = w.objs.get(name)
+                return o is not None and o["metadata"]["generation"] > gen0 and is_ready(o)
 
-        t1 = self.apps.wait(landed, 120, "spec change Ready", alive=self.op)
-        sim_app = self.sims[0].call("/__sim/state")["connectedApps"].get(api_name(0), {})
-        ok = (sim_app.get("samlConfig") or {}).get("acsUrl") == new_acs
-        _, _, entries = self.tally.since(mark)
-        mine = [e for _, e in entries if api_name(0) in (e.get("fullNames") or [])]
+            t1 = self.apps.wait(landed, 120, "spec change Ready", alive=self.op)
+            sim_app = self.sims[0].call("/__sim/state")["connectedApps"].get(api_name(k), {})
+            ok = (sim_app.get("samlConfig") or {}).get("acsUrl") == new_acs
+            _, _, entries = self.tally.since(mark)
+            mine = [e for _, e in entries if api_name(k) in (e.get("fullNames") or [])]
+            changes.append(dict(
+                seconds=t1 - t0,
+                in_salesforce=ok,
+                calls_naming_app={op_key(e): sum(1 for x in mine if op_key(x) == op_key(e)) for e in mine},
+            ))
+            log(f"{self.ns}: spec change {j + 1}/{k_changes} Ready in {t1 - t0:.2f}s (in Salesforce: {ok})")
+        secs = [c["seconds"] for c in changes]
         r["spec_change"] = dict(
-            seconds=t1 - t0,
-            in_salesforce=ok,
-            calls_naming_app={op_key(e): sum(1 for x in mine if op_key(x) == op_key(e)) for e in mine},
+            changes=changes,
+            seconds=statistics.median(secs),
+            max_s=max(secs),
+            within_1s=sum(1 for x in secs if x <= 1.0),
+            count=len(secs),
+            in_salesforce=all(c["in_salesforce"] for c in changes),
+            calls_naming_app=changes[0]["calls_naming_app"],
         )
-        log(f"{self.ns}: spec change Ready in {t1 - t0:.2f}s (in Salesforce: {ok})")
 
     def hand_rotation(self):
         """The IdP certificate of org 0 renewed by hand in Setup (no planned rotation)."""
         r = self.result
-        dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % CFG["orgs"] == 0]
+        dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % self.orgs_n == 0]
         mark = self.tally.mark()
         t0 = time.monotonic()
         rot = self.sims[0].call("/__sim/certificates", {"name": IDP_CERT})
@@ -862,9 +961,9 @@ class Run:
         `previous-certificate.pem`)."""
         r = self.result
         kube = self.ctx.kube
-        o = CFG["orgs"] - 1
+        o = self.orgs_n - 1
         sim = self.sims[o]
-        dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % CFG["orgs"] == o]
+        dependents = [app_name(k) + "-idp-metadata" for k in range(self.n) if k % self.orgs_n == o]
         certs = {c["name"]: norm_pem(c["pem"]) for c in sim.call("/__sim/state")["certificates"]}
         old_pem, next_pem = certs[IDP_CERT], certs[NEXT_CERT]
         rotation = {"nextCertificate": NEXT_CERT, "overlap": "1h", "gracePeriod": "1h"}
@@ -923,6 +1022,7 @@ class Run:
         log(f"{self.ns}: planned rotation: switched {ts - t2:.2f}s after the annotation; "
             f"{len(seen)}/{len(dependents)} ConfigMaps with the new key first {t3 - ts:.2f}s after the switch")
 
+
     def stop(self):
         if getattr(self, "op", None):
             self.op.stop()
@@ -976,30 +1076,47 @@ def fmt_ops(d):
 
 def label(r):
     if r.get("cold"):
-        return "cold start (apps exist, then operator starts)"
-    return "coalescing" if r["coalescing"] else "baseline (coalescing off)"
+        kind = "cold start (apps exist, then operator starts)"
+    else:
+        kind = "coalescing" if r["coalescing"] else "baseline (coalescing off)"
+    return f"{r.get('build', '?')}: {kind}"
+
+
+def bytes_per_app(results):
+    """Memory per app: the slope of the operator's anonymous RSS (heap, stacks) after a warm
+    converge between consecutive sizes of the same build, in bytes per app. It includes what the
+    extra orgs of the larger size cost (connections, org state), so it is an upper bound."""
+    out = {}
+    for build in dict.fromkeys(r.get("build") for r in results):
+        warm = sorted((r for r in results if r.get("build") == build and r["coalescing"] and not r.get("cold") and "rss_after_split_mib" in r),
+                      key=lambda r: r["n"])
+        for a, b in zip(warm, warm[1:]):
+            if b["n"] > a["n"]:
+                d = (b["rss_after_split_mib"][0] - a["rss_after_split_mib"][0]) * 1024 * 1024 / (b["n"] - a["n"])
+                out[(build, b["n"])] = dict(from_n=a["n"], to_n=b["n"], bytes_per_app=d)
+    return out
 
 
 def report(results, info):
     L = []
     conv = [r for r in results if "wall_s" in r]
-    L.append("| run | N | kubectl apply (s) | wall to all Ready (s) | p50 (s) | p99 (s) | SF calls | (+ refreshes during converge) | floor | calls / floor | calls / app | SF writes | peak RSS (MiB) | RSS after (MiB) | CPU (s) |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| run | N | orgs | kubectl apply (s) | wall to all Ready (s) | p50 (s) | p99 (s) | SF calls | (+ refreshes during converge) | floor | calls / floor | calls / app | SF writes | peak RSS (MiB) | RSS after (MiB) | CPU (s) |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in conv:
         L.append(
-            f"| {label(r)} | {r['n']} | {f1(r['apply_s'])} | {f1(r['wall_s'])} | {f2(r['p50_s'])} | {f2(r['p99_s'])} | "
+            f"| {label(r)} | {r['n']} | {r.get('orgs', CFG['orgs'])} | {f1(r['apply_s'])} | {f1(r['wall_s'])} | {f2(r['p50_s'])} | {f2(r['p99_s'])} | "
             f"{r['calls']} | {r['refresh_calls']} | {r['floor']} | {f2(r['ratio'])} | {f2(r['calls_per_app'])} | {r['sf_writes']} | "
             f"{f1(r['peak_mib'])} | {f1(r['rss_after_mib'])} | {f1(r['cpu_s'])} |"
         )
     table = "\n".join(L)
 
     # coalescing gain
-    G = ["| N | calls, coalescing | calls, baseline | baseline / coalescing | wall, coalescing (s) | wall, baseline (s) |", "|---:|---:|---:|---:|---:|---:|"]
-    for n in sorted({r["n"] for r in conv}):
-        a = next((r for r in conv if r["n"] == n and r["coalescing"] and not r.get("cold")), None)
-        b = next((r for r in conv if r["n"] == n and not r["coalescing"]), None)
+    G = ["| build | N | calls, coalescing | calls, baseline | baseline / coalescing | wall, coalescing (s) | wall, baseline (s) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for build, n in dict.fromkeys((r.get("build"), r["n"]) for r in conv):
+        a = next((r for r in conv if (r.get("build"), r["n"]) == (build, n) and r["coalescing"] and not r.get("cold")), None)
+        b = next((r for r in conv if (r.get("build"), r["n"]) == (build, n) and not r["coalescing"]), None)
         if a and b:
-            G.append(f"| {n} | {a['calls']} | {b['calls']} | {b['calls'] / a['calls']:.2f}× | {f1(a['wall_s'])} | {f1(b['wall_s'])} |")
+            G.append(f"| {build} | {n} | {a['calls']} | {b['calls']} | {b['calls'] / a['calls']:.2f}× | {f1(a['wall_s'])} | {f1(b['wall_s'])} |")
     gain = "\n".join(G)
 
     O = ["| run | N | calls by operation (converge, summed over orgs) | apps per ConnectedApp read / create / upsert call |", "|---|---:|---|---|"]
@@ -1015,47 +1132,114 @@ def report(results, info):
         if not s:
             continue
         S.append(
-            f"| {r['n']} | {s['seconds']:.0f} s ({s['intervals']:g} × {CFG['refresh_s']} s) | {s['sf_writes']} | "
-            f"{f1(s['reads_per_org_interval'])} ({f1(s['app_reads_per_org_interval'])} app reads + {f1(s['metadata_per_org_interval'])} metadata"
-            f" + {f1(s['reads_per_org_interval'] - s['app_reads_per_org_interval'] - s['metadata_per_org_interval'])} org-level IdP/certificate) | "
-            f"{f1(s['target_per_org_interval'])} | {sum(s['k8s_writes_metric'].values())} ({fmt_ops(s['k8s_writes_metric'])}) | "
-            f"{fmt_ops(s['rv_changes'])} | {f1(s['rss_mib'])} ({f1(s['rss_split_mib'][0])} anon + {f1(s['rss_split_mib'][1])} file) | {f1(s['cpu_s'])} |"
+            f"| {r.get('build', '?')} | {r['n']} / {r.get('orgs', CFG['orgs'])} | {s['seconds']:.0f} s ({s['intervals']:g} × {CFG['refresh_s']} s) | "
+            f"{f1(s.get('requests_per_org_interval'))} (max {f1(s.get('requests_per_org_interval_max'))}; {f1(s['app_reads_per_org_interval'])} app reads + "
+            f"{f1(s['metadata_per_org_interval'])} downloads + {f1(s['reads_per_org_interval'] - s['app_reads_per_org_interval'] - s['metadata_per_org_interval'])} org-level) | "
+            f"{f1(s['target_per_org_interval'])} | {s['sf_writes']} | {sum(s['k8s_writes_metric'].values())} / {s.get('apiserver_writes', '–')} | "
+            f"{s.get('apiserver_gets', '–')} | {fmt_ops(s['rv_changes'])} | {f2(s.get('cpu_per_60s'))} | {f2(s.get('cpu_ms_per_reconcile'))} ({s.get('reconciles', '–')}) | "
+            f"{f1(s['rss_mib'])} ({f1(s['rss_split_mib'][0])} anon + {f1(s['rss_split_mib'][1])} file) |"
         )
     steady = ""
     if S:
         steady = "\n".join(
-            ["| N | duration | SF writes | SF reads per org per interval | target ≤ (⌈n/10⌉ app reads + n metadata) | K8s writes (metric) | objects whose resourceVersion changed | RSS end (MiB) | CPU (s) |",
-             "|---:|---|---:|---|---:|---|---|---:|---:|"] + S
+            ["| build | N / orgs | duration | SF requests per org per interval | target ≤ ⌈n/10⌉ + 4 | SF writes | K8s writes (operator metric / API server) | K8s GETs (API server) | objects whose resourceVersion changed | CPU s per 60 s | CPU ms per reconcile (reconciles) | RSS end (MiB) |",
+             "|---|---|---|---|---:|---:|---|---:|---|---:|---|---:|"] + S
         )
         steady += "\n\nSteady-state calls by operation: " + "; ".join(
-            f"N={r['n']}: {fmt_ops(r['steady']['calls_by_op'])}" for r in results if r.get("steady")
+            f"{r.get('build', '?')} N={r['n']}: {fmt_ops(r['steady']['calls_by_op'])}" for r in results if r.get("steady")
+        )
+        steady += "\n\nKubernetes requests in the steady phase (API server, `apiserver_request_total`, LIST/WATCH and other resources left out): " + "; ".join(
+            f"{r.get('build', '?')} N={r['n']}: {fmt_ops(r['steady'].get('apiserver_requests', {}))}" for r in results if r.get("steady")
         )
 
     C = []
     for r in results:
         sc, ro, pr = r.get("spec_change"), r.get("rotation"), r.get("planned_rotation")
         if sc:
-            C.append(f"| {r['n']} | spec change (one acsUrl) | {f2(sc['seconds'])} s to Ready (in Salesforce: {sc['in_salesforce']}) | calls naming the app: {fmt_ops(sc['calls_naming_app'])} |")
+            C.append(
+                f"| {r.get('build', '?')} | {r['n']} | {sc.get('count', 1)} spec changes (one acsUrl each, a third of an interval apart) | "
+                f"median {f2(sc['seconds'])} s, max {f2(sc.get('max_s', sc['seconds']))} s to Ready; {sc.get('within_1s', '–')}/{sc.get('count', 1)} within 1 s "
+                f"(in Salesforce: {sc['in_salesforce']}) | calls naming the first app: {fmt_ops(sc['calls_naming_app'])} |"
+            )
         if ro:
             C.append(
-                f"| {r['n']} | IdP certificate rotation in org0 | {ro['updated']}/{ro['dependents']} ConfigMaps; all in {f1(ro['seconds_all'])} s "
+                f"| {r.get('build', '?')} | {r['n']} | IdP certificate rotation in org0 | {ro['updated']}/{ro['dependents']} ConfigMaps; all in {f1(ro['seconds_all'])} s "
                 f"(p50 {f1(ro['p50_s'])} s, max {f1(ro['max_s'])} s; refresh interval {CFG['refresh_s']} s) | all orgs, during rotation: {fmt_ops(ro['calls_by_op'])} |"
             )
         if pr:
             C.append(
-                f"| {r['n']} | planned rotation in org{pr['org']} (switched by annotation) | announce: both keys in {pr['dependents']} ConfigMaps in {f1(pr['announce_s'])} s; "
+                f"| {r.get('build', '?')} | {r['n']} | planned rotation in org{pr['org']} (switched by annotation) | announce: both keys in {pr['dependents']} ConfigMaps in {f1(pr['announce_s'])} s; "
                 f"IdP switched {f2(pr['annotation_to_switch_s'])} s after the annotation; switch → new key first in {pr['updated']}/{pr['dependents']} ConfigMaps: "
                 f"all in {f2(pr['switch_to_all_s'])} s (p50 {f2(pr['p50_s'])} s, max {f2(pr['max_s'])} s) | all orgs, announce to republish: {fmt_ops(pr['calls_by_op'])} |"
             )
-    change = "\n".join(["| N | change | time | Salesforce calls |", "|---:|---|---|---|"] + C) if C else ""
-    return table, gain, ops, steady, change
+    change = "\n".join(["| build | N | change | time | Salesforce calls |", "|---|---:|---|---|---|"] + C) if C else ""
+
+    # Issue 21: the figures of the acceptance list, one row per warm run (cold start beside it).
+    bpa = bytes_per_app(results)
+    F = []
+    for r in results:
+        if not r["coalescing"] or r.get("cold") or "wall_s" not in r:
+            continue
+        cold = next((c for c in results if c.get("cold") and c.get("build") == r.get("build") and c["n"] == r["n"]), None)
+        s, sc = r.get("steady") or {}, r.get("spec_change") or {}
+        m = bpa.get((r.get("build"), r["n"]))
+        mem = f"{m['bytes_per_app']:.0f} ({m['from_n']}→{m['to_n']})" if m else "–"
+        F.append(
+            f"| {r.get('build', '?')} | {r['n']} / {r.get('orgs', CFG['orgs'])} | {f2(r['ratio'])}"
+            + (f" (cold {f2(cold['ratio'])})" if cold else "")
+            + f" | {f2(r['p99_s'])}" + (f" (cold {f2(cold['p99_s'])})" if cold else "")
+            + f" | {f1(r['peak_mib'])}" + (f" (cold {f1(cold['peak_mib'])})" if cold else "")
+            + f" | {mem}"
+            + f" | {f1(s.get('requests_per_org_interval'))} / {f1(s.get('target_per_org_interval'))}"
+            + f" | {s.get('sf_writes', '–')} | {sum(s['k8s_writes_metric'].values()) if s else '–'} / {s.get('apiserver_writes', '–')} | {s.get('apiserver_gets', '–')}"
+            + f" | {f2(s.get('cpu_per_60s'))} | {f2(s.get('cpu_ms_per_reconcile'))}"
+            + f" | {(str(sc.get('within_1s')) + '/' + str(sc.get('count')) + ', max ' + f2(sc.get('max_s')) + ' s') if sc else '–'} |"
+        )
+    figures = ""
+    if F:
+        figures = "\n".join(
+            ["| build | N / orgs | converge calls / floor | p99 to Ready (s) | peak RSS (MiB) | anon RSS per app (bytes, slope) | steady SF requests per org per interval / target | steady SF writes | steady K8s writes (operator metric / API server) | steady K8s GETs (API server) | steady CPU s per 60 s | CPU ms per app reconcile | spec changes Ready within 1 s |",
+             "|---|---|---|---|---|---|---|---:|---|---:|---:|---:|---|"] + F
+        )
+    return table, gain, ops, steady, change, figures
+
+
+def run_size(ctx, build, n, steady, runs, results):
+    """Cold start, warm converge (+ steady state and changes), baseline: one size, one build."""
+    if CFG["cold"]:
+        r = Run(ctx, build, n, True, "cold", cold=True)
+        runs.append(r)
+        r.start()
+        r.converge()
+        r.stop()
+        results.append(r.result)
+    if CFG["warm"]:
+        r = Run(ctx, build, n, True, "c")
+        runs.append(r)
+        r.start()
+        r.converge()
+        if steady and CFG["steady_intervals"] > 0:
+            r.steady()
+            r.change()
+        r.stop()
+        results.append(r.result)
+    if CFG["baseline"] and n <= CFG["baseline_max"]:
+        b = Run(ctx, build, n, False, "b")
+        runs.append(b)
+        b.start()
+        b.converge()
+        b.stop()
+        results.append(b.result)
 
 
 def main():
-    bin_dir = env("BENCH_BIN_DIR", os.path.join(env("CARGO_TARGET_DIR", os.path.join(REPO, "target")), "release"))
-    for b in ("sso-operator", "salesforce-sim"):
-        if not os.access(os.path.join(bin_dir, b), os.X_OK):
-            sys.exit(f"bench: {bin_dir}/{b} missing; run `cargo build --release --workspace --bins` (make bench does)")
+    target = env("CARGO_TARGET_DIR", os.path.join(REPO, "target"))
+    musl = os.path.join(target, f"{platform.machine()}-unknown-linux-musl", "release", "sso-operator")
+    builds = [tuple(b.split("=", 1)) for b in env("BENCH_BUILDS", f"musl={musl}").split()]
+    sim_bin = env("BENCH_SIM_BIN", os.path.join(target, "release", "salesforce-sim"))
+    for b in [p for _, p in builds] + [sim_bin]:
+        if not os.access(b, os.X_OK):
+            sys.exit(f"bench: {b} missing; `make bench` builds it (see hack/bench.mk)")
     work = tempfile.mkdtemp(prefix="sso-bench-")
     local = os.path.join(work, "local")
     log(f"work dir {work}; config {json.dumps({k: v for k, v in CFG.items() if k != 'out'})}")
@@ -1064,7 +1248,7 @@ def main():
         pass
 
     ctx = Ctx()
-    ctx.bin_dir, ctx.work = bin_dir, work
+    ctx.sim_bin, ctx.work = sim_bin, work
     runs, results = [], []
     cluster_env = {**os.environ, "SSO_LOCAL_DIR": local}
     started = time.monotonic()
@@ -1074,7 +1258,7 @@ def main():
         subprocess.run([os.path.join(REPO, "hack", "cluster-up.sh")], env=cluster_env, check=True)
         log(f"control plane up in {time.monotonic() - t:.1f}s")
         ctx.kube = Kube(local)
-        crds = run([os.path.join(bin_dir, "sso-operator"), "crd"])
+        crds = run([builds[0][1], "crd"])
         ctx.kube.kubectl_run("apply", "--server-side", "-f", "-", stdin=crds)
         ctx.kube.kubectl_run("wait", "--for=condition=Established", "--timeout=60s",
                              f"crd/ssoconnectedapps.{GROUP}", f"crd/salesforceorgs.{GROUP}")
@@ -1086,32 +1270,10 @@ def main():
         ctx.jwt_key = open(ctx.jwt_key_path).read()
 
         sizes = CFG["sizes"]
-        steady_sizes = {"all": set(sizes), "none": set(), "max": {max(sizes)}}.get(CFG["steady_at"], {max(sizes)})
+        steadies = steady_sizes(sizes)
         for n in sizes:
-            if CFG["cold"]:
-                r = Run(ctx, n, True, "cold", cold=True)
-                runs.append(r)
-                r.start()
-                r.converge()
-                r.stop()
-                results.append(r.result)
-            if CFG["warm"]:
-                r = Run(ctx, n, True, "c")
-                runs.append(r)
-                r.start()
-                r.converge()
-                if n in steady_sizes and CFG["steady_intervals"] > 0:
-                    r.steady()
-                    r.change()
-                r.stop()
-                results.append(r.result)
-            if CFG["baseline"]:
-                b = Run(ctx, n, False, "b")
-                runs.append(b)
-                b.start()
-                b.converge()
-                b.stop()
-                results.append(b.result)
+            for build in builds:
+                run_size(ctx, build, n, n in steadies, runs, results)
         ok = True
     finally:
         for r in runs:
@@ -1127,14 +1289,15 @@ def main():
 
     elapsed = time.monotonic() - started
     info = machine()
-    table, gain, ops, steady, change = report(results, info)
+    table, gain, ops, steady, change, figures = report(results, info)
     cmd = "make bench" + "".join(
         f" {k}={os.environ[k]!r}" if " " in os.environ[k] else f" {k}={os.environ[k]}"
         for k in sorted(os.environ)
-        if k.startswith("BENCH_") and k != "BENCH_BUILD_SECONDS" and os.environ[k]
+        if k.startswith("BENCH_") and k not in ("BENCH_BUILD_SECONDS", "BENCH_BUILDS", "BENCH_SIM_BIN") and os.environ[k]
     )
     out = {
-        "table": table, "gain": gain, "ops": ops, "steady": steady, "change": change,
+        "table": table, "gain": gain, "ops": ops, "steady": steady, "change": change, "figures": figures,
+        "builds": dict(builds), "bytes_per_app": {f"{b} {n}": v for (b, n), v in bytes_per_app(results).items()},
         "machine": info, "elapsed_s": elapsed, "cmd": cmd,
         "build": (f"{int(os.environ['BENCH_BUILD_SECONDS']) / 60:.1f} min"
                   if os.environ.get("BENCH_BUILD_SECONDS") else "not timed"),
@@ -1142,7 +1305,7 @@ def main():
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "results": results,
     }
-    print("\n" + table + "\n\n" + gain + "\n\n" + ops + ("\n\n" + steady if steady else "") + ("\n\n" + change if change else ""))
+    print("\n" + (figures + "\n\n" if figures else "") + table + "\n\n" + gain + "\n\n" + ops + ("\n\n" + steady if steady else "") + ("\n\n" + change if change else ""))
     print(f"\nbench: measured part took {elapsed:.0f}s")
     if CFG["out"] != "-":
         write_markdown(CFG["out"], out)
@@ -1159,10 +1322,25 @@ Run of {o['date']}: `{o['cmd']}` — release build {o['build']}, then the benchm
 {o['elapsed_s'] / 60:.1f} min (control plane up/down included).
 
 Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, Linux {m['kernel']}. Control plane: local
-kube-apiserver v1.34.4 + etcd (hack/cluster-up.sh). Salesforce: {CFG['orgs']} × `salesforce-sim`
-(one per org, `--latency-ms {CFG['latency_ms']}`, Identity Provider initially disabled). Apps:
-`refreshInterval: {CFG['refresh_s']}s`, spread round-robin over the orgs. Operator: release build, one
-process, default flags{' + --concurrency ' + CFG['concurrency'] if CFG['concurrency'] else ''}, `RUST_LOG=info`.
+kube-apiserver v1.34.4 + etcd (hack/cluster-up.sh). Salesforce: one `salesforce-sim` per org
+({', '.join(f'{n} apps: {orgs_for(n)} orgs' for n in CFG['sizes'])}; `--latency-ms {CFG['latency_ms']}`, Identity
+Provider initially disabled). Apps: `refreshInterval: {CFG['refresh_s']}s`, spread round-robin over the
+orgs. Operator: {', '.join(f'`{b}` ({os.path.relpath(p, REPO) if p.startswith(REPO) else p})' for b, p in o['builds'].items())};
+release profile, one process, default flags{' + --concurrency ' + CFG['concurrency'] if CFG['concurrency'] else ''}, `RUST_LOG=info`.
+`musl` is the build the image ships (`--target <arch>-unknown-linux-musl`, as in the Dockerfile).
+
+### Issue 21 figures (one row per build and size)
+
+{o['figures'] or '(no warm run)'}
+
+Converge calls / floor and p99: warm converge (cold start in brackets). Peak RSS: VmHWM of the
+operator process. Anon RSS per app: slope of RssAnon after a warm converge between consecutive sizes
+of the same build (includes the larger size's extra orgs, so an upper bound). Steady: Salesforce
+requests from `/__sim/calls` (every request: downloads, token, writes included) per org per refresh
+interval; K8s writes and GETs from the API server's `apiserver_request_total` (configmaps, secrets,
+events, and the two custom resources; LIST/WATCH left out); CPU from /proc/<pid>/stat; reconciles
+from the operator's `sso_operator_reconciles_total`. Spec changes: `kubectl patch` of one app's
+acsUrl to `Ready` with the new generation, after the steady phase.
 
 ### Converge (N apps applied at once until all Ready)
 

@@ -77,6 +77,18 @@ pub fn jittered(d: Duration) -> Duration {
 /// hash of its key so orgs do not all refresh at once. The wait never exceeds `interval`, so a
 /// rotated certificate is still published within one interval.
 pub fn until_refresh_tick(interval: Duration, org: &str, now: std::time::SystemTime) -> Duration {
+    let (period, phase) = tick_phase(interval, org, now);
+    Duration::from_millis((period - phase).max(100))
+}
+
+/// Time from the latest refresh tick of `org` for `interval` (see [`until_refresh_tick`]) to
+/// `now`. Something read before it belongs to an earlier interval.
+pub fn since_refresh_tick(interval: Duration, org: &str, now: std::time::SystemTime) -> Duration {
+    Duration::from_millis(tick_phase(interval, org, now).1)
+}
+
+/// The tick period and how far `now` is into it, in milliseconds.
+fn tick_phase(interval: Duration, org: &str, now: std::time::SystemTime) -> (u64, u64) {
     let period = interval.as_millis().max(1) as u64;
     // FNV-1a: stable across processes and releases, unlike std's hasher.
     let offset = org.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
@@ -86,8 +98,7 @@ pub fn until_refresh_tick(interval: Duration, org: &str, now: std::time::SystemT
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_millis() as u64;
-    let phase = (now_ms % period + period - offset) % period;
-    Duration::from_millis((period - phase).max(100))
+    (period, (now_ms % period + period - offset) % period)
 }
 
 /// Backoff for the controllers' watch streams: 250 ms doubling to 5 s, with jitter, reset by the
@@ -181,5 +192,28 @@ mod tests {
         // Another org's ticks are elsewhere in the period.
         let other = t0 + Duration::from_millis(1_234);
         assert_ne!(other + until_refresh_tick(i, "ns/globex", other), a);
+    }
+
+    #[test]
+    fn what_was_read_before_the_latest_tick_is_stale_at_the_next_one() {
+        use std::time::{SystemTime, UNIX_EPOCH};
+        let i = Duration::from_secs(60);
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", now);
+        let a = tick(t0);
+        assert!(since_refresh_tick(i, "ns/acme", a) < Duration::from_millis(1));
+        // Read 400 ms after one tick; the next tick's first reconcile runs 100 ms after it: the
+        // read is younger than the interval (59.7 s) yet from the previous interval.
+        let read = a + Duration::from_millis(400);
+        let next = a + i + Duration::from_millis(100);
+        let age = next.duration_since(read).unwrap();
+        assert!(age < i);
+        assert!(
+            age > since_refresh_tick(i, "ns/acme", next),
+            "stale at the next tick"
+        );
+        // Within the interval it stays fresh.
+        let later = a + Duration::from_secs(30);
+        assert!(later.duration_since(read).unwrap() < since_refresh_tick(i, "ns/acme", later));
     }
 }

@@ -15,6 +15,9 @@ pub const MAX_METADATA_BODY: usize = 1024 * 1024;
 /// Cap for token responses (a few hundred bytes in practice).
 pub const MAX_TOKEN_BODY: usize = 64 * 1024;
 
+/// Idle connections kept per host (one org's My Domain) between calls.
+const IDLE_CONNECTIONS_PER_HOST: usize = 4;
+
 pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, SalesforceError> {
     let mut b = reqwest::Client::builder()
         // A redirect could lead off the allow-list; Salesforce APIs do not redirect, so any 3xx
@@ -24,6 +27,10 @@ pub fn build_http_client(opts: &ClientOptions) -> Result<reqwest::Client, Salesf
         // Proxies from the environment would make the egress path depend on env vars the
         // allow-list cannot see; a proxy is trusted only through --allow-host + CA file.
         .no_proxy()
+        // A burst (a converge, the daily sweep) opens up to about a dozen connections per org;
+        // keeping them all idle between refresh ticks holds their TLS buffers for nothing. The
+        // default budget allows 2 calls in flight per org, plus a token or a download.
+        .pool_max_idle_per_host(IDLE_CONNECTIONS_PER_HOST)
         .connect_timeout(opts.connect_timeout)
         .timeout(opts.call_timeout)
         .user_agent(concat!("sso-operator/", env!("CARGO_PKG_VERSION")));

@@ -8,6 +8,7 @@
 
 use super::inputs::Inputs;
 use crate::api::conditions::{Desired, reasons, types};
+use crate::controller::backoff::since_refresh_tick;
 use crate::controller::idp_cache::{Ensured, IdpSnapshot};
 use crate::controller::org_api::OrgApi;
 use crate::controller::registry::OrgHandle;
@@ -67,11 +68,15 @@ pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> IdpOutc
         (None, Some(c)) => Wanted::Own(c.to_string()),
         (None, None) => Wanted::Any,
     };
+    // A snapshot counts only if read since the org's latest refresh tick. With the interval as
+    // its age limit, one read a moment after the previous tick still counted at this one, the
+    // whole tick skipped its downloads, and a rotated certificate took two intervals to publish.
+    let max_age = since_refresh_tick(input.refresh, &org.key, std::time::SystemTime::now());
     let (want, write) = match &wanted {
         Wanted::Own(c) => (c.as_str(), !input.observe_only),
         Wanted::Org(c) => (c.as_str(), false),
         Wanted::Any => {
-            return match org.idp.get(&org.api, input.refresh, input.priority).await {
+            return match org.idp.get(&org.api, max_age, input.priority).await {
                 Err(e) => IdpOutcome::Failed(Error::ConfigureIdentityProvider(e)),
                 Ok(s) if s.enabled => IdpOutcome::Ready {
                     snapshot: s,
@@ -83,7 +88,7 @@ pub async fn ensure(org: &OrgHandle<impl OrgApi>, input: &Inputs<'_>) -> IdpOutc
     };
     let ensured = org
         .idp
-        .ensure(&org.api, want, input.refresh, input.priority, write, false)
+        .ensure(&org.api, want, max_age, input.priority, write, false)
         .await;
     match ensured {
         Err(e) => IdpOutcome::Failed(Error::ConfigureIdentityProvider(e)),

@@ -140,9 +140,9 @@ impl Publisher for Context {
             .stores
             .config_maps
             .get(&ObjectRef::new(&cm_name).within(ns));
-        let moved = cached.as_ref().and_then(|c| {
-            metadata_configmap::only_valid_until_moved(c, &metadata.xml).map(str::to_owned)
-        });
+        let moved = cached
+            .as_ref()
+            .and_then(|c| metadata_configmap::only_valid_until_moved(c, &metadata.xml));
         // What the status says was published is what the ConfigMap holds: keep both, no read.
         if let (Some(sha), Some(c), Some(previous)) = (&moved, &cached, published_status(app))
             && &previous.sha256 == sha
