@@ -281,7 +281,14 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
         "B acquired at {acquired:?}, A was still running at {a_exit_wall:?}"
     );
 
-    // B wrote what it sees; A's stale spec never reached the org.
+    assert_only_b_wrote(&env, generation_b, seq_cut, seq_before).await;
+    b.terminate();
+    eprintln!("test took {:?}", started.elapsed());
+}
+
+/// B wrote what it sees; A's stale spec never reached the org: one write of the app since the
+/// partition (`seq_cut`), B's.
+async fn assert_only_b_wrote(env: &Env, generation_b: i64, seq_cut: u64, seq_before: u64) {
     env.wait_status(
         "telephony",
         "B reconciled its spec",
@@ -309,8 +316,6 @@ async fn k8s_partitioned_leader_stops_before_the_new_leader_acquires_and_never_w
         "writes of the app since the partition: {writes:?}"
     );
     assert_eq!(sim_acs(&env.sim).await, ACS_SEEN_BY_B);
-    b.terminate();
-    eprintln!("test took {:?}", started.elapsed());
 }
 
 /// Polls every 100 ms until A has exited and B holds the Lease, for at most a minute after the

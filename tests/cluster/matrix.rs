@@ -292,24 +292,7 @@ async fn run(v: Variant) {
         env.wait_ready(opts(*f).name, SHORT).await;
     }
 
-    // Converged: three refresh checks of each app, and not one write.
-    env.wait_idle(SHORT).await;
-    env.sim.reset_calls().await;
-    for f in &flavors {
-        let name = opts(*f).api_name;
-        cluster::wait_for(THREE_REFRESHES, "three refresh checks", || async {
-            reads_of(&env, name).await >= 3
-        })
-        .await;
-    }
-    let log: Vec<Value> = env
-        .sim
-        .log()
-        .await
-        .into_iter()
-        .filter(|e| WRITES.contains(&e["operation"].as_str().unwrap_or("")))
-        .collect();
-    assert_eq!(writes(&env).await, 0, "writes after convergence: {log:?}");
+    assert_no_write_over_three_refreshes(&env, &flavors).await;
 
     // Delete: the apps leave the org.
     for f in &flavors {
@@ -326,6 +309,27 @@ async fn run(v: Variant) {
         env.delete_app(ca.name).await;
         env.wait_deleted(ca.name, SHORT).await;
     }
+}
+
+/// Converged: three refresh checks of each app, and not one write.
+async fn assert_no_write_over_three_refreshes(env: &Env, flavors: &[Flavor]) {
+    env.wait_idle(SHORT).await;
+    env.sim.reset_calls().await;
+    for f in flavors {
+        let name = opts(*f).api_name;
+        cluster::wait_for(THREE_REFRESHES, "three refresh checks", || async {
+            reads_of(env, name).await >= 3
+        })
+        .await;
+    }
+    let log: Vec<Value> = env
+        .sim
+        .log()
+        .await
+        .into_iter()
+        .filter(|e| WRITES.contains(&e["operation"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(writes(env).await, 0, "writes after convergence: {log:?}");
 }
 
 /// Variants at once: each has its own org (key generation at start) and operator, and a

@@ -134,39 +134,7 @@ async fn k8s_tenancy_another_namespace_cannot_block_or_squat() {
     .await;
     wait_org_ready(&env).await;
 
-    let team_b = cluster::fresh_namespace("team-b").await;
-    let squat = org_manifest(
-        "squat",
-        &env.sim.url,
-        &env.sim.url,
-        &jwt_auth("no-such-secret", "tls.key", USERNAME, JWT_CLIENT),
-    );
-    cluster::apply_yaml(&team_b, &squat).expect("apply the squatting org");
-    let squatter = app_manifest(&AppOpts {
-        name: "squatter",
-        org: "squat",
-        certificate: "SelfSignedCert_Other",
-        acs_url: "https://squatter.example/acs",
-        ..Default::default()
-    });
-    cluster::apply_yaml(&team_b, &squatter).expect("apply the squatting app");
-    let b_apps: Api<sso_operator::api::SsoConnectedApp> =
-        Api::namespaced(env.client.clone(), &team_b);
-    cluster::wait_for(SHORT, "the squatter reconciled (not Ready)", || async {
-        b_apps
-            .get_opt("squatter")
-            .await
-            .ok()
-            .flatten()
-            .and_then(|a| a.status)
-            .is_some_and(|s| {
-                s.conditions
-                    .iter()
-                    .any(|c| c.type_ == "Ready" && c.status == "False")
-            })
-    })
-    .await;
-
+    let (team_b, b_apps) = squatting_team(&env).await;
     env.apply_app_ready().await;
     assert_eq!(
         env.condition("telephony", "IdentityProviderReady")
@@ -228,6 +196,45 @@ async fn k8s_tenancy_another_namespace_cannot_block_or_squat() {
         env.sim.app("Telephony_SSO").await.unwrap()["samlConfig"]["acsUrl"],
         "https://sso.vendor.example/saml/acs"
     );
+}
+
+/// Team b: a `SalesforceOrg` naming team a's My Domain with no credentials, and an app of it
+/// asking for another IdP certificate, reconciled (not Ready).
+async fn squatting_team(env: &Env) -> (String, Api<sso_operator::api::SsoConnectedApp>) {
+    let team_b = cluster::fresh_namespace("team-b").await;
+    let squat = org_manifest(
+        "squat",
+        &env.sim.url,
+        &env.sim.url,
+        &jwt_auth("no-such-secret", "tls.key", USERNAME, JWT_CLIENT),
+    );
+    cluster::apply_yaml(&team_b, &squat).expect("apply the squatting org");
+    let squatter = app_manifest(&AppOpts {
+        name: "squatter",
+        org: "squat",
+        certificate: "SelfSignedCert_Other",
+        acs_url: "https://squatter.example/acs",
+        ..Default::default()
+    });
+    cluster::apply_yaml(&team_b, &squatter).expect("apply the squatting app");
+    let b_apps: Api<sso_operator::api::SsoConnectedApp> =
+        Api::namespaced(env.client.clone(), &team_b);
+    cluster::wait_for(SHORT, "the squatter reconciled (not Ready)", || async {
+        b_apps
+            .get_opt("squatter")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|a| a.status)
+            .is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.type_ == "Ready" && c.status == "False")
+            })
+    })
+    .await;
+
+    (team_b, b_apps)
 }
 
 async fn wait_org_ready(env: &Env) {

@@ -439,6 +439,13 @@ impl Soak {
             self.fail(format!("not settled within {SETTLE:?}: {pending:#?}"));
         }
         self.check().await;
+        self.check_end_state().await;
+        self.check_leadership();
+    }
+
+    /// At the end: every Ready resource's app is marked for it and its ConfigMap equals what the
+    /// org serves; every app left in the org belongs to a live resource or one deleted with Orphan.
+    async fn check_end_state(&mut self) {
         let apps = self
             .apps()
             .await
@@ -500,7 +507,6 @@ impl Soak {
                 self.count("end: orphaned apps kept");
             }
         }
-        self.check_leadership();
     }
 
     /// Every Salesforce write a replica logged lies inside its own leadership term and outside
@@ -647,19 +653,12 @@ fn soak_duration() -> Duration {
         .unwrap_or_else(|| panic!("SOAK_DURATION={raw}: a duration such as 10m or 90s"))
 }
 
-#[tokio::test]
-#[ignore = "the soak: make soak (SOAK_DURATION, SOAK_SEED)"]
-async fn k8s_soak_many_teams_under_faults() {
-    let _private = cluster::use_private_cluster();
-    let seed: u64 = std::env::var("SOAK_SEED")
-        .ok()
-        .map(|s| s.parse().expect("SOAK_SEED: a number"))
-        .unwrap_or_else(rand::random);
-    let duration = soak_duration();
-    eprintln!("soak: SOAK_SEED={seed} SOAK_DURATION={duration:?}");
-    cluster::install_crds().await;
-    let sim = OrgSeed::default().start();
-    let client = cluster::client().await;
+/// One namespace per team, each with the org, its Secret and a foreign ConfigMap (and that
+/// ConfigMap's resourceVersion, which must never move).
+async fn team_namespaces(
+    client: &kube::Client,
+    sim: &Sim,
+) -> (Vec<String>, HashMap<String, String>) {
     let mut namespaces = Vec::new();
     let mut foreign_versions = HashMap::new();
     for team in TEAMS {
@@ -679,6 +678,23 @@ async fn k8s_soak_many_teams_under_faults() {
         foreign_versions.insert(ns.clone(), rv.unwrap_or_default());
         namespaces.push(ns);
     }
+    (namespaces, foreign_versions)
+}
+
+#[tokio::test]
+#[ignore = "the soak: make soak (SOAK_DURATION, SOAK_SEED)"]
+async fn k8s_soak_many_teams_under_faults() {
+    let _private = cluster::use_private_cluster();
+    let seed: u64 = std::env::var("SOAK_SEED")
+        .ok()
+        .map(|s| s.parse().expect("SOAK_SEED: a number"))
+        .unwrap_or_else(rand::random);
+    let duration = soak_duration();
+    eprintln!("soak: SOAK_SEED={seed} SOAK_DURATION={duration:?}");
+    cluster::install_crds().await;
+    let sim = OrgSeed::default().start();
+    let client = cluster::client().await;
+    let (namespaces, foreign_versions) = team_namespaces(&client, &sim).await;
     let lease_ns = cluster::fresh_namespace("soak-lease").await;
     let opts = OperatorOpts::args(&[
         "--leader-election",
