@@ -18,7 +18,7 @@ test-faults: ## the fault suite: Salesforce faults, SIGKILL/SIGTERM, quota, API-
 	  echo "test-faults: $$((SECONDS - start))s (exit $$status)"; \
 	  exit $$status
 
-# The randomized multi-team fault soak (tests/faults/soak.rs, #[ignore]d so neither `make test`
+# The randomized multi-team fault soak (tests/faults/soak/, #[ignore]d so neither `make test`
 # nor `make test-faults` runs it). It starts a private control plane of its own (it restarts the
 # API server), so no cluster-up. SOAK_DURATION (default 10m) bounds it; SOAK_SEED replays a run
 # (the seed is printed at the start and in every failure).
