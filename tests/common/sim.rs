@@ -15,6 +15,22 @@ use salesforce_sim::{IdpSpec, Policy, ServeOptions, SimHandle, Tls};
 use serde_json::{Value, json};
 
 /// The integration user the operator authenticates as.
+/// `xml` without its `validUntil` attribute: Salesforce stamps it at each download (to the
+/// millisecond, as the simulator does by default), so two downloads of one document differ only
+/// there, and the operator does not republish for it. Written here, not taken from the operator,
+/// so the tests do not share its reading of the document.
+pub fn without_valid_until(xml: &str) -> String {
+    let mut out = String::with_capacity(xml.len());
+    let mut rest = xml;
+    while let Some(i) = rest.find(" validUntil=\"") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " validUntil=\"".len()..];
+        rest = after.find('"').map_or("", |j| &after[j + 1..]);
+    }
+    out.push_str(rest);
+    out
+}
+
 pub const USERNAME: &str = "integration@acme.com";
 /// The consumer key of the JWT bearer client.
 pub const JWT_CLIENT: &str = "3MVG9SIMULATOR";

@@ -37,11 +37,11 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sso_operator::api::SsoConnectedApp;
 
-use crate::common::cluster;
 use crate::common::e2e::{
     AppOpts, ORG_SECRET, Operator, OperatorOpts, OrgSeed, Sim, acme_org, app_manifest, secret,
 };
 use crate::common::sim::WRITE_OPERATIONS;
+use crate::common::{cluster, sim};
 
 mod invariants;
 
