@@ -23,12 +23,24 @@ use crate::api::app::MetadataStatus;
 use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::rotation::OrgIdpView;
 
+/// Where the metadata came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataSource {
+    /// The app's own document, `/.well-known/samlidp/<app>.xml`.
+    App,
+    /// The org's document, `/.well-known/samlidp.xml`: an External Client App whose own document
+    /// the org does not serve (Salesforce documents the per-app URL only for connected apps).
+    Org,
+}
+
 /// The inputs of one download, and when it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Download {
     /// Digest of the inputs the operator can see (see [`inputs_key`]).
     pub key: u64,
     pub at: jiff::Timestamp,
+    /// Which document it was (the status says so as long as it stands).
+    pub source: MetadataSource,
 }
 
 /// What the last download published, as the next reconcile may reuse it.

@@ -3,6 +3,7 @@
 //! before the snapshot knows it triggers one fresh look at the IdP). Skipped when nothing that
 //! decides the document moved since the last download (`download.rs`).
 
+pub use super::download::MetadataSource;
 use super::download::{self, LastPublish};
 use super::inputs::Inputs;
 use crate::api::app::AppType;
@@ -39,16 +40,6 @@ pub enum MetadataOutcome {
     /// stands, no download.
     Unchanged(LastPublish),
     Failed(Error),
-}
-
-/// Where the metadata came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetadataSource {
-    /// The app's own document, `/.well-known/samlidp/<app>.xml`.
-    App,
-    /// The org's document, `/.well-known/samlidp.xml`: an External Client App whose own document
-    /// the org does not serve (Salesforce documents the per-app URL only for connected apps).
-    Org,
 }
 
 /// The app's metadata, or for an External Client App without its own document (404), the org's.

@@ -221,12 +221,14 @@ fn remember(
     delay: Duration,
 ) {
     let download = match (&outcomes.metadata, &outcomes.publish) {
-        (Some(MetadataOutcome::Fetched { key, .. }), Some(PublishOutcome::Published { .. })) => {
-            Some(Download {
-                key: *key,
-                at: input.now,
-            })
-        }
+        (
+            Some(MetadataOutcome::Fetched { key, source, .. }),
+            Some(PublishOutcome::Published { .. }),
+        ) => Some(Download {
+            key: *key,
+            at: input.now,
+            source: *source,
+        }),
         (Some(MetadataOutcome::Unchanged(previous)), _) => Some(previous.download.clone()),
         _ => None,
     };

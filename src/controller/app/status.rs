@@ -99,14 +99,12 @@ fn stage_conditions(input: &Inputs<'_>, o: &Outcomes) -> (Vec<Desired>, Vec<Even
     conds.extend(o.metadata.as_ref().and_then(MetadataOutcome::condition));
     if let Some(p) = &o.publish {
         let mut c = p.condition();
-        if let (
-            PublishOutcome::Published { .. },
-            Some(MetadataOutcome::Fetched {
-                source: MetadataSource::Org,
-                ..
-            }),
-        ) = (p, &o.metadata)
-        {
+        let source = match &o.metadata {
+            Some(MetadataOutcome::Fetched { source, .. }) => Some(*source),
+            Some(MetadataOutcome::Unchanged(last)) => Some(last.download.source),
+            _ => None,
+        };
+        if matches!(p, PublishOutcome::Published { .. }) && source == Some(MetadataSource::Org) {
             c.message.push_str(
                 " (the org-level metadata /.well-known/samlidp.xml: this org serves no metadata of the app's own)",
             );

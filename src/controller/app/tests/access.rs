@@ -7,7 +7,7 @@ use crate::api::app::AppType;
 use crate::api::conditions::types;
 use crate::controller::fixtures::{IDP_CERT, app_named};
 
-fn eca() -> SsoConnectedApp {
+pub(super) fn eca() -> SsoConnectedApp {
     let mut app = app_named("team-a", "eca", "Voice_ECA", "2026-01-01T00:00:00Z");
     app.spec.app.type_ = AppType::ExternalClientApp;
     app

@@ -13,13 +13,20 @@ fn remembered(r: &Round, now: jiff::Timestamp) -> Option<LastPublish> {
     match (&r.outcomes.metadata, &r.outcomes.publish) {
         (
             Some(MetadataOutcome::Fetched {
-                key, certificate, ..
+                key,
+                certificate,
+                source,
+                ..
             }),
             Some(PublishOutcome::Published {
                 config_map, status, ..
             }),
         ) => Some(LastPublish {
-            download: Download { key: *key, at: now },
+            download: Download {
+                key: *key,
+                at: now,
+                source: *source,
+            },
             config_map: config_map.clone(),
             status: status.clone(),
             not_after: certificate.not_after,
@@ -100,4 +107,23 @@ async fn a_rotation_phase_or_drift_or_a_restart_downloads_again() {
     // Nothing remembered (a restart, a sweep, a ConfigMap edited): download.
     w.reconcile_with(&mut app, announced, None).await;
     assert_eq!(w.org.api.count("fetchAppMetadata"), 4);
+}
+
+#[tokio::test]
+async fn a_skipped_download_keeps_saying_which_document_was_published() {
+    let w = World::new(FakeOrg::with_idp(IDP_CERT));
+    w.org.api.state().eca_metadata_missing = true;
+    let mut app = super::access::eca();
+    let r = w.reconcile_with(&mut app, None, None).await;
+    let last = remembered(&r, w.now);
+    let status = app.status.clone();
+    let (_, _, m) = cond(&app, types::METADATA_PUBLISHED);
+    assert!(m.contains("org-level metadata"), "{m}");
+
+    let r = w.reconcile_with(&mut app, None, last).await;
+    assert!(matches!(
+        r.outcomes.metadata,
+        Some(MetadataOutcome::Unchanged(_))
+    ));
+    assert_eq!(app.status, status, "no status change, so no status write");
 }
