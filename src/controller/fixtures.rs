@@ -62,6 +62,19 @@ pub fn app_named(namespace: &str, name: &str, api_name: &str, created: &str) -> 
 }
 
 /// The resource most tests reconcile: `team-a/voice` for connected app `Telephony_SSO`.
+/// A `SalesforceOrg` `acme` choosing IdP certificate `current` with a planned rotation to `next`.
+pub fn org_rotating(current: &str, next: &str) -> crate::api::SalesforceOrg {
+    crate::api::SalesforceOrg::new(
+        "acme",
+        serde_json::from_value(serde_json::json!({
+            "instanceUrl": "https://acme.my.salesforce.com",
+            "auth": {"clientCredentials": {"secretRef": {"name": "cc"}}},
+            "identityProvider": {"certificate": current, "rotation": {"nextCertificate": next}}
+        }))
+        .expect("a valid SalesforceOrg spec"),
+    )
+}
+
 pub fn test_app() -> SsoConnectedApp {
     app_named("team-a", "voice", "Telephony_SSO", "2026-01-01T00:00:00Z")
 }
@@ -237,6 +250,13 @@ impl FakeOrg {
 
     pub fn connected_app(&self, name: &str) -> Option<ConnectedApp> {
         self.state().connected_apps.get(name).cloned()
+    }
+
+    /// Someone changes connected app `name`'s ACS URL in Setup (drift).
+    pub fn change_acs_url(&self, name: &str, url: &str) {
+        let mut s = self.state();
+        let app = s.connected_apps.get_mut(name).expect("the app exists");
+        app.saml_config.as_mut().expect("a SAML app").acs_url = url.into();
     }
 
     /// The names granted access to External Client App `name`, profiles first, each sorted.

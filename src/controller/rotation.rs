@@ -281,16 +281,7 @@ mod tests {
 
     #[test]
     fn apps_see_both_keys_while_a_rotation_is_under_way() {
-        let mut org = SalesforceOrg::new(
-            "acme",
-            serde_json::from_value(serde_json::json!({
-                "instanceUrl": "https://acme.my.salesforce.com",
-                "auth": {"clientCredentials": {"secretRef": {"name": "cc"}}},
-                "identityProvider": {"certificate": "Cert_2026",
-                                     "rotation": {"nextCertificate": "Cert_2027"}}
-            }))
-            .unwrap(),
-        );
+        let mut org = crate::controller::fixtures::org_rotating("Cert_2026", "Cert_2027");
         let v = view(&org).unwrap();
         assert_eq!(
             (v.current.as_str(), v.extra.clone()),

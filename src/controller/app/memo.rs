@@ -203,16 +203,7 @@ mod tests {
 
     #[test]
     fn a_rotation_moving_on_ends_the_quiet_period_though_the_org_spec_did_not_change() {
-        let mut org = SalesforceOrg::new(
-            "acme",
-            serde_json::from_value(serde_json::json!({
-                "instanceUrl": "https://acme.my.salesforce.com",
-                "auth": {"clientCredentials": {"secretRef": {"name": "cc"}}},
-                "identityProvider": {"certificate": "Cert_2026",
-                                     "rotation": {"nextCertificate": "Cert_2027"}}
-            }))
-            .unwrap(),
-        );
+        let mut org = crate::controller::fixtures::org_rotating("Cert_2026", "Cert_2027");
         let app = test_app();
         let (store, _writer) = kube::runtime::reflector::store::<ConfigMap>();
         let memos = Memos::default();

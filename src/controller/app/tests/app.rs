@@ -165,14 +165,7 @@ async fn drift_made_in_salesforce_is_corrected_and_reported() {
     let mut app = converged(&w).await;
     w.org
         .api
-        .state()
-        .connected_apps
-        .get_mut("Telephony_SSO")
-        .unwrap()
-        .saml_config
-        .as_mut()
-        .unwrap()
-        .acs_url = "https://evil.example/acs".into();
+        .change_acs_url("Telephony_SSO", "https://evil.example/acs");
     let r = w.reconcile(&mut app).await;
     let drifted = r.events.iter().find(|e| e.reason == "Drifted").unwrap();
     assert!(drifted.warning && drifted.note.contains("samlConfig.acsUrl"));

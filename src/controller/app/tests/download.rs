@@ -89,14 +89,7 @@ async fn a_rotation_phase_or_drift_or_a_restart_downloads_again() {
     // Someone changes the app in Salesforce: corrected, and the metadata downloaded again.
     w.org
         .api
-        .state()
-        .connected_apps
-        .get_mut("Telephony_SSO")
-        .unwrap()
-        .saml_config
-        .as_mut()
-        .unwrap()
-        .acs_url = "https://evil.example/acs".into();
+        .change_acs_url("Telephony_SSO", "https://evil.example/acs");
     let r = w.reconcile_with(&mut app, announced.clone(), last).await;
     assert!(matches!(
         r.outcomes.metadata,
