@@ -61,6 +61,14 @@ pub struct OrgRegistry {
     /// rotated key); failures after a few seconds (a Secret created meanwhile is noticed soon).
     refresh: Duration,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Per org, held while its connection is built (see [`OrgRegistry::connect`]).
+    building: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+enum Cached {
+    Fresh(Result<Arc<OrgHandle<OrgClient>>, ConnectError>),
+    /// Needs a build; the last good handle, if any.
+    Stale(Option<Arc<OrgHandle<OrgClient>>>),
 }
 
 /// How long a failed connection attempt is reused.
@@ -73,42 +81,44 @@ impl OrgRegistry {
             salesforce,
             refresh,
             entries: Mutex::new(HashMap::new()),
+            building: Mutex::new(HashMap::new()),
         }
     }
 
     /// The handle for `org`, built from its spec and Secret when nothing fresh is cached. A
     /// rebuilt connection that is the same as before keeps the old handle (token, budget and
     /// caches survive); a changed one (new credentials, URL, budget) starts afresh.
+    ///
+    /// One build per org at a time: the apps of an org that call this while its connection is
+    /// being (re)built wait for that build, or keep using the previous handle if there is one,
+    /// so a lapsed refresh reads the Secret once, not once per app reconcile in flight.
     pub async fn connect(
         &self,
         org: &SalesforceOrg,
     ) -> Result<Arc<OrgHandle<OrgClient>>, ConnectError> {
         let key = org_key(org);
         let uid = org.uid().unwrap_or_default();
-        let previous = {
-            let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-            // An org being deleted keeps its handle: its apps' cleanup needs it, and when a
-            // namespace goes its Secret is gone already.
-            if org.metadata.deletion_timestamp.is_some()
-                && let Some(Entry { result: Ok(h), .. }) = entries.get(&key)
-            {
-                return Ok(h.clone());
-            }
-            match entries.get(&key) {
-                Some(e) if e.uid == uid && e.generation == org.metadata.generation => {
-                    let ttl = if e.result.is_ok() {
-                        self.refresh
-                    } else {
-                        FAILURE_TTL
-                    };
-                    if e.built.elapsed() < ttl {
-                        return e.result.clone();
-                    }
-                    e.result.as_ref().ok().cloned()
+        let previous = match self.cached(org, &key, &uid) {
+            Cached::Fresh(result) => return result,
+            Cached::Stale(previous) => previous,
+        };
+        let build = self.build_lock(&key);
+        let _building = match (build.try_lock(), previous) {
+            (Ok(guard), _) => guard,
+            // Someone else is rebuilding; the previous handle is good until they are done.
+            (Err(_), Some(handle)) => return Ok(handle),
+            (Err(_), None) => {
+                let guard = build.lock().await;
+                match self.cached(org, &key, &uid) {
+                    Cached::Fresh(result) => return result,
+                    Cached::Stale(_) => guard,
                 }
-                Some(e) => e.result.as_ref().ok().cloned(),
-                None => None,
             }
+        };
+        // Under the build lock: re-read what is cached, a build may have finished meanwhile.
+        let previous = match self.cached(org, &key, &uid) {
+            Cached::Fresh(result) => return result,
+            Cached::Stale(previous) => previous,
         };
         let result = connection(&self.kube, org, self.salesforce.options())
             .await
@@ -131,6 +141,41 @@ impl OrgRegistry {
         result
     }
 
+    /// What is cached for `org`: a result still fresh for its uid and generation, or else the
+    /// last good handle (if any) to rebuild from.
+    fn cached(&self, org: &SalesforceOrg, key: &str, uid: &str) -> Cached {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(e) = entries.get(key) else {
+            return Cached::Stale(None);
+        };
+        // An org being deleted keeps its handle: its apps' cleanup needs it, and when a
+        // namespace goes its Secret is gone already.
+        if org.metadata.deletion_timestamp.is_some()
+            && let Ok(h) = &e.result
+        {
+            return Cached::Fresh(Ok(h.clone()));
+        }
+        let ttl = if e.result.is_ok() {
+            self.refresh
+        } else {
+            FAILURE_TTL
+        };
+        if e.uid == uid && e.generation == org.metadata.generation && e.built.elapsed() < ttl {
+            return Cached::Fresh(e.result.clone());
+        }
+        Cached::Stale(e.result.as_ref().ok().cloned())
+    }
+
+    /// The lock that makes builds of one org's connection one at a time.
+    fn build_lock(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+
     /// The handle of a connected org, without connecting.
     pub fn get(&self, key: &str) -> Option<Arc<OrgHandle<OrgClient>>> {
         self.entries
@@ -146,6 +191,10 @@ impl OrgRegistry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
+        self.building
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 
     /// How long a connection is reused, which is also how often orgs are re-checked.
@@ -157,4 +206,74 @@ impl OrgRegistry {
 /// `namespace/name`, the key of an org's shared handle.
 pub fn org_key(org: &SalesforceOrg) -> String {
     format!("{}/{}", org.namespace().unwrap_or_default(), org.name_any())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::salesforce::ClientOptions;
+
+    /// A registry whose API server answers every request with the `cc` Secret, after a pause so
+    /// that concurrent callers overlap; the count is the number of Secret reads.
+    fn registry(refresh: Duration) -> (OrgRegistry, Arc<AtomicUsize>) {
+        let reads = Arc::new(AtomicUsize::new(0));
+        let counter = reads.clone();
+        let service = tower::service_fn(move |_req: http::Request<kube::client::Body>| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                let secret = serde_json::json!({
+                    "apiVersion": "v1", "kind": "Secret",
+                    "metadata": {"name": "cc", "namespace": "team-a"},
+                    "stringData": {}, "data": {"client-id": "aWQ=", "client-secret": "c2VjcmV0"}
+                });
+                let body = kube::client::Body::from(serde_json::to_vec(&secret).unwrap());
+                Ok::<_, std::convert::Infallible>(http::Response::new(body))
+            }
+        });
+        let kube = Client::new(service, "default");
+        let salesforce = Salesforce::new(ClientOptions::default()).expect("a client");
+        (OrgRegistry::new(kube, salesforce, refresh), reads)
+    }
+
+    fn org() -> SalesforceOrg {
+        let mut org = crate::controller::fixtures::org_rotating("idp", "next");
+        org.metadata.namespace = Some("team-a".into());
+        org.metadata.uid = Some("u1".into());
+        org.metadata.generation = Some(1);
+        org
+    }
+
+    async fn connect_all(registry: &OrgRegistry, org: &SalesforceOrg, n: usize) {
+        let calls = (0..n).map(|_| registry.connect(org));
+        for result in futures::future::join_all(calls).await {
+            result.expect("connected");
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_connects_read_the_secret_once() {
+        let (registry, reads) = registry(Duration::from_secs(300));
+        let org = org();
+        connect_all(&registry, &org, 50).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        connect_all(&registry, &org, 50).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "fresh: no read at all");
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_refresh_reads_the_secret_once_and_keeps_the_handle() {
+        // A zero refresh: every call finds the connection due for a rebuild.
+        let (registry, reads) = registry(Duration::ZERO);
+        let org = org();
+        let first = registry.connect(&org).await.expect("connected");
+        connect_all(&registry, &org, 50).await;
+        // One rebuild for the 50 (the others used the previous handle meanwhile).
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+        let again = registry.connect(&org).await.expect("connected");
+        assert!(Arc::ptr_eq(&first, &again), "same credentials: same handle");
+    }
 }
