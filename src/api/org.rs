@@ -303,7 +303,8 @@ pub struct SalesforceOrgStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
 
-    /// Daily API usage as last reported by Salesforce.
+    /// Daily API usage as reported by Salesforce: rewritten when it moved by 5% of the limit,
+    /// when the limit changed, or hourly (the `sso_operator_org_api_requests_used` metric is live).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_usage: Option<ApiUsage>,
 

@@ -33,21 +33,18 @@ pub async fn record_health(
     if stale && let Err(e) = client.refresh_limits().await {
         info!(error = %e, "could not refresh API usage");
     }
-    // A figure older than the one in status (e.g. right after a restart) changes nothing. Status
-    // keeps whole seconds; compare at that precision, or every reconcile would rewrite the same
-    // figure (and re-trigger every app of the org).
+    // Status keeps whole seconds; compare at that precision.
     let seconds = |t: jiff::Timestamp| jiff::Timestamp::from_second(t.as_second()).unwrap_or(t);
-    if let Some(u) = client.api_usage().filter(|u| {
-        old.api_usage
-            .as_ref()
-            .is_none_or(|o| seconds(u.observed_at) > seconds(o.observed_at.0))
-    }) {
-        new.api_usage = Some(ApiUsage {
+    if let Some(u) = client.api_usage() {
+        let usage = ApiUsage {
             used: u.used,
             limit: u.limit,
             summary: format!("{}/{}", u.used, u.limit),
             observed_at: Time(seconds(u.observed_at)),
-        });
+        };
+        if worth_writing(old.api_usage.as_ref(), &usage) {
+            new.api_usage = Some(usage);
+        }
     }
     if let Some(idp) = handle.idp.peek() {
         new.identity_provider = Some(OrgIdentityProvider {
@@ -62,5 +59,71 @@ pub async fn record_health(
                 .as_ref()
                 .and_then(|i| i.rotation.clone()),
         });
+    }
+}
+
+/// How long a figure in status may lag before it is rewritten anyway.
+const USAGE_MAX_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+/// How far (in percent of the limit) usage may move before status is rewritten.
+const USAGE_STEP_PERCENT: u64 = 5;
+
+/// Whether a newly observed API usage goes into status. Not every figure: usage moves with every
+/// call, and a status write per org check would be a steady-state write (and re-trigger every app
+/// of the org) that tells nobody anything. Status is rewritten when the limit changes, when usage
+/// moved by 5% of the limit, or when the figure there is an hour old; the
+/// `sso_operator_org_api_requests_used` metric follows every observation. A figure older than the one
+/// in status (e.g. right after a restart) never replaces it.
+fn worth_writing(old: Option<&ApiUsage>, new: &ApiUsage) -> bool {
+    let Some(old) = old else { return true };
+    if new.observed_at.0 <= old.observed_at.0 {
+        return false;
+    }
+    let moved = new.used.abs_diff(old.used).saturating_mul(100);
+    new.limit != old.limit
+        || moved >= USAGE_STEP_PERCENT.saturating_mul(new.limit.max(1))
+        || new.observed_at.0.duration_since(old.observed_at.0) >= USAGE_MAX_AGE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(used: u64, limit: u64, at_second: i64) -> ApiUsage {
+        ApiUsage {
+            used,
+            limit,
+            summary: format!("{used}/{limit}"),
+            observed_at: Time(jiff::Timestamp::from_second(at_second).unwrap()),
+        }
+    }
+
+    #[test]
+    fn usage_is_written_when_it_moved_enough_or_aged() {
+        let old = usage(1_000, 100_000, 1_000_000);
+        assert!(worth_writing(None, &old), "first figure");
+        assert!(
+            !worth_writing(Some(&old), &usage(1_200, 100_000, 1_000_300)),
+            "small move"
+        );
+        assert!(!worth_writing(
+            Some(&old),
+            &usage(5_999, 100_000, 1_000_300)
+        ));
+        assert!(
+            worth_writing(Some(&old), &usage(6_000, 100_000, 1_000_300)),
+            "5% of the limit"
+        );
+        assert!(
+            worth_writing(Some(&old), &usage(1_000, 200_000, 1_000_300)),
+            "new limit"
+        );
+        assert!(
+            worth_writing(Some(&old), &usage(1_001, 100_000, 1_003_600)),
+            "an hour old"
+        );
+        assert!(
+            !worth_writing(Some(&old), &usage(90_000, 100_000, 999_999)),
+            "older figure"
+        );
     }
 }

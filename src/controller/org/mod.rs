@@ -283,7 +283,13 @@ async fn write_status(
             ready: ready(new).as_deref() == Some("True"),
             suspended: false,
             certificate_not_after: None,
-            api_usage: new.api_usage.as_ref().map(|u| (u.used, u.limit)),
+            // The live figure: status keeps one only when it moved enough (health.rs).
+            api_usage: ctx
+                .registry
+                .get(&org_key(org))
+                .and_then(|h| h.api.api_usage())
+                .map(|u| (u.used, u.limit))
+                .or_else(|| new.api_usage.as_ref().map(|u| (u.used, u.limit))),
         },
     );
     if wrote
