@@ -54,7 +54,8 @@ impl Default for ClientOptions {
             call_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             coalesce_window: Duration::from_millis(5),
-            coalesce_window_busy: Duration::from_millis(500),
+            // Long enough to fill a call at 5 arrivals a second; a burst that stops ends it early.
+            coalesce_window_busy: Duration::from_secs(2),
             // Org session timeouts go down to 15 min, commonly 2 h; 30 min is a safe middle, and an
             // INVALID_SESSION_ID re-mints anyway.
             token_max_age: Duration::from_secs(30 * 60),

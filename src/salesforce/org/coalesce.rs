@@ -1,8 +1,9 @@
 //! Request coalescing for connected apps: concurrent reads of one org ride in one `readMetadata` of
 //! up to 10 names, concurrent saves in one `upsertMetadata` or `createMetadata`. One dispatcher
-//! task per queue takes an in-flight permit, waits briefly for company (longer while requests keep
-//! arriving) and sends the batch; each caller gets its own component's result. With coalescing
-//! off, every request is a batch of one, sent from the caller's task.
+//! task per queue waits briefly for company (longer while requests keep arriving), then takes an
+//! in-flight permit and sends the batch (with whatever piled up while it waited for the permit);
+//! each caller gets its own component's result. With coalescing off, every request is a batch of
+//! one, sent from the caller's task.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -109,8 +110,9 @@ impl Coalescer {
         }
     }
 
-    /// Waits for company before a read while fewer than 10 are queued: the short window when
-    /// the org is quiet, up to the busy window (ending early at 10) when reads keep arriving.
+    /// Waits for company while fewer than 10 are queued: the short window when the org is quiet;
+    /// while requests keep arriving (a converge, a refresh tick), up to the busy window, ending
+    /// early at 10 or when arrivals stop.
     async fn gather<Req, Resp>(&self, queue: &Batcher<Req, Resp>) {
         if queue.len() >= MAX_COMPONENTS {
             return;
@@ -121,18 +123,20 @@ impl Coalescer {
             return;
         }
         let deadline = Instant::now() + opts.coalesce_window_busy;
-        while queue.len() < MAX_COMPONENTS && Instant::now() < deadline {
+        while queue.len() < MAX_COMPONENTS && Instant::now() < deadline && queue.arriving() {
             tokio::time::sleep(BUSY_POLL.min(deadline - Instant::now())).await;
         }
     }
 
     async fn dispatch_reads(self: Arc<Self>) {
         loop {
+            // Company first, then the slot: a dispatcher waiting for company holds none of the
+            // org's few in-flight slots (default 2), which downloads and other calls need.
+            self.gather(&self.reads).await;
             let permit = match self.caller.budget.permit().await {
                 Ok(p) => p,
                 Err(_) => return,
             };
-            self.gather(&self.reads).await;
             let batch = self.reads.take(MAX_COMPONENTS);
             if batch.is_empty() {
                 return;
@@ -145,10 +149,6 @@ impl Coalescer {
     async fn dispatch_saves(self: Arc<Self>, mode: SaveMode) {
         let queue = self.saves(mode);
         loop {
-            let permit = match self.caller.budget.permit().await {
-                Ok(p) => p,
-                Err(_) => return,
-            };
             match mode {
                 // Creates arrive as resources do, like reads.
                 SaveMode::Create => self.gather(queue).await,
@@ -160,6 +160,10 @@ impl Coalescer {
                     }
                 }
             }
+            let permit = match self.caller.budget.permit().await {
+                Ok(p) => p,
+                Err(_) => return,
+            };
             let batch = queue.take(MAX_COMPONENTS);
             if batch.is_empty() {
                 return;
