@@ -28,8 +28,11 @@ pub struct ClientOptions {
     /// How long the batcher waits for company before sending a partial batch.
     pub coalesce_window: Duration,
     /// The longer wait for reads while they keep arriving for the org (a converge, a refresh
-    /// tick).
+    /// tick). Short: a user's change reads its app among the refresh tick's reads.
     pub coalesce_window_busy: Duration,
+    /// The same for creates, longer: resources applied one by one arrive a few a second per org,
+    /// and nobody's change waits behind a create.
+    pub coalesce_window_create: Duration,
     /// Tokens carry no expiry; re-mint after this age even if Salesforce still accepts them.
     pub token_max_age: Duration,
     /// Org-wide pause after the daily allocation ran out.
@@ -54,8 +57,9 @@ impl Default for ClientOptions {
             call_timeout: Duration::from_secs(120),
             connect_timeout: Duration::from_secs(10),
             coalesce_window: Duration::from_millis(5),
+            coalesce_window_busy: Duration::from_millis(500),
             // Long enough to fill a call at 5 arrivals a second; a burst that stops ends it early.
-            coalesce_window_busy: Duration::from_secs(2),
+            coalesce_window_create: Duration::from_secs(2),
             // Org session timeouts go down to 15 min, commonly 2 h; 30 min is a safe middle, and an
             // INVALID_SESSION_ID re-mints anyway.
             token_max_age: Duration::from_secs(30 * 60),
@@ -79,6 +83,7 @@ impl fmt::Debug for ClientOptions {
             .field("connect_timeout", &self.connect_timeout)
             .field("coalesce_window", &self.coalesce_window)
             .field("coalesce_window_busy", &self.coalesce_window_busy)
+            .field("coalesce_window_create", &self.coalesce_window_create)
             .field("token_max_age", &self.token_max_age)
             .field("quota_backoff", &self.quota_backoff)
             .field("max_response_bytes", &self.max_response_bytes)

@@ -113,7 +113,7 @@ impl Coalescer {
     /// Waits for company while fewer than 10 are queued: the short window when the org is quiet;
     /// while requests keep arriving (a converge, a refresh tick), up to the busy window, ending
     /// early at 10 or when arrivals stop.
-    async fn gather<Req, Resp>(&self, queue: &Batcher<Req, Resp>) {
+    async fn gather<Req, Resp>(&self, queue: &Batcher<Req, Resp>, busy_window: Duration) {
         if queue.len() >= MAX_COMPONENTS {
             return;
         }
@@ -122,7 +122,7 @@ impl Coalescer {
         if !queue.busy() {
             return;
         }
-        let deadline = Instant::now() + opts.coalesce_window_busy;
+        let deadline = Instant::now() + busy_window;
         while queue.len() < MAX_COMPONENTS && Instant::now() < deadline && queue.arriving() {
             tokio::time::sleep(BUSY_POLL.min(deadline - Instant::now())).await;
         }
@@ -132,7 +132,8 @@ impl Coalescer {
         loop {
             // Company first, then the slot: a dispatcher waiting for company holds none of the
             // org's few in-flight slots (default 2), which downloads and other calls need.
-            self.gather(&self.reads).await;
+            let window = self.caller.endpoint.opts.coalesce_window_busy;
+            self.gather(&self.reads, window).await;
             let permit = match self.caller.budget.permit().await {
                 Ok(p) => p,
                 Err(_) => return,
@@ -151,7 +152,10 @@ impl Coalescer {
         loop {
             match mode {
                 // Creates arrive as resources do, like reads.
-                SaveMode::Create => self.gather(queue).await,
+                SaveMode::Create => {
+                    let window = self.caller.endpoint.opts.coalesce_window_create;
+                    self.gather(queue, window).await
+                }
                 // Updates come in clumps already (the reconciles of one read batch), so they
                 // wait only the short window.
                 SaveMode::Upsert => {
