@@ -759,7 +759,8 @@ class Run:
                 sizes.setdefault(e["operation"], []).append(len(e.get("fullNames") or []))
         batch = {op: sum(v) / len(v) for op, v in sizes.items()}
         # Converge only: leave out per-app calls in which every named app had already had that
-        # operation (its periodic refresh, when the converge outlasts a refresh interval).
+        # operation, or for a read, had been created (its periodic refresh, when the converge
+        # outlasts a refresh interval).
         first, conv_ops = set(), {}
         for org, e in sorted(entries, key=lambda x: (x[0], x[1]["seq"])):
             names = e.get("fullNames") or []
@@ -769,6 +770,10 @@ class Run:
                 continue
             for nm in names:
                 first.add((org, k, nm))
+                # An app the converge created or updated without reading it first (the listing
+                # proved it absent) has had its converge read: a later read is its refresh.
+                if k in ("createMetadata:ConnectedApp", "upsertMetadata:ConnectedApp"):
+                    first.add((org, "readMetadata:ConnectedApp", nm))
             conv_ops[k] = conv_ops.get(k, 0) + 1
         refreshes = total(by_op) - total(conv_ops)
         per_org_n = [sum(1 for k in range(n) if k % orgs == i) for i in range(orgs)]
@@ -1351,8 +1356,8 @@ Latency = local time from the watch's first sight of a resource to its first `Re
 operator is started, the apps being already stored; its latency counts from then too). SF calls: every call
 the simulators logged (token, SOAP, REST, per-app IdP metadata download) from operator start to
 all-Ready, except per-app refresh calls (a ConnectedApp read or metadata download of an app
-that had already had one: when the converge outlasts the refresh interval, early apps start their
-periodic refresh; counted separately). Floor per org with n apps: 1 token + 1 IdP read + 1 IdP write + 2⌈n/10⌉ + n.
+that had already had one, or a read of an app already created: when the converge outlasts the
+refresh interval, early apps start their periodic refresh; counted separately). Floor per org with n apps: 1 token + 1 IdP read + 1 IdP write + 2⌈n/10⌉ + n.
 
 ### Coalescing gain (same run, side by side)
 
