@@ -118,15 +118,66 @@ fn name_key(type_: AppType, api_name: &str) -> (AppType, String) {
 pub struct AppTables {
     apps: HashMap<AppKey, Facts>,
     /// By kind and lower-cased API name.
-    by_name: HashMap<(AppType, String), BTreeSet<AppKey>>,
+    by_name: HashMap<(AppType, String), SmallSet<AppKey>>,
     by_org: HashMap<OrgRef, BTreeSet<AppKey>>,
 }
 
+/// A sorted set kept in a `Vec`: the sets under an app name or a ConfigMap owner hold one
+/// element almost always, and a `BTreeSet` allocates a whole node (over 500 bytes) for it.
+#[derive(Default)]
+struct SmallSet<V>(Vec<V>);
+
+impl<V: Ord> SmallSet<V> {
+    fn insert(&mut self, v: V) {
+        if let Err(at) = self.0.binary_search(&v) {
+            self.0.insert(at, v);
+        }
+    }
+
+    fn remove(&mut self, v: &V) {
+        if let Ok(at) = self.0.binary_search(v) {
+            self.0.remove(at);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> std::slice::Iter<'_, V> {
+        self.0.iter()
+    }
+}
+
+/// A set that can drop an element; [`unlink`] removes the set once it is empty.
+trait Set<V> {
+    fn remove_one(&mut self, v: &V);
+    fn empty(&self) -> bool;
+}
+
+impl<V: Ord> Set<V> for BTreeSet<V> {
+    fn remove_one(&mut self, v: &V) {
+        self.remove(v);
+    }
+    fn empty(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<V: Ord> Set<V> for SmallSet<V> {
+    fn remove_one(&mut self, v: &V) {
+        self.remove(v);
+    }
+    fn empty(&self) -> bool {
+        self.is_empty()
+    }
+}
+
 /// Removes `v` from the set under `k`, and the set when it is left empty.
-fn unlink<K: std::hash::Hash + Eq, V: Ord>(map: &mut HashMap<K, BTreeSet<V>>, k: &K, v: &V) {
+fn unlink<K: std::hash::Hash + Eq, V, S: Set<V>>(map: &mut HashMap<K, S>, k: &K, v: &V) {
     if let Some(set) = map.get_mut(k) {
-        set.remove(v);
-        if set.is_empty() {
+        set.remove_one(v);
+        if set.empty() {
             map.remove(k);
         }
     }
@@ -204,7 +255,7 @@ impl Index<AppTables> {
 #[derive(Default)]
 pub struct OwnerTables {
     /// Controller owner uid → `(namespace, name)` of the ConfigMaps it controls.
-    by_owner: HashMap<String, BTreeSet<(String, String)>>,
+    by_owner: HashMap<String, SmallSet<(String, String)>>,
     owner_of: HashMap<(String, String), String>,
 }
 
@@ -242,7 +293,7 @@ impl Index<OwnerTables> {
             .by_owner
             .get(uid)
             .into_iter()
-            .flatten()
+            .flat_map(SmallSet::iter)
             .filter(|(ns, _)| ns == namespace)
             .map(|(_, name)| name.clone())
             .collect()
