@@ -64,6 +64,14 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The operator binary the tests run: this build, or `SSO_OPERATOR_BIN` to run the same tests
+/// against another one (e.g. an older commit, to see a test fail where the bug still is). The
+/// CRDs always come from this build.
+pub fn operator_binary() -> std::ffi::OsString {
+    std::env::var_os("SSO_OPERATOR_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sso-operator").into())
+}
+
 impl Operator {
     /// Starts the operator watching `ns`, trusting and allowing `sim` when given, logging to a
     /// file in `dir`.
@@ -75,7 +83,7 @@ impl Operator {
             .kubeconfig
             .clone()
             .unwrap_or_else(|| cluster::kubeconfig().to_owned());
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sso-operator"));
+        let mut cmd = Command::new(operator_binary());
         cmd.arg("run")
             .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")]);
         if !opts.all_namespaces {
