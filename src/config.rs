@@ -98,8 +98,10 @@ pub struct RunArgs {
     /// their reads and writes into calls of up to 10 components. A new app's reconcile waits up to
     /// 2 s for company before its create, so this bounds a converge to about `concurrency / 2`
     /// apps a second, and a batch of 10 per org needs 10 of them in flight for each busy org: at
-    /// 64, 10,000 apps applied over 10 orgs queued for over a minute (p99 83 s to Ready).
-    #[arg(long, default_value_t = 256)]
+    /// 64, 10,000 apps applied over 10 orgs queued for over a minute (p99 83 s to Ready). Each one
+    /// in flight holds its documents, so more costs memory: at 256 a cold start of 1,000 apps
+    /// peaked at 42 MiB (28.8 at 64).
+    #[arg(long, default_value_t = 128)]
     pub concurrency: u16,
 
     /// Batch concurrent Salesforce reads and writes into calls of up to 10 components. Turned off
