@@ -34,6 +34,8 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// applied one by one (`kubectl apply` of 10,000 objects over 10 orgs brings each org 3-4 a
 /// second): below it, creates went out one or two per call.
 const BUSY_ARRIVALS: usize = 3;
+/// Arrival times kept (the latest), enough to tell the rate up to 10 a second apart.
+const MAX_ARRIVALS: usize = 16;
 /// A busy wait for company ends when nothing arrived for this many average gaps at the current
 /// rate (the burst is over; waiting longer only adds latency).
 const QUIET_GAPS: u32 = 3;
@@ -73,9 +75,11 @@ impl<Req, Resp> Batcher<Req, Resp> {
         {
             st.arrivals.pop_front();
         }
-        if st.arrivals.len() < 4 * BUSY_ARRIVALS {
-            st.arrivals.push_back(now);
+        // Bounded, keeping the latest: [`Batcher::arriving`] looks at the last arrival.
+        if st.arrivals.len() == MAX_ARRIVALS {
+            st.arrivals.pop_front();
         }
+        st.arrivals.push_back(now);
         if st.running {
             false
         } else {
@@ -218,6 +222,19 @@ mod tests {
         }
         assert!(b.busy());
         assert!(b.arriving(), "the last arrival was just now");
+    }
+
+    #[test]
+    fn a_long_burst_keeps_the_latest_arrival() {
+        let b = Batcher::new(true);
+        for i in 0..100 {
+            b.push(pending(&format!("A{i}")).0);
+        }
+        let before_last = Instant::now();
+        b.push(pending("last").0);
+        let st = b.lock();
+        assert_eq!(st.arrivals.len(), MAX_ARRIVALS);
+        assert!(st.arrivals.back().is_some_and(|t| *t >= before_last));
     }
 
     #[test]
