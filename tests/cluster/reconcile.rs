@@ -11,6 +11,8 @@ use crate::common::e2e::{self, AppOpts, Env, OrgSeed, app_manifest, unowned_app}
 use crate::common::{cluster, sim};
 
 const SHORT: Duration = Duration::from_secs(30);
+/// For a republish the operator waits out its cache-lag allowance first (10 s).
+const REPUBLISH: Duration = Duration::from_secs(60);
 const CM: &str = "telephony-idp-metadata";
 
 /// The app in the org equals the spec, field by field, and carries the ownership marker.
@@ -439,7 +441,10 @@ async fn k8s_edited_or_deleted_configmap_is_republished() {
         };
         normal(d) == normal(&published)
     };
-    cluster::wait_for(SHORT, "the edited ConfigMap restored", || async {
+    // The operator blames a mismatch within 10 s of its own write on watch-cache lag (memo.rs,
+    // CACHE_LAG) and looks again after that, so each step takes over 10 s by design; on a loaded
+    // machine 30 s was not always enough.
+    cluster::wait_for(REPUBLISH, "the edited ConfigMap restored", || async {
         same(&env.config_map_data(CM).await)
     })
     .await;
@@ -448,7 +453,7 @@ async fn k8s_edited_or_deleted_configmap_is_republished() {
         .delete(CM, &Default::default())
         .await
         .unwrap();
-    cluster::wait_for(SHORT, "the deleted ConfigMap republished", || async {
+    cluster::wait_for(REPUBLISH, "the deleted ConfigMap republished", || async {
         env.config_map(CM).await.is_some_and(|d| same(&d))
     })
     .await;
