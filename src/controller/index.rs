@@ -149,37 +149,15 @@ impl<V: Ord> SmallSet<V> {
     }
 }
 
-/// A set that can drop an element; [`unlink`] removes the set once it is empty.
-trait Set<V> {
-    fn remove_one(&mut self, v: &V);
-    fn empty(&self) -> bool;
-}
-
-impl<V: Ord> Set<V> for BTreeSet<V> {
-    fn remove_one(&mut self, v: &V) {
-        self.remove(v);
-    }
-    fn empty(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-impl<V: Ord> Set<V> for SmallSet<V> {
-    fn remove_one(&mut self, v: &V) {
-        self.remove(v);
-    }
-    fn empty(&self) -> bool {
-        self.is_empty()
-    }
-}
-
-/// Removes `v` from the set under `k`, and the set when it is left empty.
-fn unlink<K: std::hash::Hash + Eq, V, S: Set<V>>(map: &mut HashMap<K, S>, k: &K, v: &V) {
-    if let Some(set) = map.get_mut(k) {
-        set.remove_one(v);
-        if set.empty() {
-            map.remove(k);
-        }
+/// Removes an element from the set under `k` (`remove` says whether the set is left empty), and
+/// the set when it is.
+fn unlink<K: std::hash::Hash + Eq, S>(
+    map: &mut HashMap<K, S>,
+    k: &K,
+    remove: impl FnOnce(&mut S) -> bool,
+) {
+    if map.get_mut(k).is_some_and(remove) {
+        map.remove(k);
     }
 }
 
@@ -213,8 +191,14 @@ impl Tables for AppTables {
         let Some(f) = self.apps.remove(&key) else {
             return;
         };
-        unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), &key);
-        unlink(&mut self.by_org, &f.org, &key);
+        unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), |s| {
+            s.remove(&key);
+            s.is_empty()
+        });
+        unlink(&mut self.by_org, &f.org, |s| {
+            s.remove(&key);
+            s.is_empty()
+        });
     }
 }
 
@@ -281,7 +265,10 @@ impl Tables for OwnerTables {
     fn remove(&mut self, cm: &ConfigMap) {
         let id = (cm.namespace().unwrap_or_default(), cm.name_any());
         if let Some(owner) = self.owner_of.remove(&id) {
-            unlink(&mut self.by_owner, &owner, &id);
+            unlink(&mut self.by_owner, &owner, |s| {
+                s.remove(&id);
+                s.is_empty()
+            });
         }
     }
 }
