@@ -103,9 +103,14 @@ impl Memos {
 
     /// The watch cache now holds what `key` published: keep the cache's copy instead of the
     /// memo's own (a slim copy is about 1 KB; after a converge every app held one).
-    fn share_with_cache(&self, key: &str, cached: Arc<ConfigMap>) {
-        if let Some(m) = self.lock().get_mut(key) {
-            m.config_map = Some(cached);
+    fn share_with_cache(&self, key: &str, cached: &Arc<ConfigMap>) {
+        if let Some(m) = self.lock().get_mut(key)
+            && !m
+                .config_map
+                .as_ref()
+                .is_some_and(|c| Arc::ptr_eq(c, cached))
+        {
+            m.config_map = Some(cached.clone());
         }
     }
 
@@ -159,9 +164,7 @@ impl Memos {
         if !metadata_configmap::matches_published(&cached, &published) {
             return None;
         }
-        if !Arc::ptr_eq(&cached, &published) {
-            self.share_with_cache(key, cached.clone());
-        }
+        self.share_with_cache(key, &cached);
         Some((download, cached))
     }
 
@@ -198,9 +201,7 @@ impl Memos {
             );
             match cached {
                 Some(c) if metadata_configmap::matches_published(&c, &published) => {
-                    if !Arc::ptr_eq(&c, &published) {
-                        self.share_with_cache(key, c);
-                    }
+                    self.share_with_cache(key, &c);
                 }
                 _ if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) => {
                     return Some(Action::requeue(Duration::from_secs(1)));
