@@ -101,19 +101,6 @@ impl Memos {
         self.lock().remove(key);
     }
 
-    /// The watch cache now holds what `key` published: keep the cache's copy instead of the
-    /// memo's own (a slim copy is about 1 KB; after a converge every app held one).
-    fn share_with_cache(&self, key: &str, cached: &Arc<ConfigMap>) {
-        if let Some(m) = self.lock().get_mut(key)
-            && !m
-                .config_map
-                .as_ref()
-                .is_some_and(|c| Arc::ptr_eq(c, cached))
-        {
-            m.config_map = Some(cached.clone());
-        }
-    }
-
     /// What remains of the quiet period `key`'s last reconcile chose.
     pub fn remaining(&self, key: &str) -> Option<Duration> {
         self.lock()
@@ -161,11 +148,7 @@ impl Memos {
             &ObjectRef::new(&published.name_any())
                 .within(&published.namespace().unwrap_or_default()),
         )?;
-        if !metadata_configmap::matches_published(&cached, &published) {
-            return None;
-        }
-        self.share_with_cache(key, &cached);
-        Some((download, cached))
+        metadata_configmap::matches_published(&cached, &published).then_some((download, published))
     }
 
     /// Within the quiet period of the same generation: wait, without calling Salesforce, as long
@@ -199,17 +182,12 @@ impl Memos {
                 &ObjectRef::new(&published.name_any())
                     .within(&published.namespace().unwrap_or_default()),
             );
-            match cached {
-                Some(c) if metadata_configmap::matches_published(&c, &published) => {
-                    self.share_with_cache(key, &c);
-                }
-                _ if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) => {
+            if !cached.is_some_and(|c| metadata_configmap::matches_published(&c, &published)) {
+                if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
                     return Some(Action::requeue(Duration::from_secs(1)));
                 }
-                _ => {
-                    info!(configmap = %published.name_any(), "the published ConfigMap was changed or deleted; republishing");
-                    return None;
-                }
+                info!(configmap = %published.name_any(), "the published ConfigMap was changed or deleted; republishing");
+                return None;
             }
         }
         Some(Action::requeue(remaining))
@@ -267,58 +245,6 @@ mod tests {
             !hit(&org),
             "announced: every app republishes now, with both keys"
         );
-    }
-
-    #[test]
-    fn once_the_cache_holds_the_published_configmap_the_memo_keeps_the_cache_copy() {
-        let org = crate::controller::fixtures::org_rotating("Cert_2026", "Cert_2027");
-        let app = test_app();
-        let desired = ConfigMap {
-            metadata: kube::api::ObjectMeta {
-                name: Some("telephony-idp-metadata".into()),
-                namespace: Some("team-a".into()),
-                ..Default::default()
-            },
-            data: Some([("metadata.xml".to_string(), "<md/>".to_string())].into()),
-            ..Default::default()
-        };
-        let (store, mut writer) = kube::runtime::reflector::store::<ConfigMap>();
-        let memos = Memos::default();
-        let key = "team-a/telephony";
-        memos.record(
-            key.into(),
-            Memo {
-                generation: app.metadata.generation,
-                org: OrgVersion::of(&org),
-                quiet_until: Instant::now() + Duration::from_secs(3600),
-                config_map: Some(Arc::new(metadata_configmap::slimmed(&desired))),
-                written_at: Some(Instant::now()),
-                sync_token: None,
-                stalled: false,
-                download: None,
-            },
-        );
-        let kept = || memos.lock()[key].config_map.clone().unwrap();
-        let own = kept();
-        // The cache has not seen the write yet: wait for it, keep the own copy.
-        let hit = memos.hit(&app, key, &OrgVersion::of(&org), &store);
-        assert!(hit.is_some());
-        assert!(Arc::ptr_eq(&kept(), &own));
-        // Now it has: one copy, the cache's.
-        let mut live = desired.clone();
-        live.metadata.uid = Some("cm-uid".into());
-        writer.apply_watcher_event(&kube::runtime::watcher::Event::Apply(
-            metadata_configmap::slimmed(&live),
-        ));
-        let cached = store
-            .get(&ObjectRef::new("telephony-idp-metadata").within("team-a"))
-            .unwrap();
-        assert!(
-            memos
-                .hit(&app, key, &OrgVersion::of(&org), &store)
-                .is_some()
-        );
-        assert!(Arc::ptr_eq(&kept(), &cached));
     }
 
     fn annotated(pairs: &[(&str, &str)]) -> SsoConnectedApp {
