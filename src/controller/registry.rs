@@ -51,14 +51,15 @@ struct Entry {
     generation: Option<i64>,
     built: Instant,
     result: Result<Arc<OrgHandle<OrgClient>>, ConnectError>,
+    /// Salesforce refused the credentials: the Secret is read again at the next connect.
+    reread: bool,
 }
 
 /// The per-process registry of orgs.
 pub struct OrgRegistry {
     kube: Client,
     salesforce: Salesforce,
-    /// Successful connections are rebuilt after this (the Secret is re-read then, to catch a
-    /// rotated key); failures after a few seconds (a Secret created meanwhile is noticed soon).
+    /// How often orgs are re-checked (see [`OrgRegistry::refresh`]).
     refresh: Duration,
     entries: Mutex<HashMap<String, Entry>>,
     /// Per org, held while its connection is built (see [`OrgRegistry::connect`]).
@@ -86,12 +87,16 @@ impl OrgRegistry {
     }
 
     /// The handle for `org`, built from its spec and Secret when nothing fresh is cached. A
-    /// rebuilt connection that is the same as before keeps the old handle (token, budget and
+    /// good connection stays fresh until the org's spec changes or Salesforce refuses its
+    /// credentials ([`OrgRegistry::reread_credentials`]), not on a timer: a steady org costs no
+    /// Secret reads (the operator may not watch Secrets, see the chart's RBAC), and a rotated
+    /// Secret is read when the old credentials stop working. A failed one is retried after a
+    /// few seconds, so a Secret created or fixed meanwhile is noticed soon. A rebuilt connection that is the same as before keeps the old handle (token, budget and
     /// caches survive); a changed one (new credentials, URL, budget) starts afresh.
     ///
     /// One build per org at a time: the apps of an org that call this while its connection is
     /// being (re)built wait for that build, or keep using the previous handle if there is one,
-    /// so a lapsed refresh reads the Secret once, not once per app reconcile in flight.
+    /// so a rebuild reads the Secret once, not once per app reconcile in flight.
     pub async fn connect(
         &self,
         org: &SalesforceOrg,
@@ -136,6 +141,7 @@ impl OrgRegistry {
                     generation: org.metadata.generation,
                     built: Instant::now(),
                     result: result.clone(),
+                    reread: false,
                 },
             );
         result
@@ -155,12 +161,11 @@ impl OrgRegistry {
         {
             return Cached::Fresh(Ok(h.clone()));
         }
-        let ttl = if e.result.is_ok() {
-            self.refresh
-        } else {
-            FAILURE_TTL
+        let fresh = match &e.result {
+            Ok(_) => !e.reread,
+            Err(_) => e.built.elapsed() < FAILURE_TTL,
         };
-        if e.uid == uid && e.generation == org.metadata.generation && e.built.elapsed() < ttl {
+        if e.uid == uid && e.generation == org.metadata.generation && fresh {
             return Cached::Fresh(e.result.clone());
         }
         Cached::Stale(e.result.as_ref().ok().cloned())
@@ -185,6 +190,19 @@ impl OrgRegistry {
             .and_then(|e| e.result.as_ref().ok().cloned())
     }
 
+    /// Salesforce refused the org's credentials: the next connect reads its Secret again (a
+    /// rotated key or client secret is picked up then; unchanged credentials keep the handle).
+    pub fn reread_credentials(&self, key: &str) {
+        if let Some(e) = self
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
+            e.reread = true;
+        }
+    }
+
     /// Drops everything kept for an org that went away.
     pub fn forget(&self, key: &str) {
         self.entries
@@ -197,7 +215,7 @@ impl OrgRegistry {
             .remove(key);
     }
 
-    /// How long a connection is reused, which is also how often orgs are re-checked.
+    /// How often orgs are re-checked (authentication, API usage, Identity Provider).
     pub fn refresh(&self) -> Duration {
         self.refresh
     }
@@ -265,15 +283,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lapsed_refresh_reads_the_secret_once_and_keeps_the_handle() {
-        // A zero refresh: every call finds the connection due for a rebuild.
+    async fn refused_credentials_reread_the_secret_once_and_keep_the_handle() {
         let (registry, reads) = registry(Duration::ZERO);
         let org = org();
         let first = registry.connect(&org).await.expect("connected");
+        connect_all(&registry, &org, 50).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "no timer: still fresh");
+        registry.reread_credentials(&org_key(&org));
         connect_all(&registry, &org, 50).await;
         // One rebuild for the 50 (the others used the previous handle meanwhile).
         assert_eq!(reads.load(Ordering::SeqCst), 2);
         let again = registry.connect(&org).await.expect("connected");
         assert!(Arc::ptr_eq(&first, &again), "same credentials: same handle");
+        assert_eq!(
+            reads.load(Ordering::SeqCst),
+            2,
+            "fresh again after the rebuild"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_spec_change_rereads_the_secret() {
+        let (registry, reads) = registry(Duration::from_secs(300));
+        let mut org = org();
+        registry.connect(&org).await.expect("connected");
+        org.metadata.generation = Some(2);
+        registry.connect(&org).await.expect("connected");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
     }
 }

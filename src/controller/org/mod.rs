@@ -32,6 +32,7 @@ use crate::controller::registry::OrgHandle;
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
 use crate::metrics::ResourceState;
+use crate::salesforce::ErrorKind;
 
 #[instrument(skip_all, fields(namespace = %org.namespace().unwrap_or_default(), name = %org.name_any()))]
 pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -97,26 +98,42 @@ async fn authenticate(
     new: &mut SalesforceOrgStatus,
 ) -> Check {
     let retry_key = format!("org:{}", org_key(org));
-    let handle = match ctx.registry.connect(org).await {
-        Ok(handle) => handle,
-        Err(e) => {
-            // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
-            // noticed within seconds, without hammering (no Secret watch: least privilege).
-            let delay = ctx
-                .retry
-                .fast
-                .failed(&retry_key)
-                .min(Duration::from_secs(10));
-            return Check {
-                conditions: vec![Desired::new(types::READY, false, e.reason(), e.to_string())],
-                progress: Progress::Stalled,
-                next: Action::requeue(delay),
-                failure: None,
-                events: vec![],
-            };
+    let not_connected = |e: crate::error::ConnectError| {
+        // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
+        // noticed within seconds, without hammering (no Secret watch: least privilege).
+        let delay = ctx
+            .retry
+            .fast
+            .failed(&retry_key)
+            .min(Duration::from_secs(10));
+        Check {
+            conditions: vec![Desired::new(types::READY, false, e.reason(), e.to_string())],
+            progress: Progress::Stalled,
+            next: Action::requeue(delay),
+            failure: None,
+            events: vec![],
         }
     };
-    let identity = match handle.api.authenticate().await {
+    let mut handle = match ctx.registry.connect(org).await {
+        Ok(handle) => handle,
+        Err(e) => return not_connected(e),
+    };
+    let mut authenticated = handle.api.authenticate().await;
+    if let Err(e) = &authenticated
+        && e.kind() == ErrorKind::Auth
+    {
+        // Refused credentials: the Secret may hold rotated ones (it is not re-read otherwise).
+        ctx.registry.reread_credentials(&org_key(org));
+        match ctx.registry.connect(org).await {
+            Ok(h) if !Arc::ptr_eq(&h, &handle) => {
+                handle = h;
+                authenticated = handle.api.authenticate().await;
+            }
+            Ok(_) => {}
+            Err(e) => return not_connected(e),
+        }
+    }
+    let identity = match authenticated {
         Ok(identity) => identity,
         Err(e) => {
             let message = e.to_string();
