@@ -303,8 +303,9 @@ pub struct SalesforceOrgStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_id: Option<String>,
 
-    /// Daily API usage as reported by Salesforce: rewritten when it moved by 5% of the limit,
-    /// when the limit changed, or hourly (the `sso_operator_org_api_requests_used` metric is live).
+    /// Daily API usage as reported by Salesforce at `observedAt`: rewritten when usage crosses 50,
+    /// 80, 90 or 100% of the limit or the limit changes, so a busy org writes no status for it
+    /// (the `sso_operator_org_api_requests_used` metric is live).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_usage: Option<ApiUsage>,
 

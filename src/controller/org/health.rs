@@ -62,26 +62,29 @@ pub async fn record_health(
     }
 }
 
-/// How long a figure in status may lag before it is rewritten anyway.
-const USAGE_MAX_AGE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
-/// How far (in percent of the limit) usage may move before status is rewritten.
-const USAGE_STEP_PERCENT: u64 = 5;
+/// Shares of the limit (percent) at which usage in status is rewritten: the alert's default
+/// threshold (80%) and the levels around it.
+const USAGE_BANDS: [u64; 4] = [50, 80, 90, 100];
+
+/// Which of [`USAGE_BANDS`] `used` has reached.
+fn band(used: u64, limit: u64) -> usize {
+    let percent = used.saturating_mul(100) / limit.max(1);
+    USAGE_BANDS.iter().take_while(|b| percent >= **b).count()
+}
 
 /// Whether a newly observed API usage goes into status. Not every figure: usage moves with every
-/// call, and a status write per org check would be a steady-state write (and re-trigger every app
-/// of the org) that tells nobody anything. Status is rewritten when the limit changes, when usage
-/// moved by 5% of the limit, or when the figure there is an hour old; the
-/// `sso_operator_org_api_requests_used` metric follows every observation. A figure older than the one
-/// in status (e.g. right after a restart) never replaces it.
+/// call, so any rule based on how far it moved or how old the figure is makes steady-state
+/// writes (and re-triggers every app of the org) that tell nobody anything new. Status is
+/// rewritten when the limit changes or usage crosses 50, 80, 90 or 100% of it (either way: the
+/// 24-hour window rolls); otherwise it keeps the figure as of its `observedAt`. The
+/// `sso_operator_org_api_requests_used` metric follows every observation. A figure older than
+/// the one in status (e.g. right after a restart) never replaces it.
 fn worth_writing(old: Option<&ApiUsage>, new: &ApiUsage) -> bool {
     let Some(old) = old else { return true };
     if new.observed_at.0 <= old.observed_at.0 {
         return false;
     }
-    let moved = new.used.abs_diff(old.used).saturating_mul(100);
-    new.limit != old.limit
-        || moved >= USAGE_STEP_PERCENT.saturating_mul(new.limit.max(1))
-        || new.observed_at.0.duration_since(old.observed_at.0) >= USAGE_MAX_AGE
+    new.limit != old.limit || band(new.used, new.limit) != band(old.used, old.limit)
 }
 
 #[cfg(test)]
@@ -98,31 +101,40 @@ mod tests {
     }
 
     #[test]
-    fn usage_is_written_when_it_moved_enough_or_aged() {
+    fn usage_is_written_when_it_crosses_a_band_or_the_limit_changes() {
         let old = usage(1_000, 100_000, 1_000_000);
         assert!(worth_writing(None, &old), "first figure");
         assert!(
-            !worth_writing(Some(&old), &usage(1_200, 100_000, 1_000_300)),
-            "small move"
+            !worth_writing(Some(&old), &usage(49_999, 100_000, 1_000_300)),
+            "a large move within the band"
         );
-        assert!(!worth_writing(
-            Some(&old),
-            &usage(5_999, 100_000, 1_000_300)
+        assert!(
+            !worth_writing(Some(&old), &usage(1_001, 100_000, 1_090_000)),
+            "a day later, same band"
+        );
+        assert!(
+            worth_writing(Some(&old), &usage(50_000, 100_000, 1_000_300)),
+            "50% reached"
+        );
+        let high = usage(85_000, 100_000, 1_000_000);
+        assert!(worth_writing(
+            Some(&high),
+            &usage(90_000, 100_000, 1_000_300)
+        ));
+        assert!(worth_writing(
+            Some(&high),
+            &usage(100_001, 100_000, 1_000_300)
         ));
         assert!(
-            worth_writing(Some(&old), &usage(6_000, 100_000, 1_000_300)),
-            "5% of the limit"
+            worth_writing(Some(&high), &usage(10_000, 100_000, 1_000_300)),
+            "the window rolled: back below 50%"
         );
         assert!(
             worth_writing(Some(&old), &usage(1_000, 200_000, 1_000_300)),
             "new limit"
         );
         assert!(
-            worth_writing(Some(&old), &usage(1_001, 100_000, 1_003_600)),
-            "an hour old"
-        );
-        assert!(
-            !worth_writing(Some(&old), &usage(90_000, 100_000, 999_999)),
+            !worth_writing(Some(&high), &usage(99_000, 100_000, 999_999)),
             "older figure"
         );
     }
