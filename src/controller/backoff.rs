@@ -71,14 +71,42 @@ pub fn jittered(d: Duration) -> Duration {
     d.mul_f64(rand::rng().random_range(0.9..1.0))
 }
 
-/// Time from `now` to the next refresh tick of `org` for `interval`. Ticks fall at the same
-/// wall-clock instants for every app of one org with the same interval, so their periodic reads
-/// arrive together and share calls (up to 10 apps per read); each org's ticks are offset by a
-/// hash of its key so orgs do not all refresh at once. The wait never exceeds `interval`, so a
-/// rotated certificate is still published within one interval.
-pub fn until_refresh_tick(interval: Duration, org: &str, now: std::time::SystemTime) -> Duration {
+/// An app's place in its org's refresh: the apps of one org are refreshed in `groups` groups of
+/// up to 10 (what one read can carry), `group` being this app's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefreshSlot {
+    pub group: usize,
+    pub groups: usize,
+}
+
+impl RefreshSlot {
+    /// The slot of the app at `position` (0-based, in a fixed order) among `count` apps.
+    pub fn of(position: usize, count: usize) -> Self {
+        let per = crate::salesforce::MAX_COMPONENTS;
+        RefreshSlot {
+            group: position / per,
+            groups: count.div_ceil(per).max(1),
+        }
+    }
+}
+
+/// Time from `now` to this app's next refresh for `interval`. Each org's refresh starts at its
+/// tick (offset by a hash of its key so orgs do not all refresh at once) and its groups of 10
+/// follow evenly spread over the interval, so the ten apps of a group arrive together and share
+/// one read, and a thousand apps of an org do not all want a reconcile slot at the same moment
+/// (a user's change would wait behind them). The wait never exceeds `interval`, so a hand change
+/// in Salesforce is still corrected within one interval.
+pub fn until_refresh_tick(
+    interval: Duration,
+    org: &str,
+    slot: RefreshSlot,
+    now: std::time::SystemTime,
+) -> Duration {
     let (period, phase) = tick_phase(interval, org, now);
-    Duration::from_millis((period - phase).max(100))
+    let groups = slot.groups.max(1) as u64;
+    let offset = period * (slot.group as u64 % groups) / groups;
+    let since_slot = (phase + period - offset) % period;
+    Duration::from_millis((period - since_slot).max(100))
 }
 
 /// Time from the latest refresh tick of `org` for `interval` (see [`until_refresh_tick`]) to
@@ -175,11 +203,13 @@ mod tests {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         for step in 0..120u64 {
             let now = t0 + Duration::from_millis(step * 997);
-            let wait = until_refresh_tick(i, "ns/acme", now);
-            assert!(wait <= i && wait >= Duration::from_millis(100), "{wait:?}");
+            for slot in [RefreshSlot::of(0, 1), RefreshSlot::of(999, 1000)] {
+                let wait = until_refresh_tick(i, "ns/acme", slot, now);
+                assert!(wait <= i && wait >= Duration::from_millis(100), "{wait:?}");
+            }
         }
         // Apps of one org finishing at different moments meet at the same instant.
-        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", now);
+        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", FIRST, now);
         let a = tick(t0 + Duration::from_millis(1_234));
         let b = tick(a - Duration::from_secs(59));
         let c = tick(a + Duration::from_millis(700));
@@ -191,7 +221,45 @@ mod tests {
         );
         // Another org's ticks are elsewhere in the period.
         let other = t0 + Duration::from_millis(1_234);
-        assert_ne!(other + until_refresh_tick(i, "ns/globex", other), a);
+        assert_ne!(other + until_refresh_tick(i, "ns/globex", FIRST, other), a);
+    }
+
+    const FIRST: RefreshSlot = RefreshSlot {
+        group: 0,
+        groups: 1,
+    };
+
+    #[test]
+    fn an_orgs_groups_of_ten_are_spread_over_the_interval() {
+        use std::time::UNIX_EPOCH;
+        let i = Duration::from_secs(60);
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let at = |position: usize| {
+            now + until_refresh_tick(i, "ns/acme", RefreshSlot::of(position, 1000), now)
+        };
+        // Ten apps in a row share an instant; the next ten come 0.6 s later (100 groups in 60 s).
+        assert!((1..10).all(|p| at(p) == at(0)));
+        let gap = |a: usize, b: usize| {
+            let (x, y) = (at(a), at(b));
+            y.duration_since(x)
+                .or_else(|_| x.duration_since(y))
+                .unwrap()
+        };
+        assert_eq!(gap(0, 10).min(i - gap(0, 10)), Duration::from_millis(600));
+        let mut instants: Vec<_> = (0..1000).map(at).collect();
+        instants.sort();
+        instants.dedup();
+        assert_eq!(instants.len(), 100);
+        // Group 0 is at the org's tick, where the IdP snapshot goes stale.
+        assert!(since_refresh_tick(i, "ns/acme", at(0)) < Duration::from_millis(1));
+        assert_eq!(RefreshSlot::of(0, 0).groups, 1);
+        assert_eq!(
+            RefreshSlot::of(20, 21),
+            RefreshSlot {
+                group: 2,
+                groups: 3
+            }
+        );
     }
 
     #[test]
@@ -199,7 +267,7 @@ mod tests {
         use std::time::{SystemTime, UNIX_EPOCH};
         let i = Duration::from_secs(60);
         let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", now);
+        let tick = |now: SystemTime| now + until_refresh_tick(i, "ns/acme", FIRST, now);
         let a = tick(t0);
         assert!(since_refresh_tick(i, "ns/acme", a) < Duration::from_millis(1));
         // Read 400 ms after one tick; the next tick's first reconcile runs 100 ms after it: the

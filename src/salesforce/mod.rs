@@ -58,7 +58,7 @@ pub use model::{
 pub use options::{CallObserver, ClientOptions};
 pub use org::{AccessGrant, ApiUsage, OrgClient, ReadPriority, UpsertOutcome};
 pub use secret::{MIN_RSA_BITS, RsaSigningKey, SecretString, parse_private_key};
-pub use soap::FileProperties;
+pub use soap::{FileProperties, MAX_COMPONENTS};
 pub use url_policy::{validate_allow_entry, validate_url};
 
 /// The process-wide part of the client: one HTTP connection pool and the options, from which a

@@ -196,7 +196,8 @@ fn next_delay(
         }
         Next::Refresh => {
             ctx.retry.reset(key);
-            until_refresh_tick(input.refresh, org_key, std::time::SystemTime::now())
+            let slot = ctx.index.refresh_slot(org_key, key);
+            until_refresh_tick(input.refresh, org_key, slot, std::time::SystemTime::now())
         }
     };
     // Come back when new metadata has settled (to restart workloads), or to retry a failed restart.
