@@ -240,6 +240,10 @@ fn slim<K: Resource>(obj: &mut K) {
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {
         a.remove("kubectl.kubernetes.io/last-applied-configuration");
+        // An emptied map still holds its B-tree node (over 500 bytes).
+        if a.is_empty() {
+            meta.annotations = None;
+        }
     }
 }
 
@@ -253,5 +257,29 @@ fn report<K: Resource, E: std::fmt::Display>(
             tracing::debug!(controller, object = %obj, error = %e, "reconcile failed")
         }
         Err(e) => tracing::warn!(controller, error = %e, "controller stream error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slim_drops_what_the_operator_never_reads_and_keeps_other_annotations() {
+        let mut app = crate::controller::fixtures::test_app();
+        let last_applied = "kubectl.kubernetes.io/last-applied-configuration";
+        app.meta_mut().annotations = Some([(last_applied.to_string(), "{}".to_string())].into());
+        slim(&mut app);
+        assert_eq!(app.metadata.annotations, None, "no empty map left behind");
+        let sync = crate::api::SYNC_ANNOTATION.to_string();
+        app.meta_mut().annotations = Some(
+            [
+                (last_applied.to_string(), "{}".into()),
+                (sync.clone(), "1".into()),
+            ]
+            .into(),
+        );
+        slim(&mut app);
+        assert_eq!(app.annotations().keys().collect::<Vec<_>>(), vec![&sync]);
     }
 }
