@@ -258,12 +258,43 @@ fn has_owners(cached: &ConfigMap, wanted: &ConfigMap) -> bool {
         .all(|o| cached.owner_references().iter().any(|e| e.uid == o.uid))
 }
 
-/// Whether `cached` (a slimmed copy from the watch cache) still carries everything of
-/// `published` (slimmed too): data, the operator's labels and annotations (by digest), and owner.
-pub fn matches_published(cached: &ConfigMap, published: &ConfigMap) -> bool {
-    match (Record::read(cached), Record::read(published)) {
-        (Some(c), Some(p)) => c.content == p.content && has_owners(cached, published),
-        _ => false,
+/// What the operator remembers of a ConfigMap it published (kept per app between reconciles):
+/// where it is, its content digest and its owners, enough to tell whether the cluster still
+/// holds it. A few hundred bytes, where a slimmed copy held an annotation map (a 500-byte B-tree
+/// node) and the whole metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub namespace: String,
+    pub name: String,
+    content: [u8; 32],
+    /// uids of its owner references.
+    owners: Vec<String>,
+}
+
+impl Published {
+    /// The record of `cm`, as built to be applied or as the watch cache keeps it (slimmed).
+    pub fn of(cm: &ConfigMap) -> Published {
+        let record = Record::read(cm).unwrap_or_else(|| Record::of(cm));
+        Published {
+            namespace: cm.namespace().unwrap_or_default(),
+            name: cm.name_any(),
+            content: record.content,
+            owners: cm
+                .owner_references()
+                .iter()
+                .map(|o| o.uid.clone())
+                .collect(),
+        }
+    }
+
+    /// Whether `cached` (a slimmed copy from the watch cache) still carries everything that was
+    /// published: data, the operator's labels and annotations (by digest), and owners.
+    pub fn matches(&self, cached: &ConfigMap) -> bool {
+        Record::read(cached).is_some_and(|c| c.content == self.content)
+            && self
+                .owners
+                .iter()
+                .all(|uid| cached.owner_references().iter().any(|o| &o.uid == uid))
     }
 }
 
@@ -395,9 +426,13 @@ mod tests {
             up_to_date(&cached, &cm(A)),
             "someone else's label and annotation do not count"
         );
-        assert!(matches_published(&cached, &slimmed(&cm(A))));
+        assert!(Published::of(&cm(A)).matches(&cached));
+        assert!(
+            Published::of(&slimmed(&cm(A))).matches(&cached),
+            "from a slimmed copy too"
+        );
         assert!(!up_to_date(&cached, &cm(B)), "any byte of data counts");
-        assert!(!matches_published(&cached, &slimmed(&cm(B))));
+        assert!(!Published::of(&cm(B)).matches(&cached));
 
         let mut edited = live(A);
         edited
@@ -435,7 +470,7 @@ mod tests {
         let mut orphan = live(A);
         orphan.metadata.owner_references = None;
         assert!(!up_to_date(&slimmed(&orphan), &cm(A)), "the owner counts");
-        assert!(!matches_published(&slimmed(&orphan), &slimmed(&cm(A))));
+        assert!(!Published::of(&cm(A)).matches(&slimmed(&orphan)));
 
         assert!(
             !up_to_date(&live(A), &cm(A)),

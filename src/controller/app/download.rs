@@ -17,7 +17,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use crate::metadata_configmap::Published;
 
 use crate::api::app::MetadataStatus;
 use crate::controller::idp_cache::IdpSnapshot;
@@ -47,8 +47,8 @@ pub struct Download {
 #[derive(Clone, Debug)]
 pub struct LastPublish {
     pub download: Download,
-    /// The published ConfigMap as the watch cache keeps it (checked intact before reuse).
-    pub config_map: Arc<ConfigMap>,
+    /// The published ConfigMap (checked intact in the watch cache before reuse).
+    pub config_map: Arc<Published>,
     pub status: MetadataStatus,
     /// The signing certificate's end of validity (the `CertificateValid` check goes on).
     pub not_after: jiff::Timestamp,

@@ -16,7 +16,7 @@ use super::download::{self, Download};
 use crate::api::conditions::{self, types};
 use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
 use crate::controller::rotation::{self, OrgIdpView};
-use crate::metadata_configmap;
+use crate::metadata_configmap::Published;
 
 /// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
 const CACHE_LAG: Duration = Duration::from_secs(10);
@@ -52,9 +52,9 @@ pub struct Memo {
     pub generation: Option<i64>,
     pub org: OrgVersion,
     pub quiet_until: Instant,
-    /// The last published ConfigMap as the watch cache keeps it (digests, no data), to tell
-    /// whether the cluster still holds what was published without a second copy of the document.
-    pub config_map: Option<Arc<ConfigMap>>,
+    /// The last published ConfigMap (where, content digest, owners), to tell whether the
+    /// cluster still holds what was published without a copy of it.
+    pub config_map: Option<Arc<Published>>,
     /// When this operator last wrote that ConfigMap: until the cache has seen the write, a
     /// mismatch is the cache lagging, not someone editing it.
     pub written_at: Option<Instant>,
@@ -110,7 +110,7 @@ impl Memos {
     }
 
     /// The last published ConfigMap and when it was written, kept when a run publishes nothing.
-    pub fn last_published(&self, key: &str) -> (Option<Arc<ConfigMap>>, Option<Instant>) {
+    pub fn last_published(&self, key: &str) -> (Option<Arc<Published>>, Option<Instant>) {
         self.lock()
             .get(key)
             .map(|m| (m.config_map.clone(), m.written_at))
@@ -126,7 +126,7 @@ impl Memos {
         org: &OrgVersion,
         config_maps: &Store<ConfigMap>,
         sweep: (jiff::Timestamp, Duration),
-    ) -> Option<(Download, Arc<ConfigMap>)> {
+    ) -> Option<(Download, Arc<Published>)> {
         let (download, published) = {
             let memos = self.lock();
             let m = memos.get(key)?;
@@ -144,11 +144,9 @@ impl Memos {
         if download::sweep_due(key, download.at, now, period) {
             return None;
         }
-        let cached = config_maps.get(
-            &ObjectRef::new(&published.name_any())
-                .within(&published.namespace().unwrap_or_default()),
-        )?;
-        metadata_configmap::matches_published(&cached, &published).then_some((download, published))
+        let cached =
+            config_maps.get(&ObjectRef::new(&published.name).within(&published.namespace))?;
+        published.matches(&cached).then_some((download, published))
     }
 
     /// Within the quiet period of the same generation: wait, without calling Salesforce, as long
@@ -178,15 +176,13 @@ impl Memos {
             (remaining, m.config_map.clone(), m.written_at)
         };
         if let Some(published) = cm {
-            let cached = config_maps.get(
-                &ObjectRef::new(&published.name_any())
-                    .within(&published.namespace().unwrap_or_default()),
-            );
-            if !cached.is_some_and(|c| metadata_configmap::matches_published(&c, &published)) {
+            let cached =
+                config_maps.get(&ObjectRef::new(&published.name).within(&published.namespace));
+            if !cached.is_some_and(|c| published.matches(&c)) {
                 if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
                     return Some(Action::requeue(Duration::from_secs(1)));
                 }
-                info!(configmap = %published.name_any(), "the published ConfigMap was changed or deleted; republishing");
+                info!(configmap = %published.name, "the published ConfigMap was changed or deleted; republishing");
                 return None;
             }
         }

@@ -20,14 +20,14 @@ use crate::controller::context::Context;
 use crate::controller::rotation::KeyRole;
 use crate::error::Error;
 use crate::events::EventSpec;
-use crate::metadata_configmap;
+use crate::metadata_configmap::{self, Published};
 use crate::salesforce::{CertInfo, IdpMetadata};
 
 #[derive(Debug)]
 pub enum PublishOutcome {
     Published {
-        /// What was published, as the watch cache keeps it (digests, no data).
-        config_map: Arc<ConfigMap>,
+        /// What was published (where, content digest, owners).
+        config_map: Arc<Published>,
         /// Whether this reconcile wrote it (it was missing or different).
         wrote: bool,
         status: MetadataStatus,
@@ -150,7 +150,7 @@ impl Publisher for Context {
             && foreign_controller(c, app.uid().as_deref().unwrap_or_default()).is_none()
         {
             return PublishOutcome::Published {
-                config_map: c.clone(),
+                config_map: Arc::new(Published::of(c)),
                 wrote: false,
                 status: previous.clone(),
                 new_content: false,
@@ -221,8 +221,8 @@ pub fn foreign_controller(cm: &ConfigMap, uid: &str) -> Option<String> {
 }
 
 enum Ensured {
-    /// Published (the cache's or the written copy), and whether it was written.
-    Done(Arc<ConfigMap>, bool),
+    /// Published, and whether it was written.
+    Done(Arc<Published>, bool),
     /// Someone else's ConfigMap: left as it is.
     Foreign(String),
 }
@@ -254,10 +254,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
             match api.create(&pp, cm).await {
                 Ok(_) => {
                     ctx.metrics.count_write("configmap");
-                    return Ok(Ensured::Done(
-                        Arc::new(metadata_configmap::slimmed(cm)),
-                        true,
-                    ));
+                    return Ok(Ensured::Done(Arc::new(Published::of(cm)), true));
                 }
                 // There after all: someone else's (not labelled, so not cached), or cache lag.
                 Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -274,7 +271,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
         return Ok(Ensured::Foreign(controller));
     }
     if metadata_configmap::up_to_date(&existing, cm) {
-        return Ok(Ensured::Done(existing, false));
+        return Ok(Ensured::Done(Arc::new(Published::of(&existing)), false));
     }
     api.patch(
         &name,
@@ -284,10 +281,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
     .await
     .map_err(failed)?;
     ctx.metrics.count_write("configmap");
-    Ok(Ensured::Done(
-        Arc::new(metadata_configmap::slimmed(cm)),
-        true,
-    ))
+    Ok(Ensured::Done(Arc::new(Published::of(cm)), true))
 }
 
 /// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.

@@ -78,7 +78,7 @@ impl Publisher for RecordingPublisher {
             Err(e) => return PublishOutcome::Failed(*e),
         };
         let (cm, status, new_content) = plan(input, &metadata, keys);
-        let slim = Arc::new(metadata_configmap::slimmed(&cm));
+        let slim = Arc::new(metadata_configmap::Published::of(&cm));
         self.published.lock().unwrap().push(cm);
         PublishOutcome::Published {
             config_map: slim,
