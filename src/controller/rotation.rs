@@ -14,7 +14,7 @@ use crate::api::app::parse_duration;
 use crate::api::org::{OrgIdentityProviderSpec, RotationPhase, RotationSpec, RotationStatus};
 
 /// Why a second key is published next to the current one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyRole {
     /// The certificate the IdP will switch to (announce phase): `next-certificate.pem`.
     Next,
@@ -33,7 +33,7 @@ impl KeyRole {
 }
 
 /// The org's choice of IdP certificate, as an app needs it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OrgIdpView {
     /// The `SalesforceOrg`'s name (for messages).
     pub org: String,

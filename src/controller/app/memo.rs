@@ -15,36 +15,43 @@ use tracing::info;
 use super::download::{self, Download};
 use crate::api::conditions::{self, types};
 use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
-use crate::controller::rotation::{self, OrgIdpView};
+use crate::controller::rotation;
 use crate::metadata_configmap::Published;
 
 /// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
 const CACHE_LAG: Duration = Duration::from_secs(10);
 
-/// The org's uid, generation, the last flip of its Ready condition and its IdP choice (with the
-/// phase of a rotation): a changed or newly healthy org, or a rotation moving on, ends the quiet
-/// period.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The org's uid and generation, the last flip of its Ready condition and its IdP choice (with
+/// the phase of a rotation): a changed or newly healthy org, or a rotation moving on, ends the
+/// quiet period. Kept as digests: every app's memo holds one, and the org's own strings (uid,
+/// certificate names) would cost a few hundred bytes per app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrgVersion {
-    uid: String,
-    generation: Option<i64>,
-    ready_flip: Option<String>,
-    idp: Option<OrgIdpView>,
+    /// uid and generation.
+    spec: u64,
+    ready_flip: u64,
+    idp: u64,
 }
 
 impl OrgVersion {
     pub fn of(org: &SalesforceOrg) -> Self {
+        let ready_flip = org
+            .status
+            .as_ref()
+            .and_then(|s| conditions::find(&s.conditions, types::READY))
+            .map(|c| (c.status.as_str(), c.last_transition_time.0));
         OrgVersion {
-            uid: org.uid().unwrap_or_default(),
-            generation: org.metadata.generation,
-            ready_flip: org
-                .status
-                .as_ref()
-                .and_then(|s| conditions::find(&s.conditions, types::READY))
-                .map(|c| format!("{}@{}", c.status, c.last_transition_time.0)),
-            idp: rotation::view(org),
+            spec: digest((org.uid(), org.metadata.generation)),
+            ready_flip: digest(ready_flip),
+            idp: digest(rotation::view(org)),
         }
     }
+}
+
+/// A digest for comparisons within this process (std's hasher with its fixed keys).
+fn digest(value: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(value)
 }
 
 /// What the last reconcile that talked to Salesforce left behind.
@@ -132,8 +139,7 @@ impl Memos {
             let m = memos.get(key)?;
             // A sync request asks for a full check against Salesforce, download included.
             if m.generation != app.metadata.generation
-                || m.org.uid != org.uid
-                || m.org.generation != org.generation
+                || m.org.spec != org.spec
                 || m.sync_token != sync_token(app)
             {
                 return None;
@@ -164,8 +170,7 @@ impl Memos {
             let m = memos.get(key)?;
             let remaining = m.quiet_until.saturating_duration_since(Instant::now());
             if m.generation != app.metadata.generation
-                || m.org.uid != org.uid
-                || m.org.generation != org.generation
+                || m.org.spec != org.spec
                 || (!m.stalled && m.org.ready_flip != org.ready_flip)
                 || m.org.idp != org.idp
                 || m.sync_token != sync_token(app)
