@@ -71,31 +71,34 @@ pub fn jittered(d: Duration) -> Duration {
     d.mul_f64(rand::rng().random_range(0.9..1.0))
 }
 
-/// An app's place in its org's refresh: the apps of one org are refreshed in `groups` groups of
-/// up to 10 (what one read can carry), `group` being this app's.
+/// An app's place in its org's refresh: the apps of one org are refreshed in groups of 10 (what
+/// one read can carry) by their order, `group` being this app's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSlot {
     pub group: usize,
-    pub groups: usize,
 }
 
+/// Instants per interval at which an org's groups refresh: 1,000 apps of an org get one each;
+/// beyond that, groups share one (20 apps at a time for 2,000).
+const SLOTS: u64 = 100;
+
 impl RefreshSlot {
-    /// The slot of the app at `position` (0-based, in a fixed order) among `count` apps.
-    pub fn of(position: usize, count: usize) -> Self {
-        let per = crate::salesforce::MAX_COMPONENTS;
+    /// The slot of the app at `position` (0-based, in a fixed order) among its org's apps.
+    pub fn of(position: usize) -> Self {
         RefreshSlot {
-            group: position / per,
-            groups: count.div_ceil(per).max(1),
+            group: position / crate::salesforce::MAX_COMPONENTS,
         }
     }
 }
 
 /// Time from `now` to this app's next refresh for `interval`. Each org's refresh starts at its
 /// tick (offset by a hash of its key so orgs do not all refresh at once) and its groups of 10
-/// follow evenly spread over the interval, so the ten apps of a group arrive together and share
-/// one read, and a thousand apps of an org do not all want a reconcile slot at the same moment
-/// (a user's change would wait behind them). The wait never exceeds `interval`, so a hand change
-/// in Salesforce is still corrected within one interval.
+/// follow at a hundredth of the interval each, so the ten apps of a group arrive together and
+/// share one read, and a thousand apps of an org do not all want a reconcile slot at the same
+/// moment (a user's change would wait behind them). A group's instant depends only on its
+/// position, not on how many apps the org has, so it stays put while apps are added (in a
+/// converge, the first refresh is already aligned). The wait never exceeds `interval`, so a hand
+/// change in Salesforce is still corrected within one interval.
 pub fn until_refresh_tick(
     interval: Duration,
     org: &str,
@@ -103,8 +106,7 @@ pub fn until_refresh_tick(
     now: std::time::SystemTime,
 ) -> Duration {
     let (period, phase) = tick_phase(interval, org, now);
-    let groups = slot.groups.max(1) as u64;
-    let offset = period * (slot.group as u64 % groups) / groups;
+    let offset = period * (slot.group as u64 % SLOTS) / SLOTS;
     let since_slot = (phase + period - offset) % period;
     Duration::from_millis((period - since_slot).max(100))
 }
@@ -203,7 +205,11 @@ mod tests {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         for step in 0..120u64 {
             let now = t0 + Duration::from_millis(step * 997);
-            for slot in [RefreshSlot::of(0, 1), RefreshSlot::of(999, 1000)] {
+            for slot in [
+                RefreshSlot::of(0),
+                RefreshSlot::of(999),
+                RefreshSlot::of(5_000),
+            ] {
                 let wait = until_refresh_tick(i, "ns/acme", slot, now);
                 assert!(wait <= i && wait >= Duration::from_millis(100), "{wait:?}");
             }
@@ -224,10 +230,7 @@ mod tests {
         assert_ne!(other + until_refresh_tick(i, "ns/globex", FIRST, other), a);
     }
 
-    const FIRST: RefreshSlot = RefreshSlot {
-        group: 0,
-        groups: 1,
-    };
+    const FIRST: RefreshSlot = RefreshSlot { group: 0 };
 
     #[test]
     fn an_orgs_groups_of_ten_are_spread_over_the_interval() {
@@ -235,9 +238,9 @@ mod tests {
         let i = Duration::from_secs(60);
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let at = |position: usize| {
-            now + until_refresh_tick(i, "ns/acme", RefreshSlot::of(position, 1000), now)
+            now + until_refresh_tick(i, "ns/acme", RefreshSlot::of(position), now)
         };
-        // Ten apps in a row share an instant; the next ten come 0.6 s later (100 groups in 60 s).
+        // Ten apps in a row share an instant; the next ten come 0.6 s later.
         assert!((1..10).all(|p| at(p) == at(0)));
         let gap = |a: usize, b: usize| {
             let (x, y) = (at(a), at(b));
@@ -246,20 +249,21 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(gap(0, 10).min(i - gap(0, 10)), Duration::from_millis(600));
-        let mut instants: Vec<_> = (0..1000).map(at).collect();
-        instants.sort();
-        instants.dedup();
-        assert_eq!(instants.len(), 100);
+        let distinct = |n: usize| {
+            let mut instants: Vec<_> = (0..n).map(at).collect();
+            instants.sort();
+            instants.dedup();
+            instants.len()
+        };
+        assert_eq!(distinct(1000), 100, "1,000 apps: 100 instants of 10");
+        assert_eq!(
+            distinct(2000),
+            100,
+            "2,000 apps: the same instants, 20 each"
+        );
+        assert_eq!(distinct(200), 20);
         // Group 0 is at the org's tick, where the IdP snapshot goes stale.
         assert!(since_refresh_tick(i, "ns/acme", at(0)) < Duration::from_millis(1));
-        assert_eq!(RefreshSlot::of(0, 0).groups, 1);
-        assert_eq!(
-            RefreshSlot::of(20, 21),
-            RefreshSlot {
-                group: 2,
-                groups: 3
-            }
-        );
     }
 
     #[test]

@@ -51,6 +51,10 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// How often every app's metadata is downloaded even when nothing it depends on moved.
     pub metadata_sweep: std::time::Duration,
+    /// Apps to reconcile now (the app controller's `reconcile_on` stream).
+    pub wake: futures::channel::mpsc::UnboundedSender<
+        kube::runtime::reflector::ObjectRef<crate::api::SsoConnectedApp>,
+    >,
 }
 
 /// The labels of `obj`'s per-resource metric series.

@@ -2,6 +2,7 @@
 //! shared by every app of the org and refreshed at most once per refresh interval: N apps cost one
 //! `IdentityProviderSettings` read, not N. Reads and the enabling write are single-flight.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::org_api::OrgApi;
@@ -35,9 +36,47 @@ pub struct IdpSnapshot {
 #[derive(Default)]
 pub struct IdpCache {
     slot: tokio::sync::Mutex<Option<IdpSnapshot>>,
+    /// The IdP as last seen (enabled, certificate, fingerprint) and how often that changed.
+    seen: std::sync::Mutex<(Option<Seen>, u64)>,
+    /// The latest change the org's apps were woken for (see [`IdpCache::announce`]).
+    announced: AtomicU64,
 }
 
+type Seen = (bool, Option<String>, Option<String>);
+
 impl IdpCache {
+    /// How many times the org's IdP was seen to change (certificate, its content, enabled). An
+    /// app's quiet period ends when this moved since it began: apps refresh at different
+    /// moments, and the first one to see a certificate renewed in Setup wakes the others.
+    pub fn epoch(&self) -> u64 {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner()).1
+    }
+
+    /// Whether the caller is the first to announce change `epoch` (so the org's apps are woken
+    /// once per change, not once per app that saw it).
+    pub fn announce(&self, epoch: u64) -> bool {
+        self.announced.fetch_max(epoch, Ordering::SeqCst) < epoch
+    }
+
+    fn note(&self, s: &IdpSnapshot) {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let same = seen
+            .0
+            .as_ref()
+            .is_some_and(|(enabled, certificate, fingerprint)| {
+                *enabled == s.enabled
+                    && *certificate == s.certificate
+                    && *fingerprint == s.fingerprint
+            });
+        if same {
+            return;
+        }
+        if seen.0.is_some() {
+            seen.1 += 1;
+        }
+        seen.0 = Some((s.enabled, s.certificate.clone(), s.fingerprint.clone()));
+    }
+
     /// The last snapshot, without waiting or calling Salesforce.
     pub fn peek(&self) -> Option<IdpSnapshot> {
         self.slot.try_lock().ok().and_then(|g| g.clone())
@@ -52,7 +91,9 @@ impl IdpCache {
         priority: ReadPriority,
     ) -> Result<IdpSnapshot, SalesforceError> {
         let mut guard = self.slot.lock().await;
-        fresh_or_load(&mut guard, api, max_age, priority).await
+        let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
+        self.note(&snap);
+        Ok(snap)
     }
 
     /// Makes sure the Identity Provider is enabled with certificate `want`, holding the slot
@@ -70,6 +111,7 @@ impl IdpCache {
     ) -> Result<Ensured, SalesforceError> {
         let mut guard = self.slot.lock().await;
         let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
+        self.note(&snap);
         if snap.enabled && snap.certificate.as_deref() == Some(want) {
             return Ok(Ensured::Already(snap));
         }
@@ -90,6 +132,7 @@ impl IdpCache {
             fetched: Instant::now(),
         };
         *guard = Some(snap.clone());
+        self.note(&snap);
         Ok(Ensured::Enabled(snap))
     }
 
@@ -133,4 +176,34 @@ async fn fresh_or_load(
     };
     *slot = Some(snap.clone());
     Ok(snap)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(certificate: &str, fingerprint: &str) -> IdpSnapshot {
+        IdpSnapshot {
+            enabled: true,
+            certificate: Some(certificate.into()),
+            fingerprint: Some(fingerprint.into()),
+            fetched: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn the_epoch_moves_when_the_idp_changes_and_each_change_is_announced_once() {
+        let cache = IdpCache::default();
+        cache.note(&snap("IdP", "AA"));
+        assert_eq!(cache.epoch(), 0, "the first sight is no change");
+        cache.note(&snap("IdP", "AA"));
+        assert_eq!(cache.epoch(), 0);
+        cache.note(&snap("IdP", "BB"));
+        assert_eq!(cache.epoch(), 1, "same name, renewed content");
+        assert!(cache.announce(1));
+        assert!(!cache.announce(1), "once per change");
+        cache.note(&snap("Other", "BB"));
+        assert_eq!(cache.epoch(), 2);
+        assert!(cache.announce(2));
+    }
 }

@@ -210,11 +210,12 @@ impl Index<AppTables> {
     /// microseconds per refresh at 1,000; an unknown app gets the first slot.
     pub fn refresh_slot(&self, org: &str, app: &str) -> RefreshSlot {
         let tables = self.live();
-        let Some(set) = tables.by_org.get(org) else {
-            return RefreshSlot::of(0, 1);
-        };
         let before = (Bound::Unbounded, Bound::Excluded(app));
-        RefreshSlot::of(set.range::<str, _>(before).count(), set.len())
+        let position = tables
+            .by_org
+            .get(org)
+            .map_or(0, |set| set.range::<str, _>(before).count());
+        RefreshSlot::of(position)
     }
 
     /// The apps that refer to org `org`.
@@ -394,40 +395,13 @@ mod tests {
         }
         let org = org_ref_of(&app_named("ns", "x", "X", "2026-01-01T00:00:00Z"));
         let slot = |app: &str| index.refresh_slot(&org, app);
-        assert_eq!(
-            slot("ns/a00"),
-            RefreshSlot {
-                group: 0,
-                groups: 3
-            }
-        );
-        assert_eq!(
-            slot("ns/a09"),
-            RefreshSlot {
-                group: 0,
-                groups: 3
-            }
-        );
-        assert_eq!(
-            slot("ns/a10"),
-            RefreshSlot {
-                group: 1,
-                groups: 3
-            }
-        );
-        assert_eq!(
-            slot("ns/a24"),
-            RefreshSlot {
-                group: 2,
-                groups: 3
-            }
-        );
+        assert_eq!(slot("ns/a00"), RefreshSlot { group: 0 });
+        assert_eq!(slot("ns/a09"), RefreshSlot { group: 0 });
+        assert_eq!(slot("ns/a10"), RefreshSlot { group: 1 });
+        assert_eq!(slot("ns/a24"), RefreshSlot { group: 2 });
         assert_eq!(
             index.refresh_slot("ns/other", "ns/a00"),
-            RefreshSlot {
-                group: 0,
-                groups: 1
-            }
+            RefreshSlot { group: 0 }
         );
     }
 

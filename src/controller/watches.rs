@@ -52,6 +52,7 @@ pub async fn run_controllers(
     let org_ctl_writer = Writer::default();
     let (apps, app_writer) = reflector::store();
     let (config_maps, cm_writer) = reflector::store();
+    let (wake, woken) = futures::channel::mpsc::unbounded();
     let ctx = Arc::new(context(
         args,
         shared.cluster,
@@ -59,6 +60,7 @@ pub async fn run_controllers(
         shared.salesforce,
         shared.metrics,
         stores(orgs, apps, config_maps),
+        wake,
     ));
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
@@ -91,6 +93,7 @@ pub async fn run_controllers(
     let mapper_ctx = ctx.clone();
     let app_ctl = app_ctl
         .owns(cms_api, watch_config().labels(&managed))
+        .reconcile_on(woken)
         .watches_stream(org_trigger, move |org: SalesforceOrg| {
             let org_ref = format!("{}/{}", org.namespace().unwrap_or_default(), org.name_any());
             mapper_ctx
@@ -147,6 +150,7 @@ fn context(
     salesforce: Salesforce,
     metrics: Arc<Metrics>,
     stores: Stores,
+    wake: futures::channel::mpsc::UnboundedSender<ObjectRef<SsoConnectedApp>>,
 ) -> Context {
     Context {
         cluster,
@@ -167,6 +171,7 @@ fn context(
         recorder: Recorder::new(client.clone(), MANAGER, std::env::var("POD_NAME").ok()),
         metrics,
         metadata_sweep: Duration::from_secs(args.metadata_sweep_hours * 3600),
+        wake,
     }
 }
 

@@ -21,9 +21,9 @@ use crate::metadata_configmap::Published;
 /// How long after its own ConfigMap write the operator blames a mismatch on the watch cache.
 const CACHE_LAG: Duration = Duration::from_secs(10);
 
-/// The org's uid and generation, the last flip of its Ready condition and its IdP choice (with
-/// the phase of a rotation): a changed or newly healthy org, or a rotation moving on, ends the
-/// quiet period. Kept as digests: every app's memo holds one, and the org's own strings (uid,
+/// The org's uid and generation, the last flip of its Ready condition, its IdP choice (with the
+/// phase of a rotation) and how often its IdP was seen to change: a changed or newly healthy org,
+/// a rotation moving on, or a certificate renewed in Setup ends the quiet period. Kept as digests: every app's memo holds one, and the org's own strings (uid,
 /// certificate names) would cost a few hundred bytes per app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrgVersion {
@@ -31,10 +31,12 @@ pub struct OrgVersion {
     spec: u64,
     ready_flip: u64,
     idp: u64,
+    /// [`IdpCache::epoch`](crate::controller::idp_cache::IdpCache::epoch) of the org's handle.
+    pub idp_epoch: u64,
 }
 
 impl OrgVersion {
-    pub fn of(org: &SalesforceOrg) -> Self {
+    pub fn of(org: &SalesforceOrg, idp_epoch: u64) -> Self {
         let ready_flip = org
             .status
             .as_ref()
@@ -44,6 +46,7 @@ impl OrgVersion {
             spec: digest((org.uid(), org.metadata.generation)),
             ready_flip: digest(ready_flip),
             idp: digest(rotation::view(org)),
+            idp_epoch,
         }
     }
 }
@@ -173,6 +176,7 @@ impl Memos {
                 || m.org.spec != org.spec
                 || (!m.stalled && m.org.ready_flip != org.ready_flip)
                 || m.org.idp != org.idp
+                || m.org.idp_epoch != org.idp_epoch
                 || m.sync_token != sync_token(app)
                 || remaining.is_zero()
             {
@@ -212,7 +216,7 @@ mod tests {
             "team-a/telephony".into(),
             Memo {
                 generation: app.metadata.generation,
-                org: OrgVersion::of(&org),
+                org: OrgVersion::of(&org, 0),
                 quiet_until: Instant::now() + Duration::from_secs(3600),
                 config_map: None,
                 written_at: None,
@@ -223,10 +227,16 @@ mod tests {
         );
         let hit = |org: &SalesforceOrg| {
             memos
-                .hit(&app, "team-a/telephony", &OrgVersion::of(org), &store)
+                .hit(&app, "team-a/telephony", &OrgVersion::of(org, 0), &store)
                 .is_some()
         };
         assert!(hit(&org), "nothing changed: quiet");
+        assert!(
+            memos
+                .hit(&app, "team-a/telephony", &OrgVersion::of(&org, 1), &store)
+                .is_none(),
+            "the IdP was seen to change (a certificate renewed in Setup): check now"
+        );
 
         let spec = org.spec.identity_provider.clone().unwrap();
         let now = "2026-06-01T00:00:00Z".parse().unwrap();

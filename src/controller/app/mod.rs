@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{info, instrument, warn};
 
@@ -45,10 +46,12 @@ use crate::controller::backoff::{jittered, until_refresh_tick};
 use crate::controller::context::{Context, resource_labels};
 use crate::controller::index::key_of;
 use crate::controller::kinds::APP as KIND;
+use crate::controller::registry::OrgHandle;
 use crate::controller::rotation;
 use crate::controller::status_patch;
 use crate::error::{Disposition, Error};
 use crate::metrics::ResourceState;
+use crate::salesforce::OrgClient;
 
 /// How long to wait before looking again at a claim conflict (the other resource may go).
 const CONFLICT_RECHECK: Duration = Duration::from_secs(60);
@@ -112,7 +115,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
         Gate::Open { org, handle } => (org, handle),
     };
     input.org_idp = rotation::view(&org);
-    let org_version = OrgVersion::of(&org);
+    let org_version = OrgVersion::of(&org, handle.idp.epoch());
     if let Some(action) = ctx
         .memos
         .hit(&app, &key, &org_version, &ctx.stores.config_maps)
@@ -130,6 +133,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     }
 
     let outcomes = pipeline::run(&handle, &*ctx, &input).await;
+    wake_on_idp_change(&ctx, &handle, &org_version);
 
     // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
     let next = outcomes.next();
@@ -153,6 +157,24 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     match outcomes.into_failure() {
         Some(e) if next == Next::Retry => Err(e),
         _ => Ok(Action::requeue(delay)),
+    }
+}
+
+/// The org's IdP was seen to change during this reconcile (e.g. a certificate renewed in Setup,
+/// read at the org's refresh tick): its other apps, each quiet until its own refresh slot, check
+/// now, so every ConfigMap carries the new key within the interval. Once per change.
+fn wake_on_idp_change(ctx: &Context, handle: &OrgHandle<OrgClient>, seen: &OrgVersion) {
+    let epoch = handle.idp.epoch();
+    if epoch == seen.idp_epoch || !handle.idp.announce(epoch) {
+        return;
+    }
+    let apps = ctx.index.apps_of_org(&handle.key);
+    info!(org = %handle.key, apps = apps.len(), "the org's Identity Provider changed; checking its apps now");
+    for key in apps {
+        if let Some((ns, name)) = key.split_once('/') {
+            // Closed only when the controller stops.
+            let _ = ctx.wake.unbounded_send(ObjectRef::new(name).within(ns));
+        }
     }
 }
 
