@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
+use futures::channel::mpsc::UnboundedSender;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 
 use super::app::memo::Memos;
@@ -51,10 +52,27 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// How often every app's metadata is downloaded even when nothing it depends on moved.
     pub metadata_sweep: std::time::Duration,
-    /// Apps to reconcile now (the app controller's `reconcile_on` stream).
-    pub wake: futures::channel::mpsc::UnboundedSender<
-        kube::runtime::reflector::ObjectRef<crate::api::SsoConnectedApp>,
-    >,
+    /// Apps and orgs to reconcile now (the controllers' `reconcile_on` streams).
+    pub wake: Wake,
+}
+
+/// Senders into the controllers' `reconcile_on` streams.
+pub struct Wake {
+    pub apps: UnboundedSender<ObjectRef<SsoConnectedApp>>,
+    pub orgs: UnboundedSender<ObjectRef<SalesforceOrg>>,
+}
+
+impl Wake {
+    /// Reconciles the object with key `namespace/name` now.
+    pub fn send<K>(sender: &UnboundedSender<ObjectRef<K>>, key: &str)
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        if let Some((ns, name)) = key.split_once('/') {
+            // Closed only when the controller stops.
+            let _ = sender.unbounded_send(ObjectRef::new(name).within(ns));
+        }
+    }
 }
 
 /// The labels of `obj`'s per-resource metric series.

@@ -15,7 +15,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 
 use super::app;
 use super::backoff::{Backoff, WatchBackoff};
-use super::context::{Context, Retry, Stores};
+use super::context::{Context, Retry, Stores, Wake};
 use super::index::{AppIndex, ConfigMapOwners};
 use super::org;
 use super::registry::OrgRegistry;
@@ -52,7 +52,12 @@ pub async fn run_controllers(
     let org_ctl_writer = Writer::default();
     let (apps, app_writer) = reflector::store();
     let (config_maps, cm_writer) = reflector::store();
-    let (wake, woken) = futures::channel::mpsc::unbounded();
+    let (wake_apps, woken_apps) = futures::channel::mpsc::unbounded();
+    let (wake_orgs, woken_orgs) = futures::channel::mpsc::unbounded();
+    let wake = Wake {
+        apps: wake_apps,
+        orgs: wake_orgs,
+    };
     let ctx = Arc::new(context(
         args,
         shared.cluster,
@@ -75,7 +80,8 @@ pub async fn run_controllers(
 
     let cfg = ControllerConfig::default().concurrency(args.concurrency);
     let orgs_api: Api<SalesforceOrg> = scoped(&client, ns);
-    let org_ctl = slim_controller(orgs_api.clone(), cfg.clone(), org_ctl_writer, |_| {});
+    let org_ctl = slim_controller(orgs_api.clone(), cfg.clone(), org_ctl_writer, |_| {})
+        .reconcile_on(woken_orgs);
     let index_ctx = ctx.clone();
     let app_ctl = slim_controller(scoped(&client, ns), cfg, app_writer, move |ev| {
         index_ctx.index.apply(ev)
@@ -93,7 +99,7 @@ pub async fn run_controllers(
     let mapper_ctx = ctx.clone();
     let app_ctl = app_ctl
         .owns(cms_api, watch_config().labels(&managed))
-        .reconcile_on(woken)
+        .reconcile_on(woken_apps)
         .watches_stream(org_trigger, move |org: SalesforceOrg| {
             let org_ref = format!("{}/{}", org.namespace().unwrap_or_default(), org.name_any());
             mapper_ctx
@@ -150,7 +156,7 @@ fn context(
     salesforce: Salesforce,
     metrics: Arc<Metrics>,
     stores: Stores,
-    wake: futures::channel::mpsc::UnboundedSender<ObjectRef<SsoConnectedApp>>,
+    wake: Wake,
 ) -> Context {
     Context {
         cluster,

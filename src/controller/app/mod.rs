@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use kube::runtime::controller::Action;
 use kube::runtime::finalizer::{self, Event as Finalizer};
-use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{info, instrument, warn};
 
@@ -43,7 +42,7 @@ use self::rollout::RolloutOutcome;
 use crate::api::conditions::{self, types};
 use crate::api::{FINALIZER, SsoConnectedApp};
 use crate::controller::backoff::{jittered, until_refresh_tick};
-use crate::controller::context::{Context, resource_labels};
+use crate::controller::context::{Context, Wake, resource_labels};
 use crate::controller::index::key_of;
 use crate::controller::kinds::APP as KIND;
 use crate::controller::registry::OrgHandle;
@@ -161,20 +160,20 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
 }
 
 /// The org's IdP was seen to change during this reconcile (e.g. a certificate renewed in Setup,
-/// read at the org's refresh tick): its other apps, each quiet until its own refresh slot, check
-/// now, so every ConfigMap carries the new key within the interval. Once per change.
+/// read at the org's refresh tick, or enabled by this app): its other apps, each quiet until its
+/// own refresh slot, check now, so every ConfigMap carries the new key within the interval; and
+/// the org, whose status reports the IdP, is checked now rather than at its next check. Once per
+/// change.
 fn wake_on_idp_change(ctx: &Context, handle: &OrgHandle<OrgClient>, seen: &OrgVersion) {
     let epoch = handle.idp.epoch();
     if epoch == seen.idp_epoch || !handle.idp.announce(epoch) {
         return;
     }
     let apps = ctx.index.apps_of_org(&handle.key);
-    info!(org = %handle.key, apps = apps.len(), "the org's Identity Provider changed; checking its apps now");
+    info!(org = %handle.key, apps = apps.len(), "the org's Identity Provider changed; checking the org and its apps now");
+    Wake::send(&ctx.wake.orgs, &handle.key);
     for key in apps {
-        if let Some((ns, name)) = key.split_once('/') {
-            // Closed only when the controller stops.
-            let _ = ctx.wake.unbounded_send(ObjectRef::new(name).within(ns));
-        }
+        Wake::send(&ctx.wake.apps, &key);
     }
 }
 
