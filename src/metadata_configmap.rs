@@ -121,20 +121,13 @@ pub fn build(
     }
 }
 
-/// The one annotation the operator's ConfigMap cache keeps (set locally by [`slim_for_cache`],
-/// never sent to the API server): a compact record of digests, which is all compare-before-write
-/// needs. At ten thousand apps the documents, and even five annotations per ConfigMap, would be
-/// a large part of the operator's memory.
-const CACHE_RECORD: &str = "sso-operator.dev/cache";
-
 /// The labels and annotations [`build`] sets. The cache keeps a digest of their values rather
 /// than the maps (the watch selects on the label, so every cached ConfigMap carries it).
 const OWN_LABELS: [&str; 1] = [MANAGED_BY_LABEL];
 const OWN_ANNOTATIONS: [&str; 2] = [SHA256_ANNOTATION, NOT_AFTER_ANNOTATION];
 
-/// What the cache knows of a ConfigMap's content: SHA-256 digests, kept in [`CACHE_RECORD`] as
-/// `<content>[.<metadata>.<metadata without validUntil>]`, each unpadded base64url.
-#[derive(Debug, PartialEq, Eq)]
+/// What the cache knows of a ConfigMap's content: SHA-256 digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Record {
     /// `data` (keys and values) and the values of [`OWN_LABELS`] and [`OWN_ANNOTATIONS`].
     content: [u8; 32],
@@ -181,87 +174,75 @@ impl Record {
             metadata,
         }
     }
+}
 
-    fn encode(&self) -> String {
-        use base64::Engine as _;
-        let b64 = |d: &[u8; 32]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d);
-        match &self.metadata {
-            Some((md, stable)) => format!("{}.{}.{}", b64(&self.content), b64(md), b64(stable)),
-            None => b64(&self.content),
+/// What the operator keeps of a ConfigMap it watches (those labelled as its own): the digests of
+/// its content and its owner references; about 300 bytes, where even a slimmed `ConfigMap` (an
+/// annotation map is a 500-byte B-tree node) took a kilobyte. At ten thousand apps the documents,
+/// or the five annotations, would be a large part of the operator's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedConfigMap {
+    record: Record,
+    owners: Vec<CachedOwner>,
+}
+
+/// An owner reference, as far as the operator reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedOwner {
+    pub uid: String,
+    pub controller: bool,
+    pub kind: String,
+    pub name: String,
+}
+
+impl CachedConfigMap {
+    /// What the cache keeps of `cm`; `data` is hashed, not copied.
+    pub fn of(cm: &ConfigMap) -> CachedConfigMap {
+        CachedConfigMap {
+            record: Record::of(cm),
+            owners: cm
+                .owner_references()
+                .iter()
+                .map(|o| CachedOwner {
+                    uid: o.uid.clone(),
+                    controller: o.controller == Some(true),
+                    kind: o.kind.clone(),
+                    name: o.name.clone(),
+                })
+                .collect(),
         }
     }
 
-    /// The record of a slimmed copy (none for a ConfigMap that did not go through the cache).
-    fn read(cm: &ConfigMap) -> Option<Record> {
-        use base64::Engine as _;
-        let text = cm.metadata.annotations.as_ref()?.get(CACHE_RECORD)?;
-        let decode = |s: &str| -> Option<[u8; 32]> {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(s)
-                .ok()?
-                .try_into()
-                .ok()
-        };
-        let mut parts = text.split('.');
-        let content = decode(parts.next()?)?;
-        let metadata = match (parts.next(), parts.next()) {
-            (Some(md), Some(stable)) => Some((decode(md)?, decode(stable)?)),
-            _ => None,
-        };
-        Some(Record { content, metadata })
+    /// The owner reference marked as controller, if any.
+    pub fn controller(&self) -> Option<&CachedOwner> {
+        self.owners.iter().find(|o| o.controller)
     }
-}
 
-/// Shrinks a watched ConfigMap to what reconcile reads: name, namespace, uid, resourceVersion,
-/// deletion and finalizers, the owner references (`foreign_controller`, the owner index), and the
-/// digest record in place of `data`, `binaryData`, labels, annotations and managedFields.
-pub fn slim_for_cache(cm: &mut ConfigMap) {
-    *cm = slimmed(cm);
-}
-
-/// `cm` as the cache keeps it (see [`slim_for_cache`]); `data` is hashed, not copied.
-pub fn slimmed(cm: &ConfigMap) -> ConfigMap {
-    let m = &cm.metadata;
-    ConfigMap {
-        metadata: ObjectMeta {
-            name: m.name.clone(),
-            namespace: m.namespace.clone(),
-            uid: m.uid.clone(),
-            resource_version: m.resource_version.clone(),
-            deletion_timestamp: m.deletion_timestamp.clone(),
-            finalizers: m.finalizers.clone(),
-            owner_references: m.owner_references.clone(),
-            annotations: Some(BTreeMap::from([(
-                CACHE_RECORD.to_string(),
-                Record::of(cm).encode(),
-            )])),
-            ..Default::default()
-        },
-        ..Default::default()
+    /// Whether it holds every owner reference of `wanted` (by uid).
+    fn has_owners<'a>(&self, mut wanted: impl Iterator<Item = &'a str>) -> bool {
+        wanted.all(|uid| self.owners.iter().any(|o| o.uid == uid))
     }
-}
 
-/// For a cached (slimmed) ConfigMap whose `metadata.xml` differs from `xml` only in `validUntil`:
-/// the SHA-256 (hex) of the published bytes, which are then kept (see [`without_valid_until`]).
-pub fn only_valid_until_moved(cached: &ConfigMap, xml: &str) -> Option<String> {
-    let (published, stable) = Record::read(cached)?.metadata?;
-    (stable[..] == Sha256::digest(without_valid_until(xml).as_bytes())[..]
-        && published[..] != Sha256::digest(xml.as_bytes())[..])
-        .then(|| hex::encode(published))
-}
+    /// Whether it already carries everything `desired` sets (data, labels, annotations, owner),
+    /// so applying `desired` would change nothing.
+    pub fn up_to_date(&self, desired: &ConfigMap) -> bool {
+        self.record.content == Record::of(desired).content
+            && self.has_owners(desired.owner_references().iter().map(|o| o.uid.as_str()))
+    }
 
-/// Whether `cached` holds every owner reference of `wanted` (by uid).
-fn has_owners(cached: &ConfigMap, wanted: &ConfigMap) -> bool {
-    wanted
-        .owner_references()
-        .iter()
-        .all(|o| cached.owner_references().iter().any(|e| e.uid == o.uid))
+    /// When its `metadata.xml` differs from `xml` only in `validUntil`: the SHA-256 (hex) of the
+    /// published bytes, which are then kept (see [`without_valid_until`]).
+    pub fn only_valid_until_moved(&self, xml: &str) -> Option<String> {
+        let (published, stable) = self.record.metadata?;
+        (stable[..] == Sha256::digest(without_valid_until(xml).as_bytes())[..]
+            && published[..] != Sha256::digest(xml.as_bytes())[..])
+            .then(|| hex::encode(published))
+    }
 }
 
 /// What the operator remembers of a ConfigMap it published (kept per app between reconciles):
 /// where it is, its content digest and its owners, enough to tell whether the cluster still
-/// holds it. A few hundred bytes, where a slimmed copy held an annotation map (a 500-byte B-tree
-/// node) and the whole metadata.
+/// holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
     pub namespace: String,
@@ -272,13 +253,12 @@ pub struct Published {
 }
 
 impl Published {
-    /// The record of `cm`, as built to be applied or as the watch cache keeps it (slimmed).
+    /// The record of `cm` as built to be applied.
     pub fn of(cm: &ConfigMap) -> Published {
-        let record = Record::read(cm).unwrap_or_else(|| Record::of(cm));
         Published {
             namespace: cm.namespace().unwrap_or_default(),
             name: cm.name_any(),
-            content: record.content,
+            content: Record::of(cm).content,
             owners: cm
                 .owner_references()
                 .iter()
@@ -287,22 +267,22 @@ impl Published {
         }
     }
 
-    /// Whether `cached` (a slimmed copy from the watch cache) still carries everything that was
-    /// published: data, the operator's labels and annotations (by digest), and owners.
-    pub fn matches(&self, cached: &ConfigMap) -> bool {
-        Record::read(cached).is_some_and(|c| c.content == self.content)
-            && self
-                .owners
-                .iter()
-                .all(|uid| cached.owner_references().iter().any(|o| &o.uid == uid))
+    /// The record of ConfigMap `namespace/name` as the cache holds it.
+    pub fn cached(namespace: &str, name: &str, cm: &CachedConfigMap) -> Published {
+        Published {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            content: cm.record.content,
+            owners: cm.owners.iter().map(|o| o.uid.clone()).collect(),
+        }
     }
-}
 
-/// Whether `cached` (a slimmed copy from the watch cache) already carries everything `desired`
-/// sets (data, labels, annotations, owner), so applying `desired` would change nothing.
-pub fn up_to_date(cached: &ConfigMap, desired: &ConfigMap) -> bool {
-    Record::read(cached).is_some_and(|c| c.content == Record::of(desired).content)
-        && has_owners(cached, desired)
+    /// Whether `cached` still carries everything that was published: data, the operator's
+    /// labels and annotations (by digest), and owners.
+    pub fn matches(&self, cached: &CachedConfigMap) -> bool {
+        cached.record.content == self.content
+            && cached.has_owners(self.owners.iter().map(String::as_str))
+    }
 }
 
 #[cfg(test)]
@@ -380,58 +360,34 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_keeps_one_record_and_what_reconcile_reads() {
-        let mut cached = live(A);
-        slim_for_cache(&mut cached);
-        assert!(cached.data.is_none() && cached.binary_data.is_none());
-        assert!(cached.metadata.labels.is_none());
-        assert!(cached.metadata.managed_fields.is_none());
-        let annotations = cached.metadata.annotations.as_ref().unwrap();
+    fn the_cache_keeps_digests_and_owners() {
+        let cached = CachedConfigMap::of(&live(A));
+        let o = cached.controller().expect("a controller");
         assert_eq!(
-            annotations.keys().collect::<Vec<_>>(),
-            vec![CACHE_RECORD],
-            "one record in place of the data and the five digests"
+            (o.kind.as_str(), o.name.as_str(), o.uid.as_str()),
+            ("SsoConnectedApp", "app", "app-uid")
         );
-        assert!(annotations[CACHE_RECORD].len() <= 3 * 43 + 2);
-        // What the store, the owner index and foreign_controller read.
-        assert_eq!(cached.name_any(), "m");
-        assert_eq!(cached.namespace().as_deref(), Some("ns"));
-        assert_eq!(cached.uid().as_deref(), Some("cm-uid"));
-        assert_eq!(cached.resource_version().as_deref(), Some("7"));
-        let o = &cached.owner_references()[0];
-        assert_eq!(
-            (
-                o.kind.as_str(),
-                o.name.as_str(),
-                o.uid.as_str(),
-                o.controller
-            ),
-            ("SsoConnectedApp", "app", "app-uid", Some(true))
-        );
-        assert_eq!(
-            o.api_version, "sso-operator.dev/v1alpha1",
-            "owns() maps by kind and apiVersion"
-        );
-        assert_eq!(
-            slimmed(&live(A)),
-            cached,
-            "slimmed and slim_for_cache agree"
-        );
+        let mut other = live(A);
+        other.metadata.owner_references.as_mut().unwrap()[0].controller = None;
+        assert!(CachedConfigMap::of(&other).controller().is_none());
     }
 
     #[test]
     fn the_record_answers_compare_before_write() {
-        let cached = slimmed(&live(A));
+        let up_to_date =
+            |c: &ConfigMap, desired: &ConfigMap| CachedConfigMap::of(c).up_to_date(desired);
+        let cached = CachedConfigMap::of(&live(A));
         assert!(
-            up_to_date(&cached, &cm(A)),
+            cached.up_to_date(&cm(A)),
             "someone else's label and annotation do not count"
         );
         assert!(Published::of(&cm(A)).matches(&cached));
         assert!(
-            Published::of(&slimmed(&cm(A))).matches(&cached),
-            "from a slimmed copy too"
+            Published::cached("ns", "m", &cached).matches(&cached),
+            "from the cache's record too"
         );
-        assert!(!up_to_date(&cached, &cm(B)), "any byte of data counts");
+        assert_eq!(Published::cached("ns", "m", &cached), Published::of(&cm(A)));
+        assert!(!cached.up_to_date(&cm(B)), "any byte of data counts");
         assert!(!Published::of(&cm(B)).matches(&cached));
 
         let mut edited = live(A);
@@ -440,10 +396,7 @@ mod tests {
             .as_mut()
             .unwrap()
             .insert("extra".into(), String::new());
-        assert!(
-            !up_to_date(&slimmed(&edited), &cm(A)),
-            "an added key counts"
-        );
+        assert!(!up_to_date(&edited, &cm(A)), "an added key counts");
 
         for (what, label, key) in [
             ("the managed-by label", true, MANAGED_BY_LABEL),
@@ -460,36 +413,28 @@ mod tests {
                     None => map.remove(key),
                     Some(v) => map.insert(key.into(), v.into()),
                 };
-                assert!(
-                    !up_to_date(&slimmed(&c), &cm(A)),
-                    "{what} set to {value:?} counts"
-                );
+                assert!(!up_to_date(&c, &cm(A)), "{what} set to {value:?} counts");
             }
         }
 
         let mut orphan = live(A);
         orphan.metadata.owner_references = None;
-        assert!(!up_to_date(&slimmed(&orphan), &cm(A)), "the owner counts");
-        assert!(!Published::of(&cm(A)).matches(&slimmed(&orphan)));
-
-        assert!(
-            !up_to_date(&live(A), &cm(A)),
-            "a copy without the record never matches"
-        );
+        assert!(!up_to_date(&orphan, &cm(A)), "the owner counts");
+        assert!(!Published::of(&cm(A)).matches(&CachedConfigMap::of(&orphan)));
     }
 
     #[test]
     fn the_record_tells_a_valid_until_move() {
-        let cached = slimmed(&live(A));
+        let cached = CachedConfigMap::of(&live(A));
         assert_eq!(
-            only_valid_until_moved(&cached, B),
+            cached.only_valid_until_moved(B),
             Some(sha256_hex(A.as_bytes()))
         );
-        assert_eq!(only_valid_until_moved(&cached, A), None, "nothing moved");
-        assert_eq!(only_valid_until_moved(&cached, "<E><b/></E>"), None);
+        assert_eq!(cached.only_valid_until_moved(A), None, "nothing moved");
+        assert_eq!(cached.only_valid_until_moved("<E><b/></E>"), None);
         let mut no_xml = live(A);
         no_xml.data.as_mut().unwrap().remove("metadata.xml");
-        assert_eq!(only_valid_until_moved(&slimmed(&no_xml), B), None);
+        assert_eq!(CachedConfigMap::of(&no_xml).only_valid_until_moved(B), None);
     }
 
     #[test]
@@ -524,14 +469,11 @@ mod tests {
                 "annotation {k} is not in the record"
             );
         }
-        assert!(up_to_date(&slimmed(&built), &built));
+        assert!(CachedConfigMap::of(&built).up_to_date(&built));
         let other = CertInfo {
             not_after: "2031-01-01T00:00:00Z".parse().unwrap(),
             ..cert.clone()
         };
-        assert!(!up_to_date(
-            &slimmed(&built),
-            &build(&app, &md, &other, None)
-        ));
+        assert!(!CachedConfigMap::of(&built).up_to_date(&build(&app, &md, &other, None)));
     }
 }

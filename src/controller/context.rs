@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use futures::channel::mpsc::UnboundedSender;
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource, ResourceExt};
 
 use super::app::memo::Memos;
 use super::backoff::Backoff;
-use super::index::{AppIndex, ConfigMapOwners};
+use super::index::{AppIndex, ConfigMapCache};
 use super::registry::OrgRegistry;
 use crate::api::{SalesforceOrg, SsoConnectedApp};
 use crate::events::{EventSpec, Recorder};
@@ -20,8 +19,6 @@ use crate::metrics::{Metrics, ResourceLabels};
 pub struct Stores {
     pub orgs: Store<SalesforceOrg>,
     pub apps: Store<SsoConnectedApp>,
-    /// The operator's ConfigMaps, slimmed to digests (see `metadata_configmap::slim_for_cache`).
-    pub config_maps: Store<ConfigMap>,
 }
 
 /// Per-object retry state: `fast` for failures a retry can fix, `slow` for those that wait for
@@ -45,7 +42,7 @@ pub struct Context {
     pub stores: Stores,
     pub registry: OrgRegistry,
     pub index: AppIndex,
-    pub owners: ConfigMapOwners,
+    pub config_maps: ConfigMapCache,
     pub memos: Memos,
     pub retry: Retry,
     pub recorder: Recorder,

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
@@ -15,6 +15,7 @@ use crate::api::SsoConnectedApp;
 use crate::api::app::AppType;
 use crate::api::conditions::{self, types};
 use crate::controller::backoff::RefreshSlot;
+use crate::metadata_configmap::CachedConfigMap;
 
 /// `namespace/name` of an `SsoConnectedApp`.
 pub type AppKey = String;
@@ -26,6 +27,8 @@ pub type OrgRef = String;
 struct Relisted<T> {
     live: T,
     relisting: Option<T>,
+    /// The watch delivered its first complete list.
+    synced: bool,
 }
 
 /// An index over one kind of watched object.
@@ -36,8 +39,9 @@ pub struct Index<T> {
 
 /// The indexes over `SsoConnectedApp`s.
 pub type AppIndex = Index<AppTables>;
-/// Which ConfigMaps (of those the operator watches) each resource controls.
-pub type ConfigMapOwners = Index<OwnerTables>;
+/// The ConfigMaps the operator watches (those labelled as its own): what it keeps of each, and
+/// which each resource controls.
+pub type ConfigMapCache = Index<OwnerTables>;
 
 impl<T: Default + Tables> Index<T> {
     /// Follows one watch event.
@@ -52,8 +56,14 @@ impl<T: Default + Tables> Index<T> {
                 if let Some(fresh) = t.relisting.take() {
                     t.live = fresh;
                 }
+                t.synced = true;
             }
         }
+    }
+
+    /// Whether the watch has delivered its first complete list.
+    pub fn synced(&self) -> bool {
+        self.tables.lock().unwrap_or_else(|e| e.into_inner()).synced
     }
 
     fn live(&self) -> impl std::ops::Deref<Target = T> + '_ {
@@ -255,7 +265,8 @@ impl Index<AppTables> {
 pub struct OwnerTables {
     /// Controller owner uid → `(namespace, name)` of the ConfigMaps it controls.
     by_owner: HashMap<String, SmallSet<(String, String)>>,
-    owner_of: HashMap<(String, String), String>,
+    /// What the operator keeps of each ConfigMap it watches (digests and owners).
+    cached: HashMap<(String, String), Arc<CachedConfigMap>>,
 }
 
 impl Tables for OwnerTables {
@@ -264,23 +275,23 @@ impl Tables for OwnerTables {
     fn upsert(&mut self, cm: &ConfigMap) {
         self.remove(cm);
         let id = (cm.namespace().unwrap_or_default(), cm.name_any());
-        if let Some(owner) = cm
-            .owner_references()
-            .iter()
-            .find(|o| o.controller == Some(true))
-        {
+        let cached = CachedConfigMap::of(cm);
+        if let Some(owner) = cached.controller() {
             self.by_owner
                 .entry(owner.uid.clone())
                 .or_default()
                 .insert(id.clone());
-            self.owner_of.insert(id, owner.uid.clone());
         }
+        self.cached.insert(id, Arc::new(cached));
     }
 
     fn remove(&mut self, cm: &ConfigMap) {
         let id = (cm.namespace().unwrap_or_default(), cm.name_any());
-        if let Some(owner) = self.owner_of.remove(&id) {
-            unlink(&mut self.by_owner, &owner, |s| {
+        let Some(cached) = self.cached.remove(&id) else {
+            return;
+        };
+        if let Some(owner) = cached.controller() {
+            unlink(&mut self.by_owner, &owner.uid, |s| {
                 s.remove(&id);
                 s.is_empty()
             });
@@ -299,6 +310,15 @@ impl Index<OwnerTables> {
             .filter(|(ns, _)| ns == namespace)
             .map(|(_, name)| name.clone())
             .collect()
+    }
+
+    /// What the cache holds of ConfigMap `namespace/name` (only those labelled as the
+    /// operator's are watched).
+    pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<CachedConfigMap>> {
+        self.live()
+            .cached
+            .get(&(namespace.to_string(), name.to_string()))
+            .cloned()
     }
 }
 
@@ -423,7 +443,7 @@ mod tests {
     #[test]
     fn configmaps_are_indexed_by_their_controller() {
         use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-        let owners = ConfigMapOwners::default();
+        let owners = ConfigMapCache::default();
         let cm = |name: &str, uid: &str| {
             let mut c = ConfigMap::default();
             c.metadata.name = Some(name.into());

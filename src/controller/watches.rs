@@ -1,5 +1,5 @@
 //! The two controllers and their watches: `SalesforceOrg`s, `SsoConnectedApp`s (whose events also
-//! feed the indexes), the operator's ConfigMaps (slimmed to digests), readiness once every watch
+//! feed the indexes), the operator's ConfigMaps (kept as digests and owners), readiness once every watch
 //! has listed, and graceful shutdown.
 
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use super::app;
 use super::backoff::{Backoff, WatchBackoff};
 use super::context::{Context, Retry, Stores, Wake};
-use super::index::{AppIndex, ConfigMapOwners};
+use super::index::{AppIndex, ConfigMapCache};
 use super::org;
 use super::registry::OrgRegistry;
 use crate::api::{MANAGER, SalesforceOrg, SsoConnectedApp};
@@ -51,7 +51,6 @@ pub async fn run_controllers(
     let (orgs, org_writer) = reflector::store();
     let org_ctl_writer = Writer::default();
     let (apps, app_writer) = reflector::store();
-    let (config_maps, cm_writer) = reflector::store();
     let (wake_apps, woken_apps) = futures::channel::mpsc::unbounded();
     let (wake_orgs, woken_orgs) = futures::channel::mpsc::unbounded();
     let wake = Wake {
@@ -64,19 +63,21 @@ pub async fn run_controllers(
         &client,
         shared.salesforce,
         shared.metrics,
-        stores(orgs, apps, config_maps),
+        Stores { orgs, apps },
         wake,
     ));
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
-    let owners_ctx = ctx.clone();
+    // The operator's ConfigMaps are kept as digests and owners (`ConfigMapCache`), not objects.
+    let cache_ctx = ctx.clone();
     let cm_stream = watcher(cms_api.clone(), watch_config().labels(&managed))
         .backoff(WatchBackoff::default())
-        .modify(crate::metadata_configmap::slim_for_cache)
-        .inspect_ok(move |ev| owners_ctx.owners.apply(ev))
-        .reflect(cm_writer)
-        .touched_objects()
-        .for_each(|_| futures::future::ready(()));
+        .for_each(move |ev| {
+            if let Ok(ev) = ev {
+                cache_ctx.config_maps.apply(&ev);
+            }
+            futures::future::ready(())
+        });
 
     let cfg = ControllerConfig::default().concurrency(args.concurrency);
     let orgs_api: Api<SalesforceOrg> = scoped(&client, ns);
@@ -136,18 +137,6 @@ pub async fn run_controllers(
     Ok(())
 }
 
-fn stores(
-    orgs: Store<SalesforceOrg>,
-    apps: Store<SsoConnectedApp>,
-    config_maps: Store<ConfigMap>,
-) -> Stores {
-    Stores {
-        orgs,
-        apps,
-        config_maps,
-    }
-}
-
 /// The controllers' shared context, from the flags and the process-wide parts.
 fn context(
     args: &RunArgs,
@@ -168,7 +157,7 @@ fn context(
             Duration::from_secs(args.org_refresh_seconds.max(10)),
         ),
         index: AppIndex::default(),
-        owners: ConfigMapOwners::default(),
+        config_maps: ConfigMapCache::default(),
         memos: Default::default(),
         retry: Retry {
             fast: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
@@ -189,7 +178,7 @@ async fn mark_ready_when_synced(ctx: Arc<Context>, ready: Arc<AtomicBool>) {
     loop {
         let synced = s.orgs.wait_until_ready().now_or_never().is_some()
             && s.apps.wait_until_ready().now_or_never().is_some()
-            && s.config_maps.wait_until_ready().now_or_never().is_some();
+            && ctx.config_maps.synced();
         if synced {
             tracing::info!("watches synced; ready");
             ready.store(true, Ordering::Relaxed);

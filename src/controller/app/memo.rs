@@ -6,15 +6,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::{ObjectRef, Store};
 use tracing::info;
 
 use super::download::{self, Download};
 use crate::api::conditions::{self, types};
 use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
+use crate::controller::index::ConfigMapCache;
 use crate::controller::rotation;
 use crate::metadata_configmap::Published;
 
@@ -134,7 +133,7 @@ impl Memos {
         app: &SsoConnectedApp,
         key: &str,
         org: &OrgVersion,
-        config_maps: &Store<ConfigMap>,
+        config_maps: &ConfigMapCache,
         sweep: (jiff::Timestamp, Duration),
     ) -> Option<(Download, Arc<Published>)> {
         let (download, published) = {
@@ -153,8 +152,7 @@ impl Memos {
         if download::sweep_due(key, download.at, now, period) {
             return None;
         }
-        let cached =
-            config_maps.get(&ObjectRef::new(&published.name).within(&published.namespace))?;
+        let cached = config_maps.get(&published.namespace, &published.name)?;
         published.matches(&cached).then_some((download, published))
     }
 
@@ -166,7 +164,7 @@ impl Memos {
         app: &SsoConnectedApp,
         key: &str,
         org: &OrgVersion,
-        config_maps: &Store<ConfigMap>,
+        config_maps: &ConfigMapCache,
     ) -> Option<Action> {
         let (remaining, cm, written_at) = {
             let memos = self.lock();
@@ -185,8 +183,7 @@ impl Memos {
             (remaining, m.config_map.clone(), m.written_at)
         };
         if let Some(published) = cm {
-            let cached =
-                config_maps.get(&ObjectRef::new(&published.name).within(&published.namespace));
+            let cached = config_maps.get(&published.namespace, &published.name);
             if !cached.is_some_and(|c| published.matches(&c)) {
                 if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
                     return Some(Action::requeue(Duration::from_secs(1)));
@@ -210,7 +207,7 @@ mod tests {
     fn a_rotation_moving_on_ends_the_quiet_period_though_the_org_spec_did_not_change() {
         let mut org = crate::controller::fixtures::org_rotating("Cert_2026", "Cert_2027");
         let app = test_app();
-        let (store, _writer) = kube::runtime::reflector::store::<ConfigMap>();
+        let store = ConfigMapCache::default();
         let memos = Memos::default();
         memos.record(
             "team-a/telephony".into(),

@@ -115,10 +115,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     };
     input.org_idp = rotation::view(&org);
     let org_version = OrgVersion::of(&org, handle.idp.epoch());
-    if let Some(action) = ctx
-        .memos
-        .hit(&app, &key, &org_version, &ctx.stores.config_maps)
-    {
+    if let Some(action) = ctx.memos.hit(&app, &key, &org_version, &ctx.config_maps) {
         return Ok(action);
     }
     input.previous = last_publish(&app, &ctx, &key, &org_version, input.now);
@@ -188,7 +185,7 @@ fn last_publish(
     let sweep = (now, ctx.metadata_sweep);
     let (download, config_map) =
         ctx.memos
-            .last_download(app, key, org_version, &ctx.stores.config_maps, sweep)?;
+            .last_download(app, key, org_version, &ctx.config_maps, sweep)?;
     let status = app.status.as_ref()?;
     Some(LastPublish {
         download,

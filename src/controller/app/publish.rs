@@ -8,7 +8,6 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Patch, PatchParams, PostParams};
-use kube::runtime::reflector::ObjectRef;
 use kube::{Api, ResourceExt};
 use tracing::{info, warn};
 
@@ -20,7 +19,7 @@ use crate::controller::context::Context;
 use crate::controller::rotation::KeyRole;
 use crate::error::Error;
 use crate::events::EventSpec;
-use crate::metadata_configmap::{self, Published};
+use crate::metadata_configmap::{self, CachedConfigMap, Published};
 use crate::salesforce::{CertInfo, IdpMetadata};
 
 #[derive(Debug)]
@@ -136,13 +135,10 @@ impl Publisher for Context {
             Ok(m) => m,
             Err(e) => return PublishOutcome::Failed(*e),
         };
-        let cached = self
-            .stores
-            .config_maps
-            .get(&ObjectRef::new(&cm_name).within(ns));
+        let cached = self.config_maps.get(ns, &cm_name);
         let moved = cached
             .as_ref()
-            .and_then(|c| metadata_configmap::only_valid_until_moved(c, &metadata.xml));
+            .and_then(|c| c.only_valid_until_moved(&metadata.xml));
         // What the status says was published is what the ConfigMap holds: keep both, no read.
         if let (Some(sha), Some(c), Some(previous)) = (&moved, &cached, published_status(app))
             && &previous.sha256 == sha
@@ -150,7 +146,7 @@ impl Publisher for Context {
             && foreign_controller(c, app.uid().as_deref().unwrap_or_default()).is_none()
         {
             return PublishOutcome::Published {
-                config_map: Arc::new(Published::of(c)),
+                config_map: Arc::new(Published::cached(ns, &cm_name, c)),
                 wrote: false,
                 status: previous.clone(),
                 new_content: false,
@@ -208,12 +204,8 @@ async fn published_metadata(ctx: &Context, ns: &str, name: &str, sha: &str) -> O
 
 /// Who controls `cm` instead of the resource with `uid`, if anyone else does: publishing goes only
 /// into a ConfigMap that does not exist yet or that this resource already controls.
-pub fn foreign_controller(cm: &ConfigMap, uid: &str) -> Option<String> {
-    match cm
-        .owner_references()
-        .iter()
-        .find(|o| o.controller == Some(true))
-    {
+pub fn foreign_controller(cm: &CachedConfigMap, uid: &str) -> Option<String> {
+    match cm.controller() {
         Some(o) if o.uid == uid => None,
         Some(o) => Some(format!("{} {}", o.kind, o.name)),
         None => Some("nothing the operator manages (it was not created by this resource)".into()),
@@ -229,8 +221,7 @@ enum Ensured {
 
 /// Publishes `cm` unless the watch cache shows it already up to date. A ConfigMap the cache does
 /// not know is created (POST, which never replaces one); one that exists is written only when this
-/// resource controls it. Returns the published ConfigMap as the cache keeps it (slimmed; when
-/// nothing was written, the cache's own copy, shared rather than copied: a memo per app adds up).
+/// resource controls it. Returns the record of what was published.
 async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<Ensured, Error> {
     let ns = cm.namespace().unwrap_or_default();
     let name = cm.name_any();
@@ -240,10 +231,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
         name: name.clone(),
         source,
     };
-    let cached = ctx
-        .stores
-        .config_maps
-        .get(&ObjectRef::new(&name).within(&ns));
+    let cached = ctx.config_maps.get(&ns, &name);
     let existing = match cached {
         Some(c) => c,
         None => {
@@ -259,7 +247,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
                 // There after all: someone else's (not labelled, so not cached), or cache lag.
                 Err(kube::Error::Api(s)) if s.code == 409 => {
                     match api.get_opt(&name).await.map_err(failed)? {
-                        Some(c) => Arc::new(metadata_configmap::slimmed(&c)),
+                        Some(c) => Arc::new(CachedConfigMap::of(&c)),
                         None => return Err(failed(kube::Error::Api(s))),
                     }
                 }
@@ -270,8 +258,8 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
     if let Some(controller) = foreign_controller(&existing, uid) {
         return Ok(Ensured::Foreign(controller));
     }
-    if metadata_configmap::up_to_date(&existing, cm) {
-        return Ok(Ensured::Done(Arc::new(Published::of(&existing)), false));
+    if existing.up_to_date(cm) {
+        return Ok(Ensured::Done(Arc::new(Published::of(cm)), false));
     }
     api.patch(
         &name,
@@ -292,7 +280,7 @@ async fn remove_stale_config_maps(
 ) -> Result<(), kube::Error> {
     let uid = input.app.uid().unwrap_or_default();
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &input.namespace);
-    for name in ctx.owners.controlled_by(&input.namespace, &uid) {
+    for name in ctx.config_maps.controlled_by(&input.namespace, &uid) {
         if name == current {
             continue;
         }
@@ -354,7 +342,7 @@ mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 
-    fn cm(controller: Option<(&str, &str)>) -> ConfigMap {
+    fn cm(controller: Option<(&str, &str)>) -> CachedConfigMap {
         let mut c = ConfigMap::default();
         c.metadata.owner_references = controller.map(|(kind, uid)| {
             vec![OwnerReference {
@@ -365,7 +353,7 @@ mod tests {
                 ..Default::default()
             }]
         });
-        c
+        CachedConfigMap::of(&c)
     }
 
     #[test]
