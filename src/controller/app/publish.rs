@@ -231,6 +231,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
         name: name.clone(),
         source,
     };
+    let published = Arc::new(Published::of(cm));
     let cached = ctx.config_maps.get(&ns, &name);
     let existing = match cached {
         Some(c) => c,
@@ -242,7 +243,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
             match api.create(&pp, cm).await {
                 Ok(_) => {
                     ctx.metrics.count_write("configmap");
-                    return Ok(Ensured::Done(Arc::new(Published::of(cm)), true));
+                    return Ok(Ensured::Done(published, true));
                 }
                 // There after all: someone else's (not labelled, so not cached), or cache lag.
                 Err(kube::Error::Api(s)) if s.code == 409 => {
@@ -258,8 +259,9 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
     if let Some(controller) = foreign_controller(&existing, uid) {
         return Ok(Ensured::Foreign(controller));
     }
-    if existing.up_to_date(cm) {
-        return Ok(Ensured::Done(Arc::new(Published::of(cm)), false));
+    // Compare before write: the cache already holds what would be applied.
+    if published.matches(&existing) {
+        return Ok(Ensured::Done(published, false));
     }
     api.patch(
         &name,
@@ -269,7 +271,7 @@ async fn ensure_config_map(ctx: &Context, cm: &ConfigMap, uid: &str) -> Result<E
     .await
     .map_err(failed)?;
     ctx.metrics.count_write("configmap");
-    Ok(Ensured::Done(Arc::new(Published::of(cm)), true))
+    Ok(Ensured::Done(published, true))
 }
 
 /// Deletes ConfigMaps this resource published under an earlier `publish.configMapName`.
