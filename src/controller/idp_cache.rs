@@ -30,6 +30,8 @@ pub struct IdpSnapshot {
     /// SHA-256 fingerprint (colon hex) of the IdP certificate, when the org returns its content.
     pub fingerprint: Option<String>,
     pub fetched: Instant,
+    /// [`IdpCache::epoch`] as of this snapshot.
+    pub epoch: u64,
 }
 
 /// The org's IdP snapshot behind an async lock: whoever holds it reads or writes for everyone.
@@ -58,7 +60,8 @@ impl IdpCache {
         self.announced.fetch_max(epoch, Ordering::SeqCst) < epoch
     }
 
-    fn note(&self, s: &IdpSnapshot) {
+    /// Counts `s` as seen (a change moves the epoch) and stamps it with the epoch.
+    fn note(&self, s: &mut IdpSnapshot) {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let same = seen
             .0
@@ -68,13 +71,13 @@ impl IdpCache {
                     && *certificate == s.certificate
                     && *fingerprint == s.fingerprint
             });
-        if same {
-            return;
+        if !same {
+            if seen.0.is_some() {
+                seen.1 += 1;
+            }
+            seen.0 = Some((s.enabled, s.certificate.clone(), s.fingerprint.clone()));
         }
-        if seen.0.is_some() {
-            seen.1 += 1;
-        }
-        seen.0 = Some((s.enabled, s.certificate.clone(), s.fingerprint.clone()));
+        s.epoch = seen.1;
     }
 
     /// The last snapshot, without waiting or calling Salesforce.
@@ -91,8 +94,8 @@ impl IdpCache {
         priority: ReadPriority,
     ) -> Result<IdpSnapshot, SalesforceError> {
         let mut guard = self.slot.lock().await;
-        let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
-        self.note(&snap);
+        let mut snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
+        self.note(&mut snap);
         Ok(snap)
     }
 
@@ -110,8 +113,8 @@ impl IdpCache {
         switch: bool,
     ) -> Result<Ensured, SalesforceError> {
         let mut guard = self.slot.lock().await;
-        let snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
-        self.note(&snap);
+        let mut snap = fresh_or_load(&mut guard, api, max_age, priority).await?;
+        self.note(&mut snap);
         if snap.enabled && snap.certificate.as_deref() == Some(want) {
             return Ok(Ensured::Already(snap));
         }
@@ -125,14 +128,15 @@ impl IdpCache {
             return Ok(Ensured::CertificateMissing);
         };
         api.enable_identity_provider(want).await?;
-        let snap = IdpSnapshot {
+        let mut snap = IdpSnapshot {
             enabled: true,
             certificate: Some(want.to_string()),
             fingerprint: cert.content.as_deref().and_then(pem_sha256_fingerprint),
             fetched: Instant::now(),
+            epoch: 0,
         };
         *guard = Some(snap.clone());
-        self.note(&snap);
+        self.note(&mut snap);
         Ok(Ensured::Enabled(snap))
     }
 
@@ -173,6 +177,7 @@ async fn fresh_or_load(
         certificate,
         fingerprint,
         fetched: Instant::now(),
+        epoch: 0,
     };
     *slot = Some(snap.clone());
     Ok(snap)
@@ -188,21 +193,24 @@ mod tests {
             certificate: Some(certificate.into()),
             fingerprint: Some(fingerprint.into()),
             fetched: Instant::now(),
+            epoch: 0,
         }
     }
 
     #[test]
     fn the_epoch_moves_when_the_idp_changes_and_each_change_is_announced_once() {
         let cache = IdpCache::default();
-        cache.note(&snap("IdP", "AA"));
+        cache.note(&mut snap("IdP", "AA"));
         assert_eq!(cache.epoch(), 0, "the first sight is no change");
-        cache.note(&snap("IdP", "AA"));
+        cache.note(&mut snap("IdP", "AA"));
         assert_eq!(cache.epoch(), 0);
-        cache.note(&snap("IdP", "BB"));
+        let mut renewed = snap("IdP", "BB");
+        cache.note(&mut renewed);
         assert_eq!(cache.epoch(), 1, "same name, renewed content");
+        assert_eq!(renewed.epoch, 1, "stamped with the epoch it made");
         assert!(cache.announce(1));
         assert!(!cache.announce(1), "once per change");
-        cache.note(&snap("Other", "BB"));
+        cache.note(&mut snap("Other", "BB"));
         assert_eq!(cache.epoch(), 2);
         assert!(cache.announce(2));
     }

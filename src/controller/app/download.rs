@@ -151,6 +151,7 @@ mod tests {
             certificate: Some(c.into()),
             fingerprint: Some(format!("fp-{c}")),
             fetched: std::time::Instant::now(),
+            epoch: 0,
         };
         assert_eq!(inputs_key(&idp("A"), None), inputs_key(&idp("A"), None));
         assert_ne!(inputs_key(&idp("A"), None), inputs_key(&idp("B"), None));

@@ -13,6 +13,7 @@ use tracing::info;
 use super::download::{self, Download};
 use crate::api::conditions::{self, types};
 use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
+use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::index::ConfigMapCache;
 use crate::controller::rotation;
 use crate::metadata_configmap::Published;
@@ -46,6 +47,17 @@ impl OrgVersion {
             ready_flip: digest(ready_flip),
             idp: digest(rotation::view(org)),
             idp_epoch,
+        }
+    }
+}
+
+impl OrgVersion {
+    /// This version with the IdP epoch of `snapshot`, the one a reconcile decided on (a wake for
+    /// a change it already handled, e.g. its own enabling of the IdP, then finds it quiet).
+    pub fn seen(self, snapshot: Option<&IdpSnapshot>) -> Self {
+        OrgVersion {
+            idp_epoch: snapshot.map_or(self.idp_epoch, |s| s.epoch.max(self.idp_epoch)),
+            ..self
         }
     }
 }
@@ -252,6 +264,26 @@ mod tests {
         assert!(
             !hit(&org),
             "announced: every app republishes now, with both keys"
+        );
+    }
+
+    #[test]
+    fn a_reconcile_that_saw_an_idp_change_records_it() {
+        let org = crate::controller::fixtures::org_rotating("Cert_2026", "Cert_2027");
+        let snapshot = IdpSnapshot {
+            enabled: true,
+            certificate: Some("Cert_2026".into()),
+            fingerprint: None,
+            fetched: Instant::now(),
+            epoch: 1,
+        };
+        let before = OrgVersion::of(&org, 0);
+        assert_eq!(before.seen(Some(&snapshot)), OrgVersion::of(&org, 1));
+        assert_eq!(before.seen(None), before, "no snapshot: as before");
+        assert_eq!(
+            OrgVersion::of(&org, 2).seen(Some(&snapshot)).idp_epoch,
+            2,
+            "never back"
         );
     }
 

@@ -130,6 +130,12 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
 
     let outcomes = pipeline::run(&handle, &*ctx, &input).await;
     wake_on_idp_change(&ctx, &handle, &org_version);
+    let org_version = org_version.seen(
+        outcomes
+            .identity_provider
+            .as_ref()
+            .and_then(|o| o.snapshot()),
+    );
 
     // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
     let next = outcomes.next();
