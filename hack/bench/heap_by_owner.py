@@ -16,11 +16,10 @@ import sys
 
 # (owner, substring of a frame): the specific owners, then the generic ones.
 OWNERS = [
-    ("SsoConnectedApp / SalesforceOrg / ConfigMap caches (reflector stores)", "apply_watcher_event"),
+    ("SsoConnectedApp / SalesforceOrg caches (reflector stores)", "apply_watcher_event"),
     ("app index (names, orgs)", "index..AppTables"),
-    ("ConfigMap owner index", "index..OwnerTables"),
+    ("ConfigMap cache (digests, owners; by controller)", "index..OwnerTables"),
     ("quiet-period memos", "memo::Memos"),
-    ("slim copies of published ConfigMaps (the memo's, after a write)", "metadata_configmap::slimmed"),
     ("kube scheduler (requeues)", "kube_runtime::scheduler"),
     ("kube controller (runner, queues)", "kube_runtime::controller"),
     ("Event recorder", "sso_operator::events"),
