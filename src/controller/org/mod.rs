@@ -32,7 +32,7 @@ use crate::controller::registry::OrgHandle;
 use crate::error::{Disposition, Error};
 use crate::events::EventSpec;
 use crate::metrics::ResourceState;
-use crate::salesforce::ErrorKind;
+use crate::salesforce::{ErrorKind, Identity, OrgClient};
 
 #[instrument(skip_all, fields(namespace = %org.namespace().unwrap_or_default(), name = %org.name_any()))]
 pub async fn reconcile(org: Arc<SalesforceOrg>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -98,65 +98,9 @@ async fn authenticate(
     new: &mut SalesforceOrgStatus,
 ) -> Check {
     let retry_key = format!("org:{}", org_key(org));
-    let not_connected = |e: crate::error::ConnectError| {
-        // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
-        // noticed within seconds, without hammering (no Secret watch: least privilege).
-        let delay = ctx
-            .retry
-            .fast
-            .failed(&retry_key)
-            .min(Duration::from_secs(10));
-        Check {
-            conditions: vec![Desired::new(types::READY, false, e.reason(), e.to_string())],
-            progress: Progress::Stalled,
-            next: Action::requeue(delay),
-            failure: None,
-            events: vec![],
-        }
-    };
-    let mut handle = match ctx.registry.connect(org).await {
-        Ok(handle) => handle,
-        Err(e) => return not_connected(e),
-    };
-    let mut authenticated = handle.api.authenticate().await;
-    if let Err(e) = &authenticated
-        && e.kind() == ErrorKind::Auth
-    {
-        // Refused credentials: the Secret may hold rotated ones (it is not re-read otherwise).
-        ctx.registry.reread_credentials(&org_key(org));
-        match ctx.registry.connect(org).await {
-            Ok(h) if !Arc::ptr_eq(&h, &handle) => {
-                handle = h;
-                authenticated = handle.api.authenticate().await;
-            }
-            Ok(_) => {}
-            Err(e) => return not_connected(e),
-        }
-    }
-    let identity = match authenticated {
-        Ok(identity) => identity,
-        Err(e) => {
-            let message = e.to_string();
-            let e = Error::Authenticate(e);
-            warn!(error = %e, reason = e.reason(), "authentication failed");
-            // Transient failures get their delay from error_policy; the rest wait here.
-            let delay = match e.retry_after() {
-                Some(d) => d,
-                None if e.disposition() == Disposition::Transient => Duration::ZERO,
-                None => ctx.retry.fast.failed(&retry_key),
-            };
-            let progress = match e.disposition() {
-                Disposition::NeedsChange => Progress::Stalled,
-                Disposition::Transient | Disposition::OrgPaused => Progress::Reconciling,
-            };
-            return Check {
-                conditions: vec![Desired::new(types::READY, false, e.reason(), message)],
-                progress,
-                next: Action::requeue(delay),
-                failure: Some(e),
-                events: vec![],
-            };
-        }
+    let (handle, identity) = match connect(org, ctx, &retry_key).await {
+        Ok(connected) => connected,
+        Err(check) => return check,
     };
     ctx.retry.fast.reset(&retry_key);
     let recorded = old
@@ -198,6 +142,69 @@ async fn authenticate(
         }
     }
     check
+}
+
+/// The org's handle and who it authenticated as, or the check that says why not. Credentials
+/// Salesforce refuses make the Secret be read again (it may hold rotated ones) and are tried once
+/// more with what it holds.
+async fn connect(
+    org: &SalesforceOrg,
+    ctx: &Context,
+    retry_key: &str,
+) -> Result<(Arc<OrgHandle<OrgClient>>, Identity), Check> {
+    let not_connected = |e: crate::error::ConnectError| {
+        // Waiting for a person to fix a Secret or URL: poll quickly at first so the fix is
+        // noticed within seconds, without hammering (no Secret watch: least privilege).
+        let delay = ctx
+            .retry
+            .fast
+            .failed(retry_key)
+            .min(Duration::from_secs(10));
+        Check {
+            conditions: vec![Desired::new(types::READY, false, e.reason(), e.to_string())],
+            progress: Progress::Stalled,
+            next: Action::requeue(delay),
+            failure: None,
+            events: vec![],
+        }
+    };
+    let mut handle = ctx.registry.connect(org).await.map_err(not_connected)?;
+    let mut authenticated = handle.api.authenticate().await;
+    if let Err(e) = &authenticated
+        && e.kind() == ErrorKind::Auth
+    {
+        ctx.registry.reread_credentials(&org_key(org));
+        let rebuilt = ctx.registry.connect(org).await.map_err(not_connected)?;
+        if !Arc::ptr_eq(&rebuilt, &handle) {
+            handle = rebuilt;
+            authenticated = handle.api.authenticate().await;
+        }
+    }
+    match authenticated {
+        Ok(identity) => Ok((handle, identity)),
+        Err(e) => {
+            let message = e.to_string();
+            let e = Error::Authenticate(e);
+            warn!(error = %e, reason = e.reason(), "authentication failed");
+            // Transient failures get their delay from error_policy; the rest wait here.
+            let delay = match e.retry_after() {
+                Some(d) => d,
+                None if e.disposition() == Disposition::Transient => Duration::ZERO,
+                None => ctx.retry.fast.failed(retry_key),
+            };
+            let progress = match e.disposition() {
+                Disposition::NeedsChange => Progress::Stalled,
+                Disposition::Transient | Disposition::OrgPaused => Progress::Reconciling,
+            };
+            Err(Check {
+                conditions: vec![Desired::new(types::READY, false, e.reason(), message)],
+                progress,
+                next: Action::requeue(delay),
+                failure: Some(e),
+                events: vec![],
+            })
+        }
+    }
 }
 
 /// The org's Identity Provider as its spec chooses it, and the next step of a planned rotation
