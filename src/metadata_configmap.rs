@@ -136,7 +136,9 @@ struct Record {
 }
 
 impl Record {
-    fn of(cm: &ConfigMap) -> Record {
+    /// The digest of `data` (keys and values) and of the values of [`OWN_LABELS`] and
+    /// [`OWN_ANNOTATIONS`].
+    fn content(cm: &ConfigMap) -> [u8; 32] {
         let mut h = Sha256::new();
         let mut part = |s: Option<&str>| match s {
             Some(s) => {
@@ -159,6 +161,11 @@ impl Record {
                 part(map.as_ref().and_then(|m| m.get(*k)).map(String::as_str));
             }
         }
+        h.finalize().into()
+    }
+
+    fn of(cm: &ConfigMap) -> Record {
+        let content = Record::content(cm);
         let metadata = cm
             .data
             .as_ref()
@@ -169,10 +176,7 @@ impl Record {
                     Sha256::digest(without_valid_until(md).as_bytes()).into(),
                 )
             });
-        Record {
-            content: h.finalize().into(),
-            metadata,
-        }
+        Record { content, metadata }
     }
 }
 
@@ -251,7 +255,7 @@ impl Published {
         Published {
             namespace: cm.namespace().unwrap_or_default(),
             name: cm.name_any(),
-            content: Record::of(cm).content,
+            content: Record::content(cm),
             owners: cm
                 .owner_references()
                 .iter()
