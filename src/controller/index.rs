@@ -41,7 +41,7 @@ pub struct Index<T> {
 pub type AppIndex = Index<AppTables>;
 /// The ConfigMaps the operator watches (those labelled as its own): what it keeps of each, and
 /// which each resource controls.
-pub type ConfigMapCache = Index<OwnerTables>;
+pub type ConfigMapCache = Index<ConfigMapTables>;
 
 impl<T: Default + Tables> Index<T> {
     /// Follows one watch event.
@@ -262,14 +262,14 @@ impl Index<AppTables> {
 }
 
 #[derive(Default)]
-pub struct OwnerTables {
+pub struct ConfigMapTables {
     /// Controller owner uid → `(namespace, name)` of the ConfigMaps it controls.
     by_owner: HashMap<String, SmallSet<(String, String)>>,
     /// What the operator keeps of each ConfigMap it watches (digests and owners).
     cached: HashMap<(String, String), Arc<CachedConfigMap>>,
 }
 
-impl Tables for OwnerTables {
+impl Tables for ConfigMapTables {
     type Object = ConfigMap;
 
     fn upsert(&mut self, cm: &ConfigMap) {
@@ -299,7 +299,7 @@ impl Tables for OwnerTables {
     }
 }
 
-impl Index<OwnerTables> {
+impl Index<ConfigMapTables> {
     /// Names of the ConfigMaps in `namespace` whose controller is the object with `uid`.
     pub fn controlled_by(&self, namespace: &str, uid: &str) -> Vec<String> {
         self.live()

@@ -1,6 +1,6 @@
 //! The two controllers and their watches: `SalesforceOrg`s, `SsoConnectedApp`s (whose events also
-//! feed the indexes), the operator's ConfigMaps (kept as digests and owners), readiness once every watch
-//! has listed, and graceful shutdown.
+//! feed the indexes), the operator's ConfigMaps (kept as digests and owners), readiness once every
+//! watch has listed, and graceful shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -23,8 +23,9 @@ const CACHE_LAG: Duration = Duration::from_secs(10);
 
 /// The org's uid and generation, the last flip of its Ready condition, its IdP choice (with the
 /// phase of a rotation) and how often its IdP was seen to change: a changed or newly healthy org,
-/// a rotation moving on, or a certificate renewed in Setup ends the quiet period. Kept as digests: every app's memo holds one, and the org's own strings (uid,
-/// certificate names) would cost a few hundred bytes per app.
+/// a rotation moving on, or a certificate renewed in Setup ends the quiet period. Kept as
+/// digests: every app's memo holds one, and the org's own strings (uid, certificate names) would
+/// cost a few hundred bytes per app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrgVersion {
     /// uid and generation.
