@@ -1,6 +1,9 @@
 //! `SsoConnectedApp`'s status: what the operator found in Salesforce and published.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use super::conditions::Condition;
+use super::shared_str::SharedStr;
 use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,10 +65,10 @@ pub struct AppStatus {
     #[serde(rename = "type")]
     pub type_: AppType,
     /// The app's API name.
-    pub api_name: String,
+    pub api_name: SharedStr,
     /// The Salesforce record id, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
+    pub id: Option<SharedStr>,
     /// `Created` or `Adopted`; unset when not known (the app was found already marked for this
     /// resource, e.g. after the resource was recreated). Decides the deletion default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -77,7 +80,7 @@ pub struct AppStatus {
 #[serde(rename_all = "camelCase")]
 pub struct IdentityProviderStatus {
     /// The IdP entity id in this app's metadata.
-    pub entity_id: String,
+    pub entity_id: SharedStr,
     /// Single sign-on endpoints per binding.
     pub sso_urls: SsoUrls,
     /// The signing certificate.
@@ -90,10 +93,10 @@ pub struct IdentityProviderStatus {
 pub struct SsoUrls {
     /// HTTP-POST binding endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub post: Option<String>,
+    pub post: Option<SharedStr>,
     /// HTTP-Redirect binding endpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect: Option<String>,
+    pub redirect: Option<SharedStr>,
 }
 
 /// Facts about the IdP signing certificate.
@@ -101,11 +104,11 @@ pub struct SsoUrls {
 #[serde(rename_all = "camelCase")]
 pub struct CertificateStatus {
     /// The certificate's API name in the org.
-    pub name: String,
+    pub name: SharedStr,
     /// End of validity.
     pub not_after: Time,
     /// SHA-256 fingerprint, colon-separated hex.
-    pub sha256_fingerprint: String,
+    pub sha256_fingerprint: SharedStr,
 }
 
 /// The published ConfigMap.
@@ -113,9 +116,9 @@ pub struct CertificateStatus {
 #[serde(rename_all = "camelCase")]
 pub struct MetadataStatus {
     /// Name of the ConfigMap.
-    pub config_map_name: String,
+    pub config_map_name: SharedStr,
     /// SHA-256 of `metadata.xml`, hex.
-    pub sha256: String,
+    pub sha256: SharedStr,
     /// When this content was first published.
     pub published_at: Time,
 }
@@ -126,7 +129,7 @@ pub struct MetadataStatus {
 pub struct RolloutStatus {
     /// SHA-256 of the `metadata.xml` the workloads' pod templates carry (or, before the first
     /// change, the one published when `publish.rollout` was first seen: nothing was restarted).
-    pub sha256: String,
+    pub sha256: SharedStr,
     /// When the workloads were last restarted; unset until the first change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restarted_at: Option<Time>,
@@ -137,7 +140,7 @@ pub struct RolloutStatus {
 #[serde(rename_all = "camelCase")]
 pub struct DriftEntry {
     /// The field, in Salesforce's terms (e.g. `samlConfig.acsUrl`).
-    pub field: String,
+    pub field: SharedStr,
     /// `Corrected` (written back) or `Reported` (ObserveOnly).
-    pub action: String,
+    pub action: SharedStr,
 }

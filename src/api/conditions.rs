@@ -1,7 +1,40 @@
 //! Condition types and reasons, and the one place conditions are merged so that
 //! `lastTransitionTime` moves only when a condition's status flips.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use std::borrow::Cow;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::shared_str::SharedStr;
+
+/// A status condition: `metav1.Condition` (the same JSON and CRD schema), its text shared between
+/// resources (see [`SharedStr`]): the eight conditions were most of a cached app's memory.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Condition {
+    pub last_transition_time: Time,
+    #[serde(default)]
+    pub message: SharedStr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default)]
+    pub reason: SharedStr,
+    #[serde(default)]
+    pub status: SharedStr,
+    #[serde(default, rename = "type")]
+    pub type_: SharedStr,
+}
+
+impl JsonSchema for Condition {
+    fn schema_name() -> Cow<'static, str> {
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition::schema_name()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition::json_schema(generator)
+    }
+}
 
 /// Condition types.
 pub mod types {
@@ -156,16 +189,16 @@ pub fn merge(
                 if c.status != status {
                     c.last_transition_time = now.clone();
                 }
-                c.status = status.to_string();
-                c.reason = d.reason.to_string();
-                c.message = d.message.clone();
+                c.status = status.into();
+                c.reason = d.reason.into();
+                c.message = d.message.as_str().into();
                 c.observed_generation = generation;
             }
             None => out.push(Condition {
-                type_: d.type_.to_string(),
-                status: status.to_string(),
-                reason: d.reason.to_string(),
-                message: d.message.clone(),
+                type_: d.type_.into(),
+                status: status.into(),
+                reason: d.reason.into(),
+                message: d.message.as_str().into(),
                 last_transition_time: now.clone(),
                 observed_generation: generation,
             }),

@@ -9,6 +9,7 @@ pub mod app_status;
 pub mod app_type;
 pub mod conditions;
 pub mod org;
+pub mod shared_str;
 
 pub use app::{SsoConnectedApp, SsoConnectedAppSpec, SsoConnectedAppStatus};
 pub use org::{OrgReference, SalesforceOrg, SalesforceOrgSpec, SalesforceOrgStatus};

@@ -92,7 +92,7 @@ pub fn ready(mut app: SsoConnectedApp) -> SsoConnectedApp {
         conditions: conds,
         app: Some(AppStatus {
             type_: app.spec.app.type_,
-            api_name: app.spec.app.api_name.clone(),
+            api_name: app.spec.app.api_name.as_str().into(),
             id: None,
             origin: None,
         }),

@@ -45,6 +45,7 @@ async fn published_sha(env: &Env) -> String {
         .and_then(|s| s.metadata)
         .expect("status.metadata")
         .sha256
+        .into()
 }
 
 #[tokio::test]

@@ -305,7 +305,7 @@ async fn finish(input: &Inputs<'_>, ctx: &Context, outcomes: &Outcomes) -> Resul
     if let Some(c) = conditions::find(&new.conditions, types::READY)
         && was_ready != Some(c.status == "True")
     {
-        info!(ready = c.status, reason = %c.reason, "readiness changed");
+        info!(ready = c.status.as_str(), reason = %c.reason, "readiness changed");
     }
     Ok(())
 }

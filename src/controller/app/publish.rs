@@ -113,8 +113,8 @@ fn metadata_status(
         _ => (now, true),
     };
     let status = MetadataStatus {
-        config_map_name: name.to_string(),
-        sha256: sha,
+        config_map_name: name.into(),
+        sha256: sha.into(),
         published_at,
     };
     (status, new_content)

@@ -17,6 +17,7 @@ use tracing::info;
 use super::inputs::Inputs;
 use crate::api::app::{MetadataStatus, RolloutStatus, RolloutTarget, WorkloadKind, parse_duration};
 use crate::api::conditions::{Desired, reasons, types};
+use crate::api::shared_str::SharedStr;
 use crate::api::{MANAGER, ROLLOUT_ANNOTATION};
 use crate::controller::context::Context;
 use crate::error::Error;
@@ -73,7 +74,7 @@ pub enum RolloutOutcome {
         restarted: Vec<String>,
     },
     /// New content waits out the delay; the workloads keep the previous one.
-    Pending { sha256: String, wait: Duration },
+    Pending { sha256: SharedStr, wait: Duration },
     /// A workload could not be restarted; the ones before it in the list were (they are
     /// restarted again, harmlessly, with the same digest on the retry).
     Failed(Error),

@@ -440,8 +440,8 @@ impl AppOutcome {
         fields
             .iter()
             .map(|f| DriftEntry {
-                field: f.name().to_string(),
-                action: action.to_string(),
+                field: f.name().into(),
+                action: action.into(),
             })
             .collect()
     }
@@ -456,7 +456,7 @@ impl AppOutcome {
         let old = input.app.status.as_ref().and_then(|s| s.app.as_ref());
         reached.then(|| AppStatus {
             type_: input.spec.app.type_,
-            api_name: input.api_name().to_string(),
+            api_name: input.api_name().into(),
             id: old.and_then(|a| a.id.clone()),
             origin: match self {
                 AppOutcome::Created => Some(AppOrigin::Created),

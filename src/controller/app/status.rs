@@ -12,6 +12,7 @@ use super::outcomes::Outcomes;
 use super::publish::PublishOutcome;
 use crate::api::app::{CertificateStatus, IdentityProviderStatus, SsoConnectedAppStatus, SsoUrls};
 use crate::api::conditions::{self, Desired, Progress, reasons, types};
+use crate::api::shared_str::SharedStr;
 use crate::events::EventSpec;
 
 /// The conditions that make up `Ready`.
@@ -184,19 +185,20 @@ fn identity_provider_status(input: &Inputs<'_>, o: &Outcomes) -> Option<Identity
         return None;
     };
     Some(IdentityProviderStatus {
-        entity_id: metadata.entity_id.clone(),
+        entity_id: metadata.entity_id.as_str().into(),
         sso_urls: SsoUrls {
-            post: metadata.sso_post.clone(),
-            redirect: metadata.sso_redirect.clone(),
+            post: metadata.sso_post.as_deref().map(SharedStr::from),
+            redirect: metadata.sso_redirect.as_deref().map(SharedStr::from),
         },
         certificate: CertificateStatus {
             name: idp
                 .certificate
-                .clone()
-                .or_else(|| input.wanted_certificate().map(str::to_string))
-                .unwrap_or_default(),
+                .as_deref()
+                .or_else(|| input.wanted_certificate())
+                .unwrap_or_default()
+                .into(),
             not_after: Time(certificate.not_after),
-            sha256_fingerprint: certificate.sha256_fingerprint.clone(),
+            sha256_fingerprint: certificate.sha256_fingerprint.as_str().into(),
         },
     })
 }
@@ -204,8 +206,8 @@ fn identity_provider_status(input: &Inputs<'_>, o: &Outcomes) -> Option<Identity
 /// Events the status change itself is worth: certificate trouble when it starts (not only a
 /// condition), and readiness when it flips.
 fn status_events(
-    old: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-    new: &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
+    old: &[crate::api::conditions::Condition],
+    new: &[crate::api::conditions::Condition],
 ) -> Vec<EventSpec> {
     let mut events = Vec::new();
     if let Some(c) = conditions::find(new, types::CERTIFICATE_VALID)

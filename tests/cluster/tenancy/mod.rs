@@ -39,7 +39,7 @@ async fn org_condition(env: &Env, name: &str, type_: &str) -> Option<Cond> {
         .conditions
         .into_iter()
         .find(|c| c.type_ == type_)?;
-    Some((c.status, c.reason, c.message))
+    Some((c.status.into(), c.reason.into(), c.message.into()))
 }
 
 async fn wait_org_condition(

@@ -147,10 +147,13 @@ impl Env {
     /// Condition `type_` of app `name`.
     pub async fn condition(&self, name: &str, type_: &str) -> Option<Cond> {
         let st = self.app_status(name).await?;
-        st.conditions
-            .iter()
-            .find(|c| c.type_ == type_)
-            .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+        st.conditions.iter().find(|c| c.type_ == type_).map(|c| {
+            (
+                c.status.to_string(),
+                c.reason.to_string(),
+                c.message.to_string(),
+            )
+        })
     }
 
     /// The `Ready` condition of org `name`, with the generation it observed.
@@ -161,7 +164,10 @@ impl Env {
             .conditions
             .into_iter()
             .find(|c| c.type_ == "Ready")?;
-        Some(((c.status, c.reason, c.message), c.observed_generation))
+        Some((
+            (c.status.into(), c.reason.into(), c.message.into()),
+            c.observed_generation,
+        ))
     }
 
     /// Waits until condition `type_` of `name` has `status` (and `reason`, if given).

@@ -154,7 +154,11 @@ fn cond(app: &SsoConnectedApp, t: &str) -> (String, String, String) {
         .as_ref()
         .and_then(|s| conditions::find(&s.conditions, t))
         .unwrap_or_else(|| panic!("no condition {t}"));
-    (c.status.clone(), c.reason.clone(), c.message.clone())
+    (
+        c.status.to_string(),
+        c.reason.to_string(),
+        c.message.to_string(),
+    )
 }
 
 /// Status and reason of condition `t`.

@@ -247,7 +247,10 @@ async fn workloads_restart_once_per_settled_change_and_never_for_the_first_publi
         .clone()
         .unwrap()
         .sha256;
-    assert_eq!(restarted(&w), vec![("softphone".to_string(), sha.clone())]);
+    assert_eq!(
+        restarted(&w),
+        vec![("softphone".to_string(), sha.to_string())]
+    );
     assert!(reasons_of(&r.events).contains(&"RolledOut"));
     assert_eq!(
         state(&app, types::WORKLOADS_ROLLED_OUT),
