@@ -9,6 +9,7 @@ use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
 use crate::api::SsoConnectedApp;
+use crate::api::shared_str::SharedStr;
 use crate::salesforce::{CertInfo, IdpMetadata};
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -193,9 +194,10 @@ pub struct CachedConfigMap {
 /// An owner reference, as far as the operator reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CachedOwner {
-    pub uid: String,
+    /// Shared with the index of ConfigMaps by controller.
+    pub uid: SharedStr,
     pub controller: bool,
-    pub kind: String,
+    pub kind: SharedStr,
     pub name: String,
 }
 
@@ -208,9 +210,9 @@ impl CachedConfigMap {
                 .owner_references()
                 .iter()
                 .map(|o| CachedOwner {
-                    uid: o.uid.clone(),
+                    uid: o.uid.as_str().into(),
                     controller: o.controller == Some(true),
-                    kind: o.kind.clone(),
+                    kind: o.kind.as_str().into(),
                     name: o.name.clone(),
                 })
                 .collect(),
@@ -270,7 +272,7 @@ impl Published {
             namespace: namespace.to_string(),
             name: name.to_string(),
             content: cm.record.content,
-            owners: cm.owners.iter().map(|o| o.uid.clone()).collect(),
+            owners: cm.owners.iter().map(|o| o.uid.to_string()).collect(),
         }
     }
 

@@ -76,8 +76,8 @@ impl Wake {
 pub fn resource_labels(kind: &'static str, obj: &impl ResourceExt) -> ResourceLabels {
     ResourceLabels {
         kind,
-        namespace: obj.namespace().unwrap_or_default(),
-        name: obj.name_any(),
+        namespace: obj.namespace().unwrap_or_default().into(),
+        name: obj.name_any().into(),
     }
 }
 

@@ -14,6 +14,7 @@ use kube::runtime::watcher::Event;
 use crate::api::SsoConnectedApp;
 use crate::api::app::AppType;
 use crate::api::conditions::{self, types};
+use crate::api::shared_str::SharedStr;
 use crate::controller::backoff::RefreshSlot;
 use crate::metadata_configmap::CachedConfigMap;
 
@@ -84,16 +85,28 @@ pub trait Tables {
     fn remove(&mut self, o: &Self::Object);
 }
 
+/// An app's key as the tables hold it: one allocation, shared by every table that lists the app.
+type SharedKey = Arc<str>;
+
 /// What the conflict checks need to know of one app.
 #[derive(Clone, Debug)]
 struct Facts {
     uid: String,
-    org: OrgRef,
+    /// Shared with the org's other apps.
+    org: SharedStr,
     type_: AppType,
     api_name: String,
-    /// Earlier ranks win an app name: the resource already holding it, then the older.
-    rank: Rank,
+    /// Earlier ranks win an app name: the resource already holding it, then the older (the
+    /// [`Rank`] without the key, which the tables hold).
+    holds: bool,
+    created: Option<jiff::Timestamp>,
     deleting: bool,
+}
+
+impl Facts {
+    fn ranks_before(&self, key: &str, rank: &Rank) -> bool {
+        (!self.holds, self.created, key) < (rank.0, rank.1, rank.2.as_str())
+    }
 }
 
 /// (does not hold the app, creation time, key): smaller wins. Timestamps have whole seconds, so
@@ -128,10 +141,10 @@ fn name_key(type_: AppType, api_name: &str) -> (AppType, String) {
 
 #[derive(Default)]
 pub struct AppTables {
-    apps: HashMap<AppKey, Facts>,
+    apps: HashMap<SharedKey, Facts>,
     /// By kind and lower-cased API name.
-    by_name: HashMap<(AppType, String), SmallSet<AppKey>>,
-    by_org: HashMap<OrgRef, BTreeSet<AppKey>>,
+    by_name: HashMap<(AppType, String), SmallSet<SharedKey>>,
+    by_org: HashMap<SharedStr, BTreeSet<SharedKey>>,
 }
 
 /// A sorted set kept in a `Vec`: the sets under an app name or a ConfigMap owner hold one
@@ -178,13 +191,15 @@ impl Tables for AppTables {
 
     fn upsert(&mut self, app: &SsoConnectedApp) {
         self.remove(app);
-        let key = key_of(app);
+        let key: SharedKey = key_of(app).into();
+        let (not_held, created, _) = rank(app);
         let facts = Facts {
             uid: app.uid().unwrap_or_default(),
-            org: org_ref_of(app),
+            org: org_ref_of(app).into(),
             type_: app.spec.app.type_,
             api_name: app.spec.app.api_name.clone(),
-            rank: rank(app),
+            holds: !not_held,
+            created,
             deleting: app.metadata.deletion_timestamp.is_some(),
         };
         self.by_name
@@ -199,8 +214,7 @@ impl Tables for AppTables {
     }
 
     fn remove(&mut self, app: &SsoConnectedApp) {
-        let key = key_of(app);
-        let Some(f) = self.apps.remove(&key) else {
+        let Some((key, f)) = self.apps.remove_entry(key_of(app).as_str()) else {
             return;
         };
         unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), |s| {
@@ -233,7 +247,7 @@ impl Index<AppTables> {
         self.live()
             .by_org
             .get(org)
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.iter().map(|k| k.to_string()).collect())
             .unwrap_or_default()
     }
 
@@ -254,19 +268,25 @@ impl Index<AppTables> {
         candidates
             .iter()
             .filter_map(|k| t.apps.get(k).map(|f| (k, f)))
-            .filter(|(_, f)| f.uid != uid && !f.deleting && f.rank < my_rank)
+            .filter(|(k, f)| f.uid != uid && !f.deleting && f.ranks_before(k, &my_rank))
             .filter(|(_, f)| identity(&f.org).as_deref() == Some(mine.as_str()))
-            .map(|(k, _)| k.clone())
+            .map(|(k, _)| k.to_string())
             .min()
     }
 }
 
 #[derive(Default)]
 pub struct ConfigMapTables {
-    /// Controller owner uid → `(namespace, name)` of the ConfigMaps it controls.
-    by_owner: HashMap<String, SmallSet<(String, String)>>,
-    /// What the operator keeps of each ConfigMap it watches (digests and owners).
-    cached: HashMap<(String, String), Arc<CachedConfigMap>>,
+    /// Controller owner uid → `namespace/name` of the ConfigMaps it controls.
+    by_owner: HashMap<SharedStr, SmallSet<SharedKey>>,
+    /// What the operator keeps of each ConfigMap it watches (digests and owners), by
+    /// `namespace/name`.
+    cached: HashMap<SharedKey, Arc<CachedConfigMap>>,
+}
+
+/// `namespace/name` of a ConfigMap (neither may hold a `/`).
+fn config_map_key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
 }
 
 impl Tables for ConfigMapTables {
@@ -274,7 +294,8 @@ impl Tables for ConfigMapTables {
 
     fn upsert(&mut self, cm: &ConfigMap) {
         self.remove(cm);
-        let id = (cm.namespace().unwrap_or_default(), cm.name_any());
+        let id: SharedKey =
+            config_map_key(&cm.namespace().unwrap_or_default(), &cm.name_any()).into();
         let cached = CachedConfigMap::of(cm);
         if let Some(owner) = cached.controller() {
             self.by_owner
@@ -286,8 +307,8 @@ impl Tables for ConfigMapTables {
     }
 
     fn remove(&mut self, cm: &ConfigMap) {
-        let id = (cm.namespace().unwrap_or_default(), cm.name_any());
-        let Some(cached) = self.cached.remove(&id) else {
+        let id = config_map_key(&cm.namespace().unwrap_or_default(), &cm.name_any());
+        let Some((id, cached)) = self.cached.remove_entry(id.as_str()) else {
             return;
         };
         if let Some(owner) = cached.controller() {
@@ -307,8 +328,9 @@ impl Index<ConfigMapTables> {
             .get(uid)
             .into_iter()
             .flat_map(SmallSet::iter)
-            .filter(|(ns, _)| ns == namespace)
-            .map(|(_, name)| name.clone())
+            .filter_map(|key| key.split_once('/'))
+            .filter(|(ns, _)| *ns == namespace)
+            .map(|(_, name)| name.to_string())
             .collect()
     }
 
@@ -317,7 +339,7 @@ impl Index<ConfigMapTables> {
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<CachedConfigMap>> {
         self.live()
             .cached
-            .get(&(namespace.to_string(), name.to_string()))
+            .get(config_map_key(namespace, name).as_str())
             .cloned()
     }
 }
