@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 pub use super::app_status::*;
 pub use super::app_type::AppType;
 use super::org::OrgReference;
+use super::shared_str::SharedStr;
 
 /// Desired SAML app, its access and where its IdP metadata is published.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -103,7 +104,7 @@ pub struct IdentityProviderSpec {
     /// Identity Provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 80), regex(pattern = r"^[A-Za-z][A-Za-z0-9_]*$"))]
-    pub certificate: Option<String>,
+    pub certificate: Option<SharedStr>,
 }
 
 /// The app's identity in Salesforce.
@@ -132,7 +133,7 @@ pub struct AppSpec {
         length(min = 3, max = 254),
         regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     )]
-    pub contact_email: String,
+    pub contact_email: SharedStr,
 
     /// Description shown in Setup. The operator appends its ownership marker as a last line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +141,7 @@ pub struct AppSpec {
         length(max = 200),
         regex(pattern = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$")
     )]
-    pub description: Option<String>,
+    pub description: Option<SharedStr>,
 }
 
 /// Subject type: which user field identifies the user in the assertion.
@@ -302,7 +303,7 @@ pub struct AccessSpec {
         inner(length(min = 1, max = 255), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))
     )]
     #[x_kube(merge_strategy = ListMerge::Set)]
-    pub profiles: Vec<String>,
+    pub profiles: Vec<SharedStr>,
 
     /// Permission set API names whose users may use the app. A set.
     #[serde(default)]
@@ -311,7 +312,7 @@ pub struct AccessSpec {
         inner(length(min = 1, max = 80), regex(pattern = r"^[^\x00-\x1F\x7F]*$"))
     )]
     #[x_kube(merge_strategy = ListMerge::Set)]
-    pub permission_sets: Vec<String>,
+    pub permission_sets: Vec<SharedStr>,
 }
 
 /// Publishing of the IdP metadata.
@@ -335,7 +336,7 @@ pub struct PublishSpec {
         regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
     )]
     #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) >= duration('1m')").message("publish.refreshInterval must be at least 1m"))]
-    pub refresh_interval: String,
+    pub refresh_interval: SharedStr,
 
     /// Workloads in this namespace whose pods read the metadata only at start. When the published
     /// metadata changes, each one's pod template gets the annotation
@@ -356,7 +357,7 @@ pub struct PublishSpec {
         regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$")
     )]
     #[x_kube(validation = Rule::new("!self.matches('^([0-9]+(\\\\.[0-9]+)?(ms|s|m|h))+$') || duration(self) <= duration('1h')").message("publish.rolloutDelay must be at most 1h"))]
-    pub rollout_delay: String,
+    pub rollout_delay: SharedStr,
 }
 
 /// A workload restarted when the published metadata changes.
@@ -411,12 +412,12 @@ pub fn parse_duration(s: &str) -> Option<std::time::Duration> {
     std::time::Duration::try_from_secs_f64(total).ok()
 }
 
-fn default_refresh_interval() -> String {
-    "1h".to_string()
+fn default_refresh_interval() -> SharedStr {
+    "1h".into()
 }
 
-fn default_rollout_delay() -> String {
-    "30s".to_string()
+fn default_rollout_delay() -> SharedStr {
+    "30s".into()
 }
 
 impl Default for PublishSpec {

@@ -7,6 +7,7 @@
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::conditions::Condition;
+use super::shared_str::SharedStr;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -386,5 +387,5 @@ pub struct RotationStatus {
 pub struct OrgReference {
     /// Name of the `SalesforceOrg` in this namespace whose connection this app uses.
     #[schemars(length(min = 1, max = 253))]
-    pub name: String,
+    pub name: SharedStr,
 }

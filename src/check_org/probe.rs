@@ -457,8 +457,8 @@ impl<'a> Walk<'a> {
         // The same name once more: an additive org refuses it as already granted.
         let again = desired::with_access(
             desired::external_client_app(spec, MARKER, Some(read)),
-            &[self.profile.to_string()],
-            &[],
+            &[self.profile],
+            &[] as &[&str],
         );
         self.findings
             .push(match c.deploy_external_client_app(&again).await {

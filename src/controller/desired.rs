@@ -54,8 +54,8 @@ fn slo_binding(b: LogoutBinding) -> SamlIdpSloBinding {
 }
 
 /// Sorted and de-duplicated: access lists are sets, and Salesforce may return them in any order.
-pub(super) fn set(v: &[String]) -> Vec<String> {
-    let mut v: Vec<String> = v.iter().map(|s| s.trim().to_string()).collect();
+pub(super) fn set(v: &[impl AsRef<str>]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.as_ref().trim().to_string()).collect();
     v.sort();
     v.dedup();
     v
@@ -77,7 +77,7 @@ pub fn connected_app(
         .unwrap_or_else(|| ConnectedApp::new(&spec.app.api_name, "", ""));
     app.full_name = spec.app.api_name.clone();
     app.label = spec.app.label.clone();
-    app.contact_email = spec.app.contact_email.clone();
+    app.contact_email = spec.app.contact_email.to_string();
     app.description = Some(ownership::description_with_marker(
         spec.app.description.as_deref(),
         marker,
@@ -112,7 +112,7 @@ pub fn connected_app(
 }
 
 /// Comma-separated, sorted: how External Client Apps hold profile and permission-set lists.
-pub(super) fn comma_set(v: &[String]) -> Option<String> {
+pub(super) fn comma_set(v: &[impl AsRef<str>]) -> Option<String> {
     let v = set(v);
     (!v.is_empty()).then(|| v.join(","))
 }
@@ -131,7 +131,7 @@ pub fn external_client_app(
     let mut b = existing.cloned().unwrap_or_else(|| fresh.clone());
     b.app.full_name = name.clone();
     b.app.label = Some(spec.app.label.clone());
-    b.app.contact_email = Some(spec.app.contact_email.clone());
+    b.app.contact_email = Some(spec.app.contact_email.to_string());
     b.app.description = Some(ownership::description_with_marker(
         spec.app.description.as_deref(),
         marker,
@@ -189,8 +189,8 @@ pub fn external_client_app(
 /// of what is missing (or, in an org whose deploys replace the grants, all of it).
 pub fn with_access(
     mut bundle: ExternalClientAppBundle,
-    profiles: &[String],
-    permission_sets: &[String],
+    profiles: &[impl AsRef<str>],
+    permission_sets: &[impl AsRef<str>],
 ) -> ExternalClientAppBundle {
     if let Some(saml) = bundle.saml_policies.as_mut() {
         saml.comma_separated_profile = comma_set(profiles);

@@ -14,6 +14,7 @@ use super::inputs::Inputs;
 use super::salesforce_app::AppOutcome;
 use crate::api::app::AppType;
 use crate::api::conditions::{Desired, reasons, types};
+use crate::api::shared_str::SharedStr;
 use crate::controller::desired;
 use crate::controller::org_api::{FoundApp, OrgApi, WantedApp};
 use crate::controller::registry::OrgHandle;
@@ -53,14 +54,14 @@ pub async fn ensure(
     }
 }
 
-fn has(list: &[String], name: &str) -> bool {
+fn has(list: &[impl AsRef<str>], name: &str) -> bool {
     list.iter()
-        .any(|n| n.trim().eq_ignore_ascii_case(name.trim()))
+        .any(|n| n.as_ref().trim().eq_ignore_ascii_case(name.trim()))
 }
 
 /// What the spec lists that `grants` lacks: (profiles, permission sets).
 fn missing(input: &Inputs<'_>, grants: &[AccessGrant]) -> (Vec<String>, Vec<String>) {
-    let lacks = |want: &[String], by_profile: bool| -> Vec<String> {
+    let lacks = |want: &[SharedStr], by_profile: bool| -> Vec<String> {
         want.iter()
             .filter(|w| {
                 !grants
@@ -110,8 +111,8 @@ async fn grants_of(
 async fn deploy(
     org: &OrgHandle<impl OrgApi>,
     input: &Inputs<'_>,
-    profiles: &[String],
-    permission_sets: &[String],
+    profiles: &[impl AsRef<str>],
+    permission_sets: &[impl AsRef<str>],
 ) -> Result<(), Error> {
     let name = input.api_name();
     let found = org
@@ -188,13 +189,13 @@ impl AccessOutcome {
     /// The `AccessGranted` condition.
     pub fn condition(&self, input: &Inputs<'_>) -> Desired {
         let t = types::ACCESS_GRANTED;
-        let list = |v: &[String]| {
+        fn list(v: &[impl AsRef<str>]) -> String {
             if v.is_empty() {
                 "none".to_string()
             } else {
-                v.join(", ")
+                v.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
             }
-        };
+        }
         let access = &input.spec.access;
         let granted = format!(
             "profiles: {}; permission sets: {}",

@@ -121,7 +121,7 @@ pub async fn cleanup(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Act
 async fn in_salesforce(app: &SsoConnectedApp, ctx: &Context) -> Result<CleanupOutcome, Error> {
     let Some(org) = org_of(ctx, app) else {
         return Err(Error::OrgMissing {
-            org: app.spec.org_ref.name.clone(),
+            org: app.spec.org_ref.name.to_string(),
         });
     };
     let handle = ctx

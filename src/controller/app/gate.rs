@@ -60,7 +60,7 @@ pub async fn open(app: &SsoConnectedApp, ctx: &Context) -> Gate {
     }
     let Some(org) = org_of(ctx, app) else {
         return Gate::Closed(GateOutcome::OrgNotFound {
-            org: app.spec.org_ref.name.clone(),
+            org: app.spec.org_ref.name.to_string(),
         });
     };
     if app.spec.app.type_ == AppType::ExternalClientApp && !eca_version_ok(&org.spec.api_version) {

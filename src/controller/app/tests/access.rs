@@ -82,7 +82,10 @@ async fn an_added_profile_is_the_only_name_deployed() {
 async fn a_name_granted_in_another_case_is_not_granted_again() {
     let w = World::new(FakeOrg::with_idp(IDP_CERT));
     let mut app = converged(&w).await;
-    app.spec.access.profiles = names(&["contact center agent", "SYSTEM ADMINISTRATOR"]);
+    app.spec.access.profiles = vec!["contact center agent", "SYSTEM ADMINISTRATOR"]
+        .into_iter()
+        .map(Into::into)
+        .collect();
     w.reconcile(&mut app).await;
     assert_eq!(w.org.api.writes(), 0, "{:?}", w.org.api.take_calls());
 }
@@ -91,7 +94,10 @@ async fn a_name_granted_in_another_case_is_not_granted_again() {
 async fn a_removed_profile_is_revoked_through_setup_entity_access() {
     let w = World::new(FakeOrg::with_idp(IDP_CERT));
     let mut app = converged(&w).await;
-    app.spec.access.profiles = names(&["Contact Center Agent"]);
+    app.spec.access.profiles = vec!["Contact Center Agent"]
+        .into_iter()
+        .map(Into::into)
+        .collect();
     w.reconcile(&mut app).await;
     let calls = w.org.api.take_calls();
     assert_eq!(
