@@ -10,19 +10,22 @@ use std::borrow::{Borrow, Cow};
 use std::collections::HashSet;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
+
+use arcstr::ArcStr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// An immutable string, shared with every other `SharedStr` of the same text.
+/// An immutable string, shared with every other `SharedStr` of the same text; 8 bytes (a thin
+/// pointer), so a condition's four texts take 32.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SharedStr(Arc<str>);
+pub struct SharedStr(ArcStr);
 
 /// The texts in use. Texts nobody holds any more are dropped when the pool has doubled since the
 /// last sweep, so the sweeps cost O(1) per new text and the pool stays within twice what is held.
 struct Pool {
-    texts: HashSet<Arc<str>>,
+    texts: HashSet<ArcStr>,
     sweep_at: usize,
 }
 
@@ -42,11 +45,12 @@ impl SharedStr {
         if let Some(shared) = pool.texts.get(text) {
             return SharedStr(shared.clone());
         }
-        let shared: Arc<str> = Arc::from(text);
+        let shared = ArcStr::from(text);
         pool.texts.insert(shared.clone());
         if pool.texts.len() >= pool.sweep_at {
             // Held only by the pool: no `SharedStr` refers to it.
-            pool.texts.retain(|t| Arc::strong_count(t) > 1);
+            pool.texts
+                .retain(|t| ArcStr::strong_count(t).is_none_or(|n| n > 1));
             pool.sweep_at = (pool.texts.len() * 2).max(MIN_SWEEP);
         }
         SharedStr(shared)
@@ -198,7 +202,7 @@ mod tests {
         let a = SharedStr::new("in sync with Salesforce; IdP metadata published");
         let b: SharedStr =
             serde_json::from_str("\"in sync with Salesforce; IdP metadata published\"").unwrap();
-        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(ArcStr::ptr_eq(&a.0, &b.0));
         assert_eq!(b, "in sync with Salesforce; IdP metadata published");
         assert_eq!(
             serde_json::to_string(&b).unwrap(),
