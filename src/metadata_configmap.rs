@@ -244,24 +244,24 @@ impl CachedConfigMap {
 /// holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Published {
-    pub namespace: String,
+    pub namespace: SharedStr,
     pub name: String,
     content: [u8; 32],
     /// uids of its owner references.
-    owners: Vec<String>,
+    owners: Vec<SharedStr>,
 }
 
 impl Published {
     /// The record of `cm` as built to be applied.
     pub fn of(cm: &ConfigMap) -> Published {
         Published {
-            namespace: cm.namespace().unwrap_or_default(),
+            namespace: cm.namespace().unwrap_or_default().into(),
             name: cm.name_any(),
             content: Record::content(cm),
             owners: cm
                 .owner_references()
                 .iter()
-                .map(|o| o.uid.clone())
+                .map(|o| SharedStr::from(&o.uid))
                 .collect(),
         }
     }
@@ -269,10 +269,10 @@ impl Published {
     /// The record of ConfigMap `namespace/name` as the cache holds it.
     pub fn cached(namespace: &str, name: &str, cm: &CachedConfigMap) -> Published {
         Published {
-            namespace: namespace.to_string(),
+            namespace: namespace.into(),
             name: name.to_string(),
             content: cm.record.content,
-            owners: cm.owners.iter().map(|o| o.uid.to_string()).collect(),
+            owners: cm.owners.iter().map(|o| o.uid.clone()).collect(),
         }
     }
 
@@ -281,7 +281,7 @@ impl Published {
     /// change nothing.
     pub fn matches(&self, cached: &CachedConfigMap) -> bool {
         cached.record.content == self.content
-            && cached.has_owners(self.owners.iter().map(String::as_str))
+            && cached.has_owners(self.owners.iter().map(SharedStr::as_str))
     }
 }
 

@@ -85,17 +85,19 @@ pub trait Tables {
     fn remove(&mut self, o: &Self::Object);
 }
 
-/// An app's key as the tables hold it: one allocation, shared by every table that lists the app.
-type SharedKey = Arc<str>;
+/// A ConfigMap's key as the tables hold it: one allocation, shared by the tables that list it.
+type SharedKey = arcstr::ArcStr;
 
 /// What the conflict checks need to know of one app.
 #[derive(Clone, Debug)]
 struct Facts {
-    uid: String,
+    /// Shared with the ConfigMap cache's owner references.
+    uid: SharedStr,
     /// Shared with the org's other apps.
     org: SharedStr,
     type_: AppType,
-    api_name: String,
+    /// The lower-cased API name, shared with the by-name table's key.
+    name: SharedStr,
     /// Earlier ranks win an app name: the resource already holding it, then the older (the
     /// [`Rank`] without the key, which the tables hold).
     holds: bool,
@@ -135,16 +137,17 @@ pub fn org_ref_of(app: &SsoConnectedApp) -> OrgRef {
     )
 }
 
-fn name_key(type_: AppType, api_name: &str) -> (AppType, String) {
-    (type_, api_name.to_ascii_lowercase())
+fn name_key(type_: AppType, api_name: &str) -> (AppType, SharedStr) {
+    (type_, api_name.to_ascii_lowercase().into())
 }
 
 #[derive(Default)]
 pub struct AppTables {
-    apps: HashMap<SharedKey, Facts>,
+    /// Keys are shared text: one allocation per app, for every table here and the app's memo.
+    apps: HashMap<SharedStr, Facts>,
     /// By kind and lower-cased API name.
-    by_name: HashMap<(AppType, String), SmallSet<SharedKey>>,
-    by_org: HashMap<SharedStr, BTreeSet<SharedKey>>,
+    by_name: HashMap<(AppType, SharedStr), SmallSet<SharedStr>>,
+    by_org: HashMap<SharedStr, BTreeSet<SharedStr>>,
 }
 
 /// A sorted set kept in a `Vec`: the sets under an app name or a ConfigMap owner hold one
@@ -191,19 +194,19 @@ impl Tables for AppTables {
 
     fn upsert(&mut self, app: &SsoConnectedApp) {
         self.remove(app);
-        let key: SharedKey = key_of(app).into();
+        let key = SharedStr::from(key_of(app));
         let (not_held, created, _) = rank(app);
         let facts = Facts {
-            uid: app.uid().unwrap_or_default(),
+            uid: app.uid().unwrap_or_default().into(),
             org: org_ref_of(app).into(),
             type_: app.spec.app.type_,
-            api_name: app.spec.app.api_name.clone(),
+            name: name_key(app.spec.app.type_, &app.spec.app.api_name).1,
             holds: !not_held,
             created,
             deleting: app.metadata.deletion_timestamp.is_some(),
         };
         self.by_name
-            .entry(name_key(facts.type_, &facts.api_name))
+            .entry((facts.type_, facts.name.clone()))
             .or_default()
             .insert(key.clone());
         self.by_org
@@ -217,7 +220,7 @@ impl Tables for AppTables {
         let Some((key, f)) = self.apps.remove_entry(key_of(app).as_str()) else {
             return;
         };
-        unlink(&mut self.by_name, &name_key(f.type_, &f.api_name), |s| {
+        unlink(&mut self.by_name, &(f.type_, f.name.clone()), |s| {
             s.remove(&key);
             s.is_empty()
         });

@@ -12,6 +12,7 @@ use tracing::info;
 
 use super::download::{self, Download};
 use crate::api::conditions::{self, types};
+use crate::api::shared_str::SharedStr;
 use crate::api::{RECLAIM_ANNOTATION, SYNC_ANNOTATION, SalesforceOrg, SsoConnectedApp};
 use crate::controller::idp_cache::IdpSnapshot;
 use crate::controller::index::ConfigMapCache;
@@ -107,16 +108,17 @@ pub fn sync_token(app: &SsoConnectedApp) -> Option<String> {
 
 #[derive(Default)]
 pub struct Memos {
-    map: Mutex<HashMap<String, Memo>>,
+    /// By app key, shared text (the app index holds the same).
+    map: Mutex<HashMap<SharedStr, Memo>>,
 }
 
 impl Memos {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Memo>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SharedStr, Memo>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn record(&self, key: String, memo: Memo) {
-        self.lock().insert(key, memo);
+    pub fn record(&self, key: &str, memo: Memo) {
+        self.lock().insert(key.into(), memo);
     }
 
     pub fn forget(&self, key: &str) {
@@ -223,7 +225,7 @@ mod tests {
         let store = ConfigMapCache::default();
         let memos = Memos::default();
         memos.record(
-            "team-a/telephony".into(),
+            "team-a/telephony",
             Memo {
                 generation: app.metadata.generation,
                 org: OrgVersion::of(&org, 0),

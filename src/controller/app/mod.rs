@@ -273,7 +273,7 @@ fn remember(
         stalled: outcomes.next() == Next::Stalled,
         download,
     };
-    ctx.memos.record(key, memo);
+    ctx.memos.record(&key, memo);
 }
 
 /// Computes the status from the outcomes, writes it if it changed, and publishes the Events.
