@@ -10,6 +10,7 @@ use kube::{Client, Resource, ResourceExt};
 use super::app::memo::Memos;
 use super::backoff::Backoff;
 use super::index::{AppIndex, ConfigMapCache};
+use super::refresh_queue::RefreshQueue;
 use super::registry::OrgRegistry;
 use crate::api::{SalesforceOrg, SsoConnectedApp};
 use crate::events::{EventSpec, Recorder};
@@ -51,6 +52,8 @@ pub struct Context {
     pub metadata_sweep: std::time::Duration,
     /// Apps and orgs to reconcile now (the controllers' `reconcile_on` streams).
     pub wake: Wake,
+    /// When each app is next due of its own accord (woken through `wake`).
+    pub refreshes: RefreshQueue,
 }
 
 /// Senders into the controllers' `reconcile_on` streams.
@@ -65,9 +68,19 @@ impl Wake {
     where
         K: kube::Resource<DynamicType = ()>,
     {
-        if let Some((ns, name)) = key.split_once('/') {
-            // Closed only when the controller stops.
-            let _ = sender.unbounded_send(ObjectRef::new(name).within(ns));
+        Self::try_send(sender, key);
+    }
+
+    /// As [`Wake::send`]; false once the controller has stopped (the stream is closed).
+    pub fn try_send<K>(sender: &UnboundedSender<ObjectRef<K>>, key: &str) -> bool
+    where
+        K: kube::Resource<DynamicType = ()>,
+    {
+        match key.split_once('/') {
+            Some((ns, name)) => sender
+                .unbounded_send(ObjectRef::new(name).within(ns))
+                .is_ok(),
+            None => !sender.is_closed(),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod kinds;
 pub mod listing;
 pub mod org;
 pub mod org_api;
+pub mod refresh_queue;
 pub mod registry;
 pub mod rotation;
 pub mod runtime;

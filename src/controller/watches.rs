@@ -123,6 +123,12 @@ pub async fn run_controllers(
             report("salesforceorg", r);
             futures::future::ready(())
         });
+    // Ends once the app controller has stopped (its `reconcile_on` stream is gone).
+    let refresh_ctx = ctx.clone();
+    let refreshes = async move {
+        let wake = |key: &str| Wake::try_send(&refresh_ctx.wake.apps, key);
+        refresh_ctx.refreshes.run(wake).await
+    };
     let app_run = app_ctl
         .graceful_shutdown_on(stop)
         .run(app::reconcile, app::error_policy, ctx)
@@ -133,6 +139,7 @@ pub async fn run_controllers(
     tokio::select! {
         _ = futures::future::join(org_run, app_run) => {},
         _ = cm_stream => {},
+        _ = refreshes => {},
     }
     Ok(())
 }
@@ -167,6 +174,7 @@ fn context(
         metrics,
         metadata_sweep: Duration::from_secs(args.metadata_sweep_hours * 3600),
         wake,
+        refreshes: Default::default(),
     }
 }
 

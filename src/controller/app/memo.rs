@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
-use kube::runtime::controller::Action;
 use tracing::info;
 
 use super::download::{self, Download};
@@ -180,7 +179,7 @@ impl Memos {
         key: &str,
         org: &OrgVersion,
         config_maps: &ConfigMapCache,
-    ) -> Option<Action> {
+    ) -> Option<Hit> {
         let (remaining, cm, written_at) = {
             let memos = self.lock();
             let m = memos.get(key)?;
@@ -201,14 +200,23 @@ impl Memos {
             let cached = config_maps.get(&published.namespace, &published.name);
             if !cached.is_some_and(|c| published.matches(&c)) {
                 if written_at.is_some_and(|t| t.elapsed() < CACHE_LAG) {
-                    return Some(Action::requeue(Duration::from_secs(1)));
+                    return Some(Hit::CacheLag);
                 }
                 info!(configmap = %published.name, "the published ConfigMap was changed or deleted; republishing");
                 return None;
             }
         }
-        Some(Action::requeue(remaining))
+        Some(Hit::Quiet(remaining))
     }
+}
+
+/// A reconcile within the quiet period: what to do instead of a full check.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Hit {
+    /// Nothing to do for this long.
+    Quiet(Duration),
+    /// The watch cache has not yet seen this operator's own ConfigMap write: look again shortly.
+    CacheLag,
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use tracing::{info, instrument, warn};
 use self::download::{Download, LastPublish};
 use self::gate::Gate;
 use self::inputs::Inputs;
-use self::memo::{Memo, OrgVersion, sync_token};
+use self::memo::{Hit, Memo, OrgVersion, sync_token};
 use self::metadata::MetadataOutcome;
 use self::outcomes::{Next, Outcomes};
 use self::publish::PublishOutcome;
@@ -115,8 +115,10 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     };
     input.org_idp = rotation::view(&org);
     let org_version = OrgVersion::of(&org, handle.idp.epoch());
-    if let Some(action) = ctx.memos.hit(&app, &key, &org_version, &ctx.config_maps) {
-        return Ok(action);
+    match ctx.memos.hit(&app, &key, &org_version, &ctx.config_maps) {
+        Some(Hit::Quiet(remaining)) => return Ok(come_back(&ctx, &key, remaining)),
+        Some(Hit::CacheLag) => return Ok(Action::requeue(Duration::from_secs(1))),
+        None => {}
     }
     input.previous = last_publish(&app, &ctx, &key, &org_version, input.now);
     if let Some(claim) = claims::check(&app, &ctx) {
@@ -158,8 +160,15 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     }
     match outcomes.into_failure() {
         Some(e) if next == Next::Retry => Err(e),
-        _ => Ok(Action::requeue(delay)),
+        _ => Ok(come_back(&ctx, &key, delay)),
     }
+}
+
+/// The app's own next reconcile, `after` from now, through the refresh queue rather than kube's
+/// scheduler (see [`RefreshQueue`](crate::controller::refresh_queue::RefreshQueue)).
+fn come_back(ctx: &Context, key: &str, after: Duration) -> Action {
+    ctx.refreshes.schedule(key, after);
+    Action::await_change()
 }
 
 /// The org's IdP was seen to change during this reconcile (e.g. a certificate renewed in Setup,
