@@ -18,7 +18,9 @@ import sys
 OWNERS = [
     ("SsoConnectedApp / SalesforceOrg caches (reflector stores)", "apply_watcher_event"),
     ("app index (names, orgs)", "index..AppTables"),
-    ("ConfigMap cache (digests, owners; by controller)", "index..OwnerTables"),
+    ("ConfigMap cache (digests, owners; by controller)", "index..ConfigMapTables"),
+    ("refresh queue", "refresh_queue::RefreshQueue"),
+    ("shared text pool", "shared_str::SharedStr"),
     ("quiet-period memos", "memo::Memos"),
     ("kube scheduler (requeues)", "kube_runtime::scheduler"),
     ("kube controller (runner, queues)", "kube_runtime::controller"),
