@@ -85,7 +85,11 @@ pub async fn run_controllers(
         .reconcile_on(woken_orgs);
     let index_ctx = ctx.clone();
     let app_ctl = slim_controller(scoped(&client, ns), cfg, app_writer, move |ev| {
-        index_ctx.index.apply(ev)
+        index_ctx.index.apply(ev);
+        // A deleted app's next refresh would only find it gone (kube reports that as an error).
+        if let watcher::Event::Delete(app) = ev {
+            index_ctx.refreshes.cancel(&super::index::key_of(app));
+        }
     });
     // A changed org (fixed Secret reference, new status after authenticating, a rotation moving
     // on) re-checks its apps. The trigger and the store the apps read the org from are one
