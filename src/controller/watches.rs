@@ -68,16 +68,7 @@ pub async fn run_controllers(
     ));
     let managed = format!("{MANAGED_BY_LABEL}={MANAGED_BY}");
     let cms_api: Api<ConfigMap> = scoped(&client, ns);
-    // The operator's ConfigMaps are kept as digests and owners (`ConfigMapCache`), not objects.
-    let cache_ctx = ctx.clone();
-    let cm_stream = watcher(cms_api.clone(), watch_config().labels(&managed))
-        .backoff(WatchBackoff::default())
-        .for_each(move |ev| {
-            if let Ok(ev) = ev {
-                cache_ctx.config_maps.apply(&ev);
-            }
-            futures::future::ready(())
-        });
+    let cm_stream = follow_config_maps(ctx.clone(), cms_api.clone(), &managed);
 
     let cfg = ControllerConfig::default().concurrency(args.concurrency);
     let orgs_api: Api<SalesforceOrg> = scoped(&client, ns);
@@ -127,12 +118,7 @@ pub async fn run_controllers(
             report("salesforceorg", r);
             futures::future::ready(())
         });
-    // Ends once the app controller has stopped (its `reconcile_on` stream is gone).
-    let refresh_ctx = ctx.clone();
-    let refreshes = async move {
-        let wake = |key: &str| Wake::try_send(&refresh_ctx.wake.apps, key);
-        refresh_ctx.refreshes.run(wake).await
-    };
+    let refreshes = wake_when_due(ctx.clone());
     let app_run = app_ctl
         .graceful_shutdown_on(stop)
         .run(app::reconcile, app::error_policy, ctx)
@@ -146,6 +132,26 @@ pub async fn run_controllers(
         _ = refreshes => {},
     }
     Ok(())
+}
+
+/// Keeps the operator's ConfigMaps as digests and owners (`ConfigMapCache`), not objects.
+async fn follow_config_maps(ctx: Arc<Context>, api: Api<ConfigMap>, managed: &str) {
+    watcher(api, watch_config().labels(managed))
+        .backoff(WatchBackoff::default())
+        .for_each(move |ev| {
+            if let Ok(ev) = ev {
+                ctx.config_maps.apply(&ev);
+            }
+            futures::future::ready(())
+        })
+        .await
+}
+
+/// Wakes each app when its refresh queue entry is due; ends once the app controller has stopped
+/// (its `reconcile_on` stream is gone).
+async fn wake_when_due(ctx: Arc<Context>) {
+    let wake = |key: &str| Wake::try_send(&ctx.wake.apps, key);
+    ctx.refreshes.run(wake).await
 }
 
 /// The controllers' shared context, from the flags and the process-wide parts.
