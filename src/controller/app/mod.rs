@@ -145,7 +145,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     remember(
         &ctx,
         &app,
-        key.clone(),
+        &key,
         org_version,
         &input,
         &outcomes,
@@ -248,7 +248,7 @@ fn next_delay(
 fn remember(
     ctx: &Context,
     app: &SsoConnectedApp,
-    key: String,
+    key: &str,
     org: OrgVersion,
     input: &Inputs<'_>,
     outcomes: &Outcomes,
@@ -270,7 +270,7 @@ fn remember(
         Some(PublishOutcome::Published {
             config_map, wrote, ..
         }) => (Some(config_map.clone()), wrote.then(Instant::now)),
-        _ => ctx.memos.last_published(&key),
+        _ => ctx.memos.last_published(key),
     };
     let memo = Memo {
         generation: app.metadata.generation,
@@ -282,7 +282,7 @@ fn remember(
         stalled: outcomes.next() == Next::Stalled,
         download,
     };
-    ctx.memos.record(&key, memo);
+    ctx.memos.record(key, memo);
 }
 
 /// Computes the status from the outcomes, writes it if it changed, and publishes the Events.
