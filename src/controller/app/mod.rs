@@ -142,15 +142,7 @@ async fn apply(app: Arc<SsoConnectedApp>, ctx: Arc<Context>) -> Result<Action, E
     // Decide the next attempt before writing, so the memo guards Salesforce from re-triggers.
     let next = outcomes.next();
     let delay = next_delay(&ctx, &key, &input, &handle.key, &outcomes);
-    remember(
-        &ctx,
-        &app,
-        &key,
-        org_version,
-        &input,
-        &outcomes,
-        delay,
-    );
+    remember(&ctx, &app, &key, org_version, &input, &outcomes, delay);
     if let Err(e) = finish(&input, &ctx, &outcomes).await {
         // The status write failed (e.g. the API server is down): without the memo the retry
         // re-checks Salesforce (reads; no write when in sync) and writes the status, instead of
