@@ -3,9 +3,10 @@
 //! app through the controller's `reconcile_on` stream when the time comes.
 //!
 //! kube's scheduler could hold these (`Action::requeue`), but it keeps two copies of the request
-//! (four strings each) in a hash map and a delay queue: about 650 bytes per app, most of what was
-//! left per app at 10,000 (BENCHMARKS.md, issue 21). Here an entry is the app's shared key and an
-//! instant. Short retries (errors, a cache not yet synced, a lagging watch) stay with kube.
+//! (four strings each) in a hash map and a delay queue: about 600 bytes per app, and every app has
+//! one between refreshes (BENCHMARKS.md, issue 21). Here an entry is the app's shared key and an
+//! instant, about 100 bytes. Short retries (errors, a cache not yet synced, a lagging watch) stay
+//! with kube.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;

@@ -1,7 +1,8 @@
 //! What one `SsoConnectedApp` costs in the operator's caches, in bytes, measured with a counting
 //! allocator: as the app store holds it (deserialised from the API server's JSON, in a map keyed by
-//! name), its entries in the app index, and its metric series. "classed" rounds each allocation up
-//! to musl's (mallocng) slot size, the allocator of the shipped build, which is what RSS pays.
+//! name), its entries in the app index, its metric series and its refresh queue entry. "In musl
+//! slots" rounds each allocation up to the slot size of musl's malloc (mallocng), the allocator of
+//! the shipped build, which is what RSS pays.
 //!
 //!     CARGO_TARGET_DIR=target/memprobe cargo run --release \
 //!       --manifest-path hack/bench/memprobe/Cargo.toml -- hack/bench/memprobe/app.json
@@ -17,7 +18,8 @@ use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use kube::runtime::watcher::Event;
 use sso_operator::api::SsoConnectedApp;
 use sso_operator::controller::context::resource_labels;
-use sso_operator::controller::index::AppIndex;
+use sso_operator::controller::index::{AppIndex, key_of};
+use sso_operator::controller::refresh_queue::RefreshQueue;
 use sso_operator::metrics::{Metrics, ResourceState};
 
 static BYTES: AtomicIsize = AtomicIsize::new(0);
@@ -112,4 +114,11 @@ fn main() {
         metrics.record_resource(&labels, &state);
     }
     report("metric series", n as isize, a, snapshot());
+
+    let queue = RefreshQueue::default();
+    let a = snapshot();
+    for (i, app) in store.values().enumerate() {
+        queue.schedule(&key_of(app), std::time::Duration::from_millis(60_000 + i as u64));
+    }
+    report("refresh queue entry", n as isize, a, snapshot());
 }
