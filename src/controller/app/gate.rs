@@ -42,7 +42,9 @@ pub enum GateOutcome {
 }
 
 pub enum Gate {
-    /// The org watch has not listed yet: "no such org" would be a guess.
+    /// The org watch or the ConfigMap watch has not listed yet: "no such org" would be a guess,
+    /// and so would "no published ConfigMap" (a fresh operator would publish again, and with
+    /// Salesforce's new `validUntil` rewrite the ConfigMap and the status).
     NotSynced,
     Closed(GateOutcome),
     Open {
@@ -55,7 +57,9 @@ pub async fn open(app: &SsoConnectedApp, ctx: &Context) -> Gate {
     if app.spec.suspend {
         return Gate::Closed(GateOutcome::Suspended);
     }
-    if futures::FutureExt::now_or_never(ctx.stores.orgs.wait_until_ready()).is_none() {
+    if futures::FutureExt::now_or_never(ctx.stores.orgs.wait_until_ready()).is_none()
+        || !ctx.config_maps.synced()
+    {
         return Gate::NotSynced;
     }
     let Some(org) = org_of(ctx, app) else {
